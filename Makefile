@@ -1,0 +1,55 @@
+# The project's verbs. Every target sets up what it needs: a virtualenv in
+# .venv with the project installed (editable) and the code generated from protos/.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+INSTALLED := $(VENV)/.installed
+GENERATED := gen/.generated
+PROTOS := $(shell find protos -name '*.proto')
+
+LISTEN   ?= 127.0.0.1:50051
+DATA_DIR ?= data
+PYTEST_ARGS ?=
+
+.PHONY: setup run test lint protos clean
+
+setup: $(INSTALLED) $(GENERATED)
+
+$(INSTALLED): pyproject.toml setup.py protos/generate.py
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+# Regenerate after a .proto changes (the editable install generated once).
+$(GENERATED): $(PROTOS) protos/generate.py $(INSTALLED)
+	$(PY) protos/generate.py gen
+	touch $@
+
+protos: $(INSTALLED)
+	$(PY) protos/generate.py gen
+	touch $(GENERATED)
+
+## run: the server on $(LISTEN) with the embedded SQLite store under $(DATA_DIR)/
+run: setup
+	$(BIN)/video-server --listen $(LISTEN) --data-dir $(DATA_DIR)
+
+## test: the whole suite, against real servers on loopback ports
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
+lint: setup
+	$(BIN)/ruff check server client gateway tests protos setup.py
+	$(BIN)/ruff format --check server client gateway tests protos setup.py
+	rm -rf build/typecheck && mkdir -p build/typecheck/longreel
+	ln -s ../../../server build/typecheck/longreel/server
+	ln -s ../../../client build/typecheck/longreel/client
+	ln -s ../../../gateway build/typecheck/longreel/gateway
+	ln -s ../../../gen/longreel/video build/typecheck/longreel/video
+	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
+		-p longreel.server -p longreel.client -p longreel.gateway
+
+clean:
+	rm -rf $(VENV) gen build *.egg-info .pytest_cache .mypy_cache .ruff_cache

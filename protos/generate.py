@@ -1,0 +1,75 @@
+"""Generate the Python modules for protos/ with grpcio-tools.
+
+Run by the build (setup.py) and by `make protos`; the output is never
+committed. Google's protos come from the installed packages: grpcio-tools
+ships google/protobuf/*, googleapis-common-protos ships google/api, rpc and
+longrunning. The latter installs google/longrunning/operations.proto under
+the name operations_proto.proto, so it is staged under its canonical import
+path in a temporary include directory.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def google_include_dirs(staging: Path) -> list[Path]:
+    """Include paths holding Google's protos, canonical names restored."""
+    import google.api  # from googleapis-common-protos
+    import grpc_tools
+
+    common = Path(next(iter(google.api.__path__))).parent.parent
+    renamed = common / "google" / "longrunning" / "operations_proto.proto"
+    canonical = staging / "google" / "longrunning" / "operations.proto"
+    canonical.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(renamed, canonical)
+    well_known = Path(str(importlib.resources.files(grpc_tools) / "_proto"))
+    return [staging, common, well_known]
+
+
+def our_protos() -> list[Path]:
+    return sorted(HERE.rglob("*.proto"))
+
+
+def generate(out: Path) -> None:
+    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for our protos into out."""
+    from grpc_tools import protoc
+
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        includes = [HERE, *google_include_dirs(Path(tmp))]
+        args = [
+            "grpc_tools.protoc",
+            *(f"-I{d}" for d in includes),
+            f"--python_out={out}",
+            f"--pyi_out={out}",
+            f"--grpc_python_out={out}",
+            *(str(p.relative_to(HERE)) for p in our_protos()),
+        ]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed on protos/ (see the message above)")
+    for proto in our_protos():
+        parts = proto.parent.relative_to(HERE).parts
+        # The first segment (the organisation) stays a namespace package, so
+        # that longreel.server and friends can live in other folders.
+        for depth in range(2, len(parts) + 1):
+            (out.joinpath(*parts[:depth]) / "__init__.py").touch()
+
+
+def include_args() -> list[str]:
+    """-I flags for protoc in other languages (printed by `--print-includes`)."""
+    staging = Path(tempfile.mkdtemp(prefix="longreel-protos-"))
+    return [f"-I{d}" for d in [HERE, *google_include_dirs(staging)]]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--print-includes"]:
+        print(" ".join(include_args()))
+    else:
+        generate(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "gen")

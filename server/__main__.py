@@ -1,0 +1,118 @@
+"""`video-server`: flags (with VIDEO_* environment fallbacks) → Config → run."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .app import DATABASE_FILE, Config, StartupError, VideoServer
+from .store import StoreError
+
+log = logging.getLogger("longreel.server")
+
+
+def default_data_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "longreel"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="video-server",
+        description="Serve VideoService and google.longrunning.Operations over gRPC, with "
+        "workers that run the operations, on an embedded SQLite store.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--listen",
+        default=env("VIDEO_LISTEN", "127.0.0.1:50051"),
+        help="HOST:PORT to serve gRPC on; port 0 picks a free one [VIDEO_LISTEN]",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=Path(env("VIDEO_DATA_DIR", str(default_data_dir()))),
+        help=f"directory of the SQLite database ({DATABASE_FILE}) [VIDEO_DATA_DIR]",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=int(env("VIDEO_WORKERS", "2")),
+        help="operations run at once in this process [VIDEO_WORKERS]",
+    )
+    parser.add_argument(
+        "--no-workers",
+        dest="workers",
+        action="store_const",
+        const=0,
+        help="serve the API only; other processes run the operations",
+    )
+    parser.add_argument(
+        "--work-seconds",
+        type=float,
+        default=float(env("VIDEO_WORK_SECONDS", "5")),
+        help="how long the simulated renderer takes per video [VIDEO_WORK_SECONDS]",
+    )
+    parser.add_argument(
+        "--lease-seconds",
+        type=float,
+        default=float(env("VIDEO_LEASE_SECONDS", "30")),
+        help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
+    )
+    parser.add_argument(
+        "--log-level", default=env("VIDEO_LOG_LEVEL", "info"),
+        choices=["debug", "info", "warning", "error"], help="[VIDEO_LOG_LEVEL]",
+    )  # fmt: skip
+    args = parser.parse_args(argv)
+    if args.workers < 0:
+        parser.error("--workers must be 0 or more")
+    if args.work_seconds < 0 or args.lease_seconds <= 0:
+        parser.error("--work-seconds must be 0 or more and --lease-seconds more than 0")
+    return args
+
+
+async def serve(config: Config) -> None:
+    server = VideoServer(config)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    await server.start()
+    host = config.listen.rsplit(":", 1)[0]
+    print(
+        f"video-server listening on {host}:{server.port} (gRPC, plaintext); "
+        f"data in {config.data_dir / DATABASE_FILE}; {config.workers} workers",
+        flush=True,
+    )
+    await stopping.wait()
+    log.info("stopping: draining calls and handing back running jobs")
+    await server.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = Config(
+        listen=args.listen,
+        data_dir=args.data_dir,
+        workers=args.workers,
+        work_seconds=args.work_seconds,
+        lease_seconds=args.lease_seconds,
+    )
+    try:
+        asyncio.run(serve(config))
+    except (StartupError, StoreError) as exc:
+        print(f"video-server: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

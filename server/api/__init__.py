@@ -1,0 +1,1 @@
+"""gRPC handlers: validate, make one store call, answer. Never the slow work."""

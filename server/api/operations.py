@@ -1,0 +1,141 @@
+"""google.longrunning.Operations: get, list, cancel, delete and wait (AIP-151)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf import empty_pb2
+from google.rpc import code_pb2
+
+from .. import clock, convert, filtering, names, notify, validation
+from ..errors import ApiError, invalid_argument, not_found, operation_error, rpc_errors
+from ..store import Conflict, NotFound, OperationRow, Store
+from ..store.pagination import PageTokens
+from .videos import page
+
+Context = grpc.aio.ServicerContext[Any, Any]
+OPERATION = "operation"
+
+MAX_WAIT = 60.0  # seconds a WaitOperation is held when neither timeout nor deadline is given
+# A wait ends this much before the caller's deadline, so the answer arrives in time.
+DEADLINE_MARGIN = 0.5  # seconds, or a tenth of the time left if that is less
+
+# What ListOperations can filter on (AIP-160), as the caller names it.
+FILTER_FIELDS = {
+    "done": filtering.FieldSpec("done", "bool"),
+    "metadata.verb": filtering.FieldSpec("verb", "string", ("create", "delete")),
+    "metadata.target": filtering.FieldSpec("target", "string"),
+    "metadata.create_time": filtering.FieldSpec("create_time", "timestamp"),
+    "error.code": filtering.FieldSpec("error_code", "int"),
+}
+
+
+class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
+    def __init__(self, store: Store, notifier: notify.Notifier, tokens: PageTokens) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.tokens = tokens
+
+    async def _get(self, name: str, operation_id: str | None = None) -> OperationRow:
+        row = await self.store.get_operation(operation_id or _operation_id(name))
+        if row is None:
+            raise not_found(OPERATION, name)
+        return row
+
+    @rpc_errors
+    async def GetOperation(
+        self, request: operations_pb2.GetOperationRequest, context: Context
+    ) -> operations_pb2.Operation:
+        return convert.operation(await self._get(request.name))
+
+    @rpc_errors
+    async def ListOperations(
+        self, request: operations_pb2.ListOperationsRequest, context: Context
+    ) -> operations_pb2.ListOperationsResponse:
+        v = validation.Violations()
+        if request.name not in ("", names.OPERATIONS):
+            v.add("name", f"must be empty or {names.OPERATIONS!r}")
+        size = validation.page_size(v, request.page_size)
+        where = None
+        if len(request.filter) > validation.MAX_FILTER:
+            v.add("filter", f"is longer than {validation.MAX_FILTER} characters")
+        else:
+            try:
+                where = filtering.parse(request.filter, FILTER_FIELDS)
+            except filtering.FilterError as exc:
+                v.add("filter", str(exc))
+        v.raise_if_any()
+        query = f"{names.OPERATIONS}?filter={request.filter}"
+        after = page(self.tokens, request.page_token, query)
+        rows = await self.store.list_operations(where, after, size + 1)
+        response = operations_pb2.ListOperationsResponse(
+            operations=[convert.operation(r) for r in rows[:size]]
+        )
+        if len(rows) > size:
+            response.next_page_token = self.tokens.encode(rows[size - 1].seq, query)
+        return response
+
+    @rpc_errors
+    async def DeleteOperation(
+        self, request: operations_pb2.DeleteOperationRequest, context: Context
+    ) -> empty_pb2.Empty:
+        row = await self._get(request.name)
+        try:
+            await self.store.delete_operation(row.id)
+        except NotFound:
+            raise not_found(OPERATION, request.name) from None
+        except Conflict:
+            raise ApiError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{request.name} is still running; cancel it or wait for it to finish first",
+                "OPERATION_NOT_DONE",
+                metadata={"operation": request.name},
+            ) from None
+        return empty_pb2.Empty()
+
+    @rpc_errors
+    async def CancelOperation(
+        self, request: operations_pb2.CancelOperationRequest, context: Context
+    ) -> empty_pb2.Empty:
+        row = await self._get(request.name)
+        error = operation_error(code_pb2.CANCELLED, "cancelled by the caller", "CANCELLED")
+        try:
+            row = await self.store.cancel_operation(row.id, clock.now(), error.SerializeToString())
+        except NotFound:
+            raise not_found(OPERATION, request.name) from None
+        if row.done:
+            self.notifier.notify(notify.operation_done(row.id))
+        else:
+            self.notifier.notify(notify.cancel_requested(row.id))
+        return empty_pb2.Empty()
+
+    @rpc_errors
+    async def WaitOperation(
+        self, request: operations_pb2.WaitOperationRequest, context: Context
+    ) -> operations_pb2.Operation:
+        timeout = MAX_WAIT
+        if request.HasField("timeout"):
+            requested = request.timeout.ToTimedelta().total_seconds()
+            if requested < 0:
+                raise invalid_argument([("timeout", "must not be negative")])
+            timeout = min(requested, MAX_WAIT)
+        remaining = context.time_remaining()
+        if remaining is not None:
+            timeout = min(timeout, remaining - min(DEADLINE_MARGIN, remaining / 10))
+        operation_id = _operation_id(request.name)
+        # Subscribe before reading, so a finish in between is not missed.
+        with self.notifier.subscribe(notify.operation_done(operation_id)) as done:
+            row = await self._get(request.name, operation_id)
+            if not row.done and timeout > 0:
+                await done.wait(timeout)
+                row = await self._get(request.name, operation_id)
+        return convert.operation(row)
+
+
+def _operation_id(name: str) -> str:
+    v = validation.Violations()
+    operation_id = validation.name(v, "name", name, names.OPERATIONS)
+    v.raise_if_any()
+    return operation_id

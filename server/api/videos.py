@@ -1,0 +1,130 @@
+"""VideoService: create and delete start operations; get and list read videos."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import grpc
+from google.longrunning import operations_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2
+from longreel.video.v1 import video_service_pb2 as pb
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+from .. import clock, convert, names, notify, validation
+from ..errors import ApiError, invalid_argument, not_found, rpc_errors
+from ..store import AlreadyExists, NewOperation, NotFound, Store
+from ..store.pagination import InvalidPageToken, PageTokens
+
+Context = grpc.aio.ServicerContext[Any, Any]
+VIDEO = "video"
+
+
+def fingerprint(request: Message) -> bytes:
+    """What makes two requests "the same" for AIP-155: all but the request_id."""
+    copy = type(request)()
+    copy.CopyFrom(request)
+    copy.ClearField("request_id")
+    return hashlib.sha256(copy.SerializeToString(deterministic=True)).digest()
+
+
+def already_exists(name: str) -> ApiError:
+    return ApiError(
+        grpc.StatusCode.ALREADY_EXISTS,
+        f"{name} already exists",
+        "VIDEO_ALREADY_EXISTS",
+        metadata={"resource": name},
+        details=[error_details_pb2.ResourceInfo(resource_type=VIDEO, resource_name=name)],
+    )
+
+
+def page(tokens: PageTokens, token: str, query: str) -> int:
+    try:
+        return tokens.decode(token, query)
+    except InvalidPageToken as exc:
+        raise invalid_argument([("page_token", str(exc))]) from None
+
+
+class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
+    def __init__(self, store: Store, notifier: notify.Notifier, tokens: PageTokens) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.tokens = tokens
+
+    @rpc_errors
+    async def CreateVideo(
+        self, request: pb.CreateVideoRequest, context: Context
+    ) -> operations_pb2.Operation:
+        v = validation.Violations()
+        if not request.HasField("video"):
+            v.add("video", "is required")
+        validation.text(
+            v, "video.title", request.video.title, limit=validation.MAX_TITLE, required=True
+        )
+        validation.text(
+            v, "video.plot", request.video.plot, limit=validation.MAX_PLOT, required=False
+        )
+        validation.video_id(v, "video_id", request.video_id)
+        validation.request_id(v, "request_id", request.request_id)
+        v.raise_if_any()
+        video_id = request.video_id or names.new_id()
+        op = self._new_operation(video_id, request, "queued")
+        try:
+            row = await self.store.start_create(op, request.video.title, request.video.plot)
+        except AlreadyExists:
+            raise already_exists(op.target) from None
+        self.notifier.notify(notify.JOBS_QUEUED)
+        return convert.operation(row)
+
+    @rpc_errors
+    async def GetVideo(self, request: pb.GetVideoRequest, context: Context) -> pb.Video:
+        v = validation.Violations()
+        video_id = validation.name(v, "name", request.name, names.VIDEOS)
+        v.raise_if_any()
+        row = await self.store.get_video(video_id)
+        if row is None:
+            raise not_found(VIDEO, request.name)
+        return convert.video(row)
+
+    @rpc_errors
+    async def ListVideos(
+        self, request: pb.ListVideosRequest, context: Context
+    ) -> pb.ListVideosResponse:
+        v = validation.Violations()
+        size = validation.page_size(v, request.page_size)
+        v.raise_if_any()
+        after = page(self.tokens, request.page_token, names.VIDEOS)
+        rows = await self.store.list_videos(after, size + 1)
+        response = pb.ListVideosResponse(videos=[convert.video(r) for r in rows[:size]])
+        if len(rows) > size:
+            response.next_page_token = self.tokens.encode(rows[size - 1].seq, names.VIDEOS)
+        return response
+
+    @rpc_errors
+    async def DeleteVideo(
+        self, request: pb.DeleteVideoRequest, context: Context
+    ) -> operations_pb2.Operation:
+        v = validation.Violations()
+        video_id = validation.name(v, "name", request.name, names.VIDEOS)
+        validation.request_id(v, "request_id", request.request_id)
+        v.raise_if_any()
+        op = self._new_operation(video_id, request, "queued")
+        try:
+            row = await self.store.start_delete(op)
+        except NotFound:
+            raise not_found(VIDEO, request.name) from None
+        self.notifier.notify(notify.JOBS_QUEUED)
+        return convert.operation(row)
+
+    def _new_operation(self, video_id: str, request: Message, message: str) -> NewOperation:
+        request_id: str = getattr(request, "request_id", "")
+        return NewOperation(
+            id=names.new_id(),
+            video_id=video_id,
+            target=names.video_name(video_id),
+            now=clock.now(),
+            status_message=message,
+            request_id=request_id or None,
+            request_hash=fingerprint(request) if request_id else None,
+        )

@@ -1,0 +1,124 @@
+"""Wiring: store, notifier, workers and the grpc.aio server with health and reflection."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from longreel.video.v1 import video_service_pb2 as pb
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+from .api.operations import Operations
+from .api.videos import VideoService
+from .notify import Notifier
+from .processor import Processor, SimulatedProcessor
+from .store import Store
+from .store.pagination import PageTokens
+from .store.sqlite import SQLiteStore
+from .workers import WorkerPool
+
+log = logging.getLogger(__name__)
+
+DATABASE_FILE = "videos.db"
+MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
+
+SERVICE_NAMES = (
+    pb.DESCRIPTOR.services_by_name["VideoService"].full_name,
+    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
+)
+
+
+class StartupError(Exception):
+    """The server cannot start; the message says why, for a person."""
+
+
+@dataclass
+class Config:
+    listen: str = "127.0.0.1:50051"
+    data_dir: Path = field(default_factory=lambda: Path("data"))
+    workers: int = 2
+    work_seconds: float = 5.0  # how long the simulated processor takes per video
+    lease_seconds: float = 30.0
+    max_attempts: int = 5
+    shutdown_grace: float = 5.0  # seconds in-flight calls get to finish on stop
+
+
+class VideoServer:
+    """The whole server in one object: start(), then stop() (tests use it directly)."""
+
+    def __init__(
+        self, config: Config, *, processor: Processor | None = None, store: Store | None = None
+    ) -> None:
+        self.config = config
+        self.store: Store = store or SQLiteStore(config.data_dir / DATABASE_FILE)
+        self.notifier = Notifier()
+        self.processor = processor or SimulatedProcessor(config.work_seconds)
+        self.workers = WorkerPool(
+            self.store,
+            self.notifier,
+            self.processor,
+            concurrency=config.workers,
+            lease_seconds=config.lease_seconds,
+            max_attempts=config.max_attempts,
+        )
+        self.health = health.aio.HealthServicer()
+        self.server: grpc.aio.Server | None = None
+        self.port = 0
+
+    async def start(self) -> int:
+        """Open the store, bind, serve; returns the bound port."""
+        await self.store.open()
+        tokens = PageTokens(await self.store.secret())
+        server = grpc.aio.server(
+            options=[
+                # A taken port must be an error, not a silent share (SO_REUSEPORT).
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ]
+        )
+        pb_grpc.add_VideoServiceServicer_to_server(
+            VideoService(self.store, self.notifier, tokens), server
+        )
+        operations_pb2_grpc.add_OperationsServicer_to_server(
+            Operations(self.store, self.notifier, tokens), server
+        )
+        health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
+        reflection.enable_server_reflection(
+            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+        )
+        self.port = self._bind(server)
+        await server.start()
+        self.server = server
+        self.workers.start()
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
+        return self.port
+
+    def _bind(self, server: grpc.aio.Server) -> int:
+        try:
+            port = server.add_insecure_port(self.config.listen)
+        except RuntimeError:
+            port = 0
+        if port == 0:
+            raise StartupError(
+                f"cannot listen on {self.config.listen}: the port is taken or the address"
+                " is not this machine's (choose another with --listen HOST:PORT)"
+            )
+        return port
+
+    async def stop(self) -> None:
+        """Drain calls, hand running jobs back, close the store."""
+        await self.health.enter_graceful_shutdown()
+        if self.server is not None:
+            await self.server.stop(self.config.shutdown_grace)
+        await self.workers.stop()
+        await self.store.close()
+
+    async def wait(self) -> None:
+        if self.server is not None:
+            await self.server.wait_for_termination()

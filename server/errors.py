@@ -1,0 +1,148 @@
+"""One place that turns failures into gRPC statuses (AIP-193).
+
+Every status carries a google.rpc.ErrorInfo (reason, domain) first, then
+BadRequest, ResourceInfo or RetryInfo where they apply. Handlers raise
+ApiError (or let a StoreError through); `rpc_errors` converts it once at the
+boundary. Anything unexpected becomes INTERNAL with a generic message: the
+traceback goes to the log, never to the caller.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import any_pb2, duration_pb2
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from .store import base as store
+
+DOMAIN = "video.longreel.dev"
+log = logging.getLogger(__name__)
+
+R = TypeVar("R")
+
+
+class ApiError(Exception):
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        reason: str,
+        *,
+        metadata: dict[str, str] | None = None,
+        details: Iterable[Message] = (),
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.reason = reason
+        self.metadata = metadata or {}
+        self.details = list(details)
+
+    def to_status(self) -> status_pb2.Status:
+        info = error_details_pb2.ErrorInfo(
+            reason=self.reason, domain=DOMAIN, metadata=self.metadata
+        )
+        return status(self.code.value[0], self.message, info, *self.details)
+
+
+def status(code: int, message: str, *details: Message) -> status_pb2.Status:
+    packed = []
+    for detail in details:
+        wrapper = any_pb2.Any()
+        wrapper.Pack(detail)
+        packed.append(wrapper)
+    return status_pb2.Status(code=code, message=message, details=packed)
+
+
+def operation_error(code: int, message: str, reason: str) -> status_pb2.Status:
+    """The google.rpc.Status that ends a failed or cancelled operation."""
+    return status(code, message, error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
+
+
+def invalid_argument(violations: list[tuple[str, str]]) -> ApiError:
+    request = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
+            for f, d in violations
+        ]
+    )
+    summary = "; ".join(f"{f}: {d}" for f, d in violations)
+    return ApiError(grpc.StatusCode.INVALID_ARGUMENT, summary, "INVALID_FIELD", details=[request])
+
+
+def not_found(kind: str, name: str) -> ApiError:
+    resource = error_details_pb2.ResourceInfo(resource_type=kind, resource_name=name)
+    return ApiError(
+        grpc.StatusCode.NOT_FOUND,
+        f"{name} does not exist",
+        f"{kind.upper()}_NOT_FOUND",
+        metadata={"resource": name},
+        details=[resource],
+    )
+
+
+def unavailable(message: str, retry_after: float = 1.0) -> ApiError:
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(int(retry_after * 1000))
+    retry = error_details_pb2.RetryInfo(retry_delay=delay)
+    return ApiError(grpc.StatusCode.UNAVAILABLE, message, "STORE_UNAVAILABLE", details=[retry])
+
+
+def from_store_error(exc: store.StoreError) -> ApiError:
+    """Store errors the handlers did not translate themselves."""
+    if isinstance(exc, store.StoreUnavailable):
+        return unavailable("the operation store is unavailable; retry shortly")
+    if isinstance(exc, store.RequestIdReused):
+        return ApiError(
+            grpc.StatusCode.ALREADY_EXISTS,
+            f"request_id {exc} was already used for a different request",
+            "REQUEST_ID_REUSED",
+            metadata={"request_id": str(exc)},
+        )
+    if isinstance(exc, store.Conflict):
+        return ApiError(grpc.StatusCode.FAILED_PRECONDITION, str(exc), "FAILED_PRECONDITION")
+    log.error("unmapped store error %r", exc)
+    return ApiError(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
+
+
+Handler = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[R]]
+
+
+def rpc_errors(handler: Handler[R]) -> Handler[R]:
+    """Decorate an aio handler so every failure leaves as a proper status."""
+
+    @functools.wraps(handler)
+    async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> R:
+        try:
+            return await handler(self, request, context)
+        except ApiError as exc:
+            error = exc
+        except store.StoreError as exc:
+            error = from_store_error(exc)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", handler.__qualname__)
+            error = ApiError(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
+        await context.abort_with_status(rpc_status.to_status(error.to_status()))
+        raise AssertionError("abort_with_status returned")  # pragma: no cover
+
+    return wrapper
+
+
+__all__ = [
+    "DOMAIN",
+    "ApiError",
+    "invalid_argument",
+    "not_found",
+    "operation_error",
+    "rpc_errors",
+    "status",
+]

@@ -1,0 +1,67 @@
+"""Completion signals: wake whoever waits on a key the moment it is notified.
+
+Keys name what changed: `operation_done(id)` when an operation finishes,
+`cancel_requested(id)` for the worker running it, JOBS_QUEUED for idle
+workers. This in-process notifier serves the embedded default where workers
+share the server's event loop; a PostgreSQL LISTEN/NOTIFY notifier will offer
+the same interface across processes. Waiters must subscribe before they read
+the state they wait on, so a notification between the read and the wait is
+never lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+JOBS_QUEUED = "jobs"
+
+
+def operation_done(operation_id: str) -> str:
+    return f"done:{operation_id}"
+
+
+def cancel_requested(operation_id: str) -> str:
+    return f"cancel:{operation_id}"
+
+
+class Subscription:
+    def __init__(self) -> None:
+        self._event = asyncio.Event()
+
+    def set(self) -> None:
+        self._event.set()
+
+    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109 (a bounded wait is the point)
+        """True if notified (since subscribing or the last wait), False on timeout."""
+        try:
+            await asyncio.wait_for(self._event.wait(), timeout)
+        except TimeoutError:
+            return False
+        self._event.clear()
+        return True
+
+
+class Notifier:
+    """In-process notifier; use it from the event loop's thread only."""
+
+    def __init__(self) -> None:
+        self._subscribers: defaultdict[str, set[Subscription]] = defaultdict(set)
+
+    def notify(self, key: str) -> None:
+        for subscription in self._subscribers.get(key, ()):
+            subscription.set()
+
+    @contextmanager
+    def subscribe(self, key: str) -> Iterator[Subscription]:
+        subscription = Subscription()
+        self._subscribers[key].add(subscription)
+        try:
+            yield subscription
+        finally:
+            waiting = self._subscribers[key]
+            waiting.discard(subscription)
+            if not waiting:
+                del self._subscribers[key]

@@ -1,0 +1,41 @@
+"""The processor interface: a request in, progress out, a check for cancellation.
+
+A processor knows nothing of gRPC, the store or leases. It raises Cancelled
+when it notices cancellation, PermanentError for a failure that retrying will
+not fix; any other exception counts as transient and the job is retried.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class Cancelled(Exception):
+    """The work stopped because cancellation was asked for."""
+
+
+class PermanentError(Exception):
+    """The work cannot succeed (bad input found late): fail without retrying."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoSpec:
+    video_id: str
+    title: str
+    plot: str
+
+
+class Progress(Protocol):
+    def report(self, percent: int, message: str) -> None:
+        """Record progress; cheap, so call it as often as is natural."""
+        ...
+
+    def raise_if_cancelled(self) -> None:
+        """Raise Cancelled if cancellation was asked for; call it between steps."""
+        ...
+
+
+class Processor(Protocol):
+    async def create(self, video: VideoSpec, progress: Progress) -> None: ...
+    async def delete(self, video_id: str, progress: Progress) -> None: ...

@@ -1,0 +1,156 @@
+"""The store interface (a Protocol), its records and its errors.
+
+Times are integer microseconds since the Unix epoch. `seq` is a store-assigned,
+strictly increasing number per table: the keyset for pagination.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ..filtering import Filter
+
+CREATE = "create"
+DELETE = "delete"
+
+
+class StoreError(Exception):
+    """Base of what the store raises on purpose; the API maps each to a status."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class AlreadyExists(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The resource is in a state that forbids the call (e.g. not done yet)."""
+
+
+class RequestIdReused(StoreError):
+    """A request_id came back with a different request (AIP-155)."""
+
+
+class LeaseLost(StoreError):
+    """The job is no longer leased to this worker: another one took it over."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached, read or written; worth retrying."""
+
+
+@dataclass(frozen=True, slots=True)
+class VideoRow:
+    id: str
+    seq: int
+    title: str
+    plot: str
+    create_time: int
+    update_time: int
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRow:
+    id: str
+    seq: int
+    verb: str
+    target: str
+    done: bool
+    progress_percent: int
+    status_message: str
+    cancel_requested: bool
+    create_time: int
+    update_time: int
+    end_time: int | None
+    response: bytes | None
+    error: bytes | None
+
+
+@dataclass(frozen=True, slots=True)
+class NewOperation:
+    """What the API hands the store to start an operation."""
+
+    id: str
+    video_id: str
+    target: str
+    now: int
+    status_message: str
+    request_id: str | None = None
+    request_hash: bytes | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimedJob:
+    operation_id: str
+    verb: str
+    video_id: str
+    title: str
+    plot: str
+    attempts: int
+    cancel_requested: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """How a job ended: exactly one of response and error is set.
+
+    `message` becomes the operation's final status_message. `error_code` is
+    the google.rpc.Code inside `error`, so the store can tell a cancellation
+    from a failure without parsing the bytes.
+    """
+
+    message: str
+    response: bytes | None = None
+    error: bytes | None = None
+    error_code: int = 0
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def secret(self) -> bytes:
+        """A random key made once per database, for signing page tokens."""
+        ...
+
+    # --- starting operations (one transaction each: operation, job, video) ---
+    async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
+        """Reserve video `op.target` and queue its creation; a repeat of the
+        same request_id returns the first operation."""
+        ...
+
+    async def start_delete(self, op: NewOperation) -> OperationRow: ...
+
+    # --- reading ---
+    async def get_operation(self, operation_id: str) -> OperationRow | None: ...
+    async def list_operations(
+        self, where: Filter | None, after_seq: int, limit: int
+    ) -> list[OperationRow]: ...
+    async def get_video(self, video_id: str) -> VideoRow | None: ...
+    async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]: ...
+
+    # --- steering ---
+    async def cancel_operation(self, operation_id: str, now: int, error: bytes) -> OperationRow:
+        """Ask for cancellation; a job no worker holds ends at once with `error`."""
+        ...
+
+    async def delete_operation(self, operation_id: str) -> None: ...
+
+    # --- workers ---
+    async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None: ...
+    async def heartbeat(
+        self, operation_id: str, owner: str, now: int, lease: int, percent: int, message: str
+    ) -> bool:
+        """Extend the lease and record progress; True if cancellation was asked."""
+        ...
+
+    async def finish(self, operation_id: str, owner: str, now: int, outcome: Outcome) -> None: ...
+    async def retry_later(
+        self, operation_id: str, owner: str, now: int, not_before: int, message: str
+    ) -> None: ...
+    async def release(self, operation_id: str, owner: str) -> None:
+        """Hand a job back unfinished (shutdown): the next claim starts it over."""
+        ...

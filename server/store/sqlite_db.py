@@ -1,0 +1,195 @@
+"""SQLite plumbing: one writer thread with group commit, a pool of readers.
+
+SQLite allows one writer at a time, and a commit per call costs far more CPU
+than the rows it writes. So every write is a function queued to one thread,
+which drains all that are waiting into a single transaction, each inside its
+own SAVEPOINT (one caller's error rolls back only its own changes), commits
+once with synchronous=FULL, and only then answers the callers. Reads run in
+parallel on their own connections: WAL lets them see the last commit
+without blocking the writer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.resources
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from .base import Conflict, StoreError, StoreUnavailable
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+READERS = 4
+MAX_BATCH = 512  # writes per transaction
+BUSY_TIMEOUT_MS = 5_000  # another process holding the write lock
+
+_Write = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA journal_mode = WAL")
+    # FULL: a commit is on disk before we reply (NORMAL could lose the last
+    # acknowledged operations on power loss).
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def migrate(conn: sqlite3.Connection) -> None:
+    """Apply migrations/sqlite_NNNN_*.sql newer than PRAGMA user_version."""
+    folder = importlib.resources.files(__package__).joinpath("migrations")
+    files = sorted(
+        (f for f in folder.iterdir() if f.name.startswith("sqlite_") and f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(files, start=1):
+            if number > current:
+                for statement in _statements(script.read_text()):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {number}")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _statements(script: str) -> list[str]:
+    out, pending = [], ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            out.append(pending)
+            pending = ""
+    return out
+
+
+class Database:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._writes: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
+        self._writer: threading.Thread | None = None
+        self._local = threading.local()
+        self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="sqlite-read")
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(self.path)
+            migrate(conn)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreUnavailable(f"cannot open the database {self.path}: {exc}") from exc
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(conn,), name="sqlite-write", daemon=True
+        )
+        self._writer.start()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writes.put(None)
+            self._writer.join()
+            self._writer = None
+        self._readers.shutdown(wait=True)
+        for conn in self._reader_conns:
+            conn.close()
+
+    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run fn in the next group transaction; return once it is committed."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._writes.put((fn, future, loop))
+        return await future
+
+    async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._readers, self._read, fn)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn = getattr(self._local, "conn", None)
+        try:
+            if conn is None:
+                conn = self._local.conn = connect(self.path)
+                with self._lock:
+                    self._reader_conns.append(conn)
+            return fn(conn)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"reading the database failed: {exc}") from exc
+
+    def _write_loop(self, conn: sqlite3.Connection) -> None:
+        try:
+            while (first := self._writes.get()) is not None:
+                batch = [first]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        item = self._writes.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is None:
+                        self._writes.put(None)  # stop after this batch
+                        break
+                    batch.append(item)
+                self._commit(conn, batch)
+        finally:
+            conn.close()
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
+        results: list[tuple[bool, Any]] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, _, _ in batch:
+                results.append(_in_savepoint(conn, fn))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            log.error("database write failed: %s", exc)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            failure = StoreUnavailable(f"writing the database failed: {exc}")
+            results = [(False, failure)] * len(batch)
+        for (_, future, loop), (ok, value) in zip(batch, results, strict=True):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+
+def _in_savepoint(
+    conn: sqlite3.Connection, fn: Callable[[sqlite3.Connection], Any]
+) -> tuple[bool, Any]:
+    conn.execute("SAVEPOINT one_write")
+    try:
+        value = fn(conn)
+    except (StoreError, sqlite3.IntegrityError) as exc:
+        conn.execute("ROLLBACK TO one_write")
+        conn.execute("RELEASE one_write")
+        if isinstance(exc, sqlite3.IntegrityError):
+            return False, Conflict(f"the write breaks a database constraint: {exc}")
+        return False, exc
+    except sqlite3.Error:
+        raise  # the whole transaction is in doubt: fail the batch
+    except Exception as exc:  # a bug in one write must not take down the others
+        log.exception("unexpected error in a database write")
+        conn.execute("ROLLBACK TO one_write")
+        conn.execute("RELEASE one_write")
+        return False, exc
+    conn.execute("RELEASE one_write")
+    return True, value
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.done():  # the caller went away (cancelled); the write stands
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)

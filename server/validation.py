@@ -1,0 +1,70 @@
+"""Checks of request fields: every problem found becomes one BadRequest
+field violation, and all of a request's problems are reported together."""
+
+from __future__ import annotations
+
+import re
+
+from . import names
+from .errors import ApiError, invalid_argument
+
+MAX_TITLE = 200  # characters
+MAX_PLOT = 10_000  # characters
+MAX_FILTER = 1_000  # characters
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 1_000
+REQUEST_ID = re.compile(r"[A-Za-z0-9._~-]{1,36}")
+
+
+class Violations:
+    def __init__(self) -> None:
+        self.found: list[tuple[str, str]] = []
+
+    def add(self, field: str, description: str) -> None:
+        self.found.append((field, description))
+
+    def error(self) -> ApiError | None:
+        return invalid_argument(self.found) if self.found else None
+
+    def raise_if_any(self) -> None:
+        if (error := self.error()) is not None:
+            raise error
+
+
+def text(v: Violations, field: str, value: str, *, limit: int, required: bool) -> None:
+    if required and not value.strip():
+        v.add(field, "is required and must not be blank")
+    elif len(value) > limit:
+        v.add(field, f"is {len(value)} characters long; the limit is {limit}")
+
+
+def video_id(v: Violations, field: str, value: str) -> None:
+    if value and not names.VIDEO_ID.fullmatch(value):
+        v.add(
+            field,
+            "must be 1 to 63 lowercase letters, digits or hyphens, starting and ending with a"
+            " letter or digit",
+        )
+
+
+def request_id(v: Violations, field: str, value: str) -> None:
+    if value and not REQUEST_ID.fullmatch(value):
+        v.add(field, "must be 1 to 36 characters of letters, digits, '-', '_', '.' or '~' (a UUID)")
+
+
+def name(v: Violations, field: str, value: str, collection: str) -> str:
+    """The id in a `collection/{id}` name; records a violation if malformed."""
+    pattern = names.VIDEO_ID if collection == names.VIDEOS else names.OPERATION_ID
+    ident = names.parse(value, collection, pattern)
+    if ident is None:
+        shown = value if len(value) <= 80 else value[:80] + "…"
+        v.add(field, f"must be a resource name of the form {collection}/{{id}}, not {shown!r}")
+        return ""
+    return ident
+
+
+def page_size(v: Violations, value: int) -> int:
+    """AIP-158: 0 means the default, larger than the maximum means the maximum."""
+    if value < 0:
+        v.add("page_size", "must not be negative")
+    return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)

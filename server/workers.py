@@ -1,0 +1,237 @@
+"""Workers: claim a job under a lease, run the processor, finish the operation.
+
+A lease is renewed by a heartbeat that also writes progress (at most every
+PROGRESS_INTERVAL) and learns of cancellation. A job whose worker died is
+claimed again once its lease expires. Transient failures are retried with
+exponential backoff and jitter up to max_attempts; a PermanentError or
+cancellation ends the operation at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import random
+import socket
+
+from google.protobuf import empty_pb2
+from google.rpc import code_pb2, status_pb2
+from longreel.video.v1 import video_service_pb2 as pb
+
+from . import clock, convert, names, notify
+from .errors import operation_error
+from .processor import Cancelled, PermanentError, Processor, VideoSpec
+from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable
+from .store.base import CREATE
+
+log = logging.getLogger(__name__)
+
+IDLE_POLL = 1.0  # seconds between looks for jobs nobody announced (expired leases, retries)
+PROGRESS_INTERVAL = 0.5  # seconds between progress writes of one job
+STORE_RETRY = 1.0  # seconds to wait after the store failed a claim
+MAX_BACKOFF = 60.0  # seconds
+MAX_ERROR_MESSAGE = 300  # characters of an exception kept in an operation's error
+
+
+class Tracker:
+    """A running job's Progress: what the processor reports, what the heartbeat learns."""
+
+    def __init__(self, cancelled: bool) -> None:
+        self.cancelled = cancelled
+        self.lease_lost = False
+        self.percent = 0
+        self.message = "started"
+
+    def report(self, percent: int, message: str) -> None:
+        self.percent = max(0, min(100, percent))
+        self.message = message
+
+    def raise_if_cancelled(self) -> None:
+        if self.cancelled:
+            raise Cancelled()
+
+
+class WorkerPool:
+    def __init__(
+        self,
+        store: Store,
+        notifier: notify.Notifier,
+        processor: Processor,
+        *,
+        concurrency: int,
+        lease_seconds: float = 30.0,
+        max_attempts: int = 5,
+    ) -> None:
+        self.store = store
+        self.notifier = notifier
+        self.processor = processor
+        self.concurrency = concurrency
+        self.lease = int(lease_seconds * clock.SECOND)
+        self.max_attempts = max_attempts
+        self.identity = f"{socket.gethostname()}/{os.getpid()}/{names.new_id()[:8]}"
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def start(self) -> None:
+        for slot in range(self.concurrency):
+            owner = f"{self.identity}/{slot}"
+            self._tasks.append(asyncio.create_task(self._loop(owner), name=f"worker {owner}"))
+
+    async def stop(self) -> None:
+        """Stop at once; jobs in hand are released for the next start to run."""
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def _loop(self, owner: str) -> None:
+        while True:
+            with self.notifier.subscribe(notify.JOBS_QUEUED) as queued:
+                try:
+                    job = await self.store.claim_job(owner, clock.now(), self.lease)
+                except StoreUnavailable as exc:
+                    log.warning("worker %s cannot claim jobs: %s", owner, exc)
+                    await asyncio.sleep(STORE_RETRY)
+                    continue
+                if job is None:
+                    await queued.wait(IDLE_POLL)
+                    continue
+            await self._run(job, owner)
+
+    async def _run(self, job: ClaimedJob, owner: str) -> None:
+        tracker = Tracker(job.cancel_requested)
+        work = asyncio.create_task(self._process(job, tracker))
+        beat = asyncio.create_task(self._heartbeat(job, owner, tracker, work))
+        outcome: Outcome | None
+        try:
+            outcome, finish_time = await work
+        except asyncio.CancelledError:
+            if tracker.lease_lost and not _being_cancelled():
+                log.warning("%s: lease lost to another worker; leaving it", job.operation_id)
+                return
+            work.cancel()
+            await self._release(job, owner)
+            raise
+        except Exception as exc:
+            outcome, finish_time = await self._after_failure(job, owner, exc), clock.now()
+        finally:
+            beat.cancel()
+        if outcome is not None:
+            await self._finish(job, owner, finish_time, outcome)
+
+    async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
+        """How the job ended, and when (the finish time the store records)."""
+        with self.notifier.subscribe(notify.cancel_requested(job.operation_id)) as cancel:
+            watcher = asyncio.create_task(_watch_cancel(cancel, tracker))
+            try:
+                tracker.raise_if_cancelled()
+                if job.verb == CREATE:
+                    spec = VideoSpec(job.video_id, job.title, job.plot)
+                    await self.processor.create(spec, tracker)
+                    return _created(job, clock.now())
+                await self.processor.delete(job.video_id, tracker)
+                return Outcome("deleted", response=convert.pack(empty_pb2.Empty())), clock.now()
+            except Cancelled:
+                error = operation_error(code_pb2.CANCELLED, "cancelled by the caller", "CANCELLED")
+                return _failure("cancelled", error), clock.now()
+            except PermanentError as exc:
+                message = _short(exc)
+                error = operation_error(code_pb2.FAILED_PRECONDITION, message, "PROCESSING_FAILED")
+                return _failure(f"failed: {message}", error), clock.now()
+            finally:
+                watcher.cancel()
+
+    async def _after_failure(self, job: ClaimedJob, owner: str, exc: Exception) -> Outcome | None:
+        log.warning("%s: attempt %d failed: %r", job.operation_id, job.attempts, exc)
+        if job.attempts >= self.max_attempts:
+            message = f"failed after {job.attempts} attempts: {_short(exc)}"
+            error = operation_error(code_pb2.INTERNAL, message, "PROCESSING_FAILED")
+            return _failure(message, error)
+        delay = min(MAX_BACKOFF, 2.0 ** (job.attempts - 1)) * random.uniform(0.5, 1.0)
+        now = clock.now()
+        message = f"attempt {job.attempts} failed; retrying in {delay:.1f} s"
+        with contextlib.suppress(LeaseLost, StoreUnavailable):
+            await self.store.retry_later(
+                job.operation_id, owner, now, now + int(delay * clock.SECOND), message
+            )
+            self.notifier.notify(notify.JOBS_QUEUED)
+        return None
+
+    async def _finish(self, job: ClaimedJob, owner: str, now: int, outcome: Outcome) -> None:
+        try:
+            await self.store.finish(job.operation_id, owner, now, outcome)
+        except LeaseLost:
+            log.warning("%s: finished, but the lease was lost; result dropped", job.operation_id)
+            return
+        except StoreUnavailable as exc:
+            # The lease runs out and another attempt redoes the job.
+            log.error("%s: could not record the result: %s", job.operation_id, exc)
+            return
+        self.notifier.notify(notify.operation_done(job.operation_id))
+
+    async def _heartbeat(
+        self,
+        job: ClaimedJob,
+        owner: str,
+        tracker: Tracker,
+        work: asyncio.Task[tuple[Outcome, int]],
+    ) -> None:
+        renew_every = self.lease / clock.SECOND / 3
+        last_written = (0, "started")
+        since_renewal = 0.0
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL)
+            since_renewal += PROGRESS_INTERVAL
+            current = (tracker.percent, tracker.message)
+            if current == last_written and since_renewal < renew_every:
+                continue
+            try:
+                cancel = await self.store.heartbeat(
+                    job.operation_id, owner, clock.now(), self.lease, *current
+                )
+            except LeaseLost:
+                tracker.lease_lost = True
+                work.cancel()
+                return
+            except StoreUnavailable as exc:
+                log.warning("%s: heartbeat failed: %s", job.operation_id, exc)
+                continue
+            tracker.cancelled = tracker.cancelled or cancel
+            last_written, since_renewal = current, 0.0
+
+    async def _release(self, job: ClaimedJob, owner: str) -> None:
+        with contextlib.suppress(LeaseLost, StoreUnavailable):
+            await asyncio.shield(self.store.release(job.operation_id, owner))
+
+
+async def _watch_cancel(subscription: notify.Subscription, tracker: Tracker) -> None:
+    await subscription.wait(None)
+    tracker.cancelled = True
+
+
+def _created(job: ClaimedJob, now: int) -> tuple[Outcome, int]:
+    # The video comes into existence as the operation finishes, at the time
+    # this response records; the store stamps the row with the same time.
+    video = pb.Video(
+        name=names.video_name(job.video_id),
+        title=job.title,
+        plot=job.plot,
+        create_time=convert.timestamp(now),
+        update_time=convert.timestamp(now),
+    )
+    return Outcome("done", response=convert.pack(video)), now
+
+
+def _failure(message: str, error: status_pb2.Status) -> Outcome:
+    return Outcome(message, error=error.SerializeToString(), error_code=error.code)
+
+
+def _being_cancelled() -> bool:
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= MAX_ERROR_MESSAGE else text[: MAX_ERROR_MESSAGE - 1] + "…"

@@ -1,0 +1,102 @@
+"""Fixtures: a real server on an ephemeral loopback port, real SQLite under tmp_path.
+
+The server runs in a thread with its own event loop, exactly as in production
+but for the processor, which tests choose (see processors.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+from google.longrunning import operations_pb2_grpc
+from longreel.server.app import Config, VideoServer
+from longreel.server.processor import Processor
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+from .processors import GatedProcessor
+
+
+class ServerThread:
+    """A VideoServer running on its own loop in a background thread."""
+
+    def __init__(self, config: Config, processor: Processor | None) -> None:
+        self.config = config
+        self.processor = processor
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.server: VideoServer | None = None
+
+    def call(self, coro: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
+
+    def start(self) -> int:
+        self.thread.start()
+
+        async def start() -> int:
+            self.server = VideoServer(self.config, processor=self.processor)
+            return await self.server.start()
+
+        return int(self.call(start()))
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.call(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+@dataclass
+class Api:
+    """Stubs on one channel to a running server."""
+
+    target: str
+    channel: grpc.Channel
+    videos: pb_grpc.VideoServiceStub
+    operations: operations_pb2_grpc.OperationsStub
+    processor: Any
+    server: ServerThread
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[Any]:
+    """Start servers; each is stopped at the end of the test."""
+    running: list[tuple[ServerThread, grpc.Channel]] = []
+
+    def start(
+        processor: Processor | None = None, *, data_dir: Path | None = None, **config: Any
+    ) -> Api:
+        config.setdefault("workers", 2)
+        conf = Config(listen="127.0.0.1:0", data_dir=data_dir or tmp_path / "data", **config)
+        thread = ServerThread(conf, processor)
+        port = thread.start()
+        target = f"127.0.0.1:{port}"
+        channel = grpc.insecure_channel(target)
+        running.append((thread, channel))
+        return Api(
+            target,
+            channel,
+            pb_grpc.VideoServiceStub(channel),
+            operations_pb2_grpc.OperationsStub(channel),
+            processor,
+            thread,
+        )
+
+    yield start
+    for thread, channel in reversed(running):
+        channel.close()
+        thread.stop()
+
+
+@pytest.fixture
+def api(start_server: Any) -> Api:
+    """A server whose renders finish only when the test opens their gate."""
+    result: Api = start_server(GatedProcessor())
+    return result

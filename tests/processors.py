@@ -1,0 +1,42 @@
+"""Processors for tests: real implementations of the processor interface whose
+timing the test controls, in place of the slow default."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from longreel.server.processor import PermanentError, Progress, VideoSpec
+
+TICK = 0.01  # seconds between cancellation checks
+
+
+class GatedProcessor:
+    """Work that runs until the test opens the gate (or forever, until cancelled)."""
+
+    def __init__(self, open_gate: bool = False) -> None:
+        self.gate = threading.Event()
+        if open_gate:
+            self.gate.set()
+        self.started = threading.Event()
+        self.fail_with: BaseException | None = None
+
+    async def create(self, video: VideoSpec, progress: Progress) -> None:
+        await self._work(progress, "rendering")
+
+    async def delete(self, video_id: str, progress: Progress) -> None:
+        await self._work(progress, "removing")
+
+    async def _work(self, progress: Progress, what: str) -> None:
+        self.started.set()
+        progress.report(50, f"{what}: half way")
+        while not self.gate.is_set():
+            progress.raise_if_cancelled()
+            await asyncio.sleep(TICK)
+        progress.raise_if_cancelled()
+        if self.fail_with is not None:
+            raise self.fail_with
+
+
+def permanent(message: str) -> PermanentError:
+    return PermanentError(message)

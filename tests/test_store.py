@@ -1,0 +1,167 @@
+"""The store contract, against a real SQLite file: transactions, idempotency, leases."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from longreel.server.store import (
+    AlreadyExists,
+    Conflict,
+    LeaseLost,
+    NewOperation,
+    NotFound,
+    Outcome,
+    RequestIdReused,
+)
+from longreel.server.store.sqlite import SQLiteStore
+
+LEASE = 10_000_000  # 10 s in microseconds
+T0 = 1_800_000_000_000_000
+
+
+@pytest.fixture
+async def store(tmp_path):
+    opened = SQLiteStore(tmp_path / "videos.db")
+    await opened.open()
+    yield opened
+    await opened.close()
+
+
+def new_op(n: int, video: str | None = None, request_id: str | None = None, digest: bytes = b"h"):
+    video = video or f"video-{n}"
+    return NewOperation(
+        id=f"op{n}", video_id=video, target=f"videos/{video}", now=T0 + n,
+        status_message="queued", request_id=request_id,
+        request_hash=digest if request_id else None,
+    )  # fmt: skip
+
+
+async def test_concurrent_writes_share_transactions_and_all_commit(store, tmp_path):
+    rows = await asyncio.gather(*(store.start_create(new_op(i), f"T{i}", "") for i in range(300)))
+    assert len({r.seq for r in rows}) == 300
+    reopened = SQLiteStore(tmp_path / "videos.db")
+    await reopened.open()
+    try:
+        listed = await reopened.list_operations(None, 0, 1000)
+    finally:
+        await reopened.close()
+    assert [r.id for r in listed] == [f"op{i}" for i in range(300)]
+
+
+async def test_one_failing_write_in_a_batch_leaves_the_others_alone(store):
+    results = await asyncio.gather(
+        store.start_create(new_op(1, video="same"), "A", ""),
+        store.start_create(new_op(2, video="same"), "B", ""),
+        store.start_create(new_op(3), "C", ""),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], AlreadyExists)
+    assert [await store.get_operation(f"op{i}") is not None for i in (1, 2, 3)] == [
+        True,
+        False,
+        True,
+    ]
+
+
+async def test_a_request_id_replays_its_operation_or_refuses_another_request(store):
+    first = await store.start_create(new_op(1, request_id="r"), "T", "")
+    again = await store.start_create(new_op(2, request_id="r"), "T", "")
+    assert again.id == first.id
+    with pytest.raises(RequestIdReused):
+        await store.start_create(new_op(3, request_id="r", digest=b"other"), "T", "")
+
+
+async def test_a_leased_job_goes_to_one_worker_until_the_lease_expires(store):
+    await store.start_create(new_op(1), "T", "")
+    job = await store.claim_job("a", T0 + 10, LEASE)
+    assert job is not None
+    assert (job.operation_id, job.attempts) == ("op1", 1)
+    assert await store.claim_job("b", T0 + 20, LEASE) is None
+    taken = await store.claim_job("b", T0 + 10 + LEASE, LEASE)
+    assert taken is not None
+    assert taken.attempts == 2
+    with pytest.raises(LeaseLost):
+        await store.finish("op1", "a", T0 + LEASE + 20, Outcome("done", response=b""))
+    await store.finish("op1", "b", T0 + LEASE + 20, Outcome("done", response=b""))
+    row = await store.get_operation("op1")
+    assert row is not None
+    assert row.done
+    assert row.progress_percent == 100
+    assert (await store.get_video("video-1")) is not None
+
+
+async def test_heartbeat_extends_the_lease_and_reports_cancellation(store):
+    await store.start_create(new_op(1), "T", "")
+    await store.claim_job("a", T0 + 10, LEASE)
+    assert await store.heartbeat("op1", "a", T0 + LEASE, LEASE, 40, "40%") is False
+    assert await store.claim_job("b", T0 + LEASE + 20, LEASE) is None  # extended
+    row = await store.cancel_operation("op1", T0 + LEASE + 30, b"cancelled")
+    assert row.cancel_requested
+    assert not row.done
+    assert await store.heartbeat("op1", "a", T0 + LEASE + 40, LEASE, 50, "50%") is True
+
+
+async def test_cancelling_an_unclaimed_job_ends_it_and_frees_the_video_id(store):
+    await store.start_create(new_op(1, video="v"), "T", "")
+    row = await store.cancel_operation("op1", T0 + 10, b"cancelled")
+    assert row.done
+    assert row.error == b"cancelled"
+    assert await store.claim_job("a", T0 + 20, LEASE) is None
+    await store.start_create(new_op(2, video="v"), "T", "")
+
+
+async def test_a_released_job_is_claimed_again_without_counting_an_attempt(store):
+    await store.start_create(new_op(1), "T", "")
+    await store.claim_job("a", T0 + 10, LEASE)
+    await store.release("op1", "a")
+    job = await store.claim_job("b", T0 + 20, LEASE)
+    assert job is not None
+    assert job.attempts == 1
+
+
+async def test_a_job_retried_later_waits_for_its_time(store):
+    await store.start_create(new_op(1), "T", "")
+    await store.claim_job("a", T0 + 10, LEASE)
+    await store.retry_later("op1", "a", T0 + 20, T0 + 1_000, "retrying")
+    assert await store.claim_job("b", T0 + 999, LEASE) is None
+    job = await store.claim_job("b", T0 + 1_000, LEASE)
+    assert job is not None
+    assert job.attempts == 2
+
+
+async def test_deleting_a_video_hides_it_only_once_the_delete_is_done(store):
+    await store.start_create(new_op(1, video="v"), "T", "")
+    await store.claim_job("a", T0, LEASE)
+    await store.finish("op1", "a", T0 + 5, Outcome("done", response=b""))
+    await store.start_delete(new_op(2, video="v"))
+    assert await store.get_video("v") is not None
+    with pytest.raises(Conflict):
+        await store.start_delete(new_op(3, video="v"))
+    await store.claim_job("a", T0 + 10, LEASE)
+    await store.finish("op2", "a", T0 + 20, Outcome("deleted", response=b""))
+    assert await store.get_video("v") is None
+    with pytest.raises(NotFound):
+        await store.start_delete(new_op(4, video="v"))
+
+
+async def test_only_finished_operations_can_be_deleted(store):
+    await store.start_create(new_op(1), "T", "")
+    with pytest.raises(Conflict):
+        await store.delete_operation("op1")
+    await store.cancel_operation("op1", T0 + 5, b"cancelled")
+    await store.delete_operation("op1")
+    assert await store.get_operation("op1") is None
+    with pytest.raises(NotFound):
+        await store.delete_operation("op1")
+
+
+async def test_the_page_token_secret_survives_a_reopen(store, tmp_path):
+    secret = await store.secret()
+    assert len(secret) == 32
+    again = SQLiteStore(tmp_path / "videos.db")
+    await again.open()
+    try:
+        assert await again.secret() == secret
+    finally:
+        await again.close()
