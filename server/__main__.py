@@ -51,6 +51,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         dest="workers",
         action="store_const",
         const=0,
+        default=argparse.SUPPRESS,
         help="serve the API only; other processes run the operations",
     )
     parser.add_argument(

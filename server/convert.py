@@ -5,6 +5,7 @@ from __future__ import annotations
 from google.longrunning import operations_pb2
 from google.protobuf import any_pb2, timestamp_pb2
 from google.rpc import status_pb2
+
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import names

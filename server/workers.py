@@ -18,6 +18,7 @@ import socket
 
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
+
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import clock, convert, names, notify

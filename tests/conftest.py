@@ -16,6 +16,7 @@ from typing import Any
 import grpc
 import pytest
 from google.longrunning import operations_pb2_grpc
+
 from longreel.server.app import Config, VideoServer
 from longreel.server.processor import Processor
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc

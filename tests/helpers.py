@@ -9,6 +9,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+
 from longreel.video.v1 import video_service_pb2 as pb
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from longreel.server.processor import PermanentError, Progress, VideoSpec
+from longreel.server.processor import Progress, VideoSpec
 
 TICK = 0.01  # seconds between cancellation checks
 
@@ -19,7 +19,9 @@ class GatedProcessor:
         if open_gate:
             self.gate.set()
         self.started = threading.Event()
+        self.attempts = 0
         self.fail_with: BaseException | None = None
+        self.failures_left = 0  # how many attempts fail with fail_with
 
     async def create(self, video: VideoSpec, progress: Progress) -> None:
         await self._work(progress, "rendering")
@@ -28,15 +30,13 @@ class GatedProcessor:
         await self._work(progress, "removing")
 
     async def _work(self, progress: Progress, what: str) -> None:
+        self.attempts += 1
         self.started.set()
         progress.report(50, f"{what}: half way")
         while not self.gate.is_set():
             progress.raise_if_cancelled()
             await asyncio.sleep(TICK)
         progress.raise_if_cancelled()
-        if self.fail_with is not None:
+        if self.fail_with is not None and self.failures_left > 0:
+            self.failures_left -= 1
             raise self.fail_with
-
-
-def permanent(message: str) -> PermanentError:
-    return PermanentError(message)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from longreel.server.api.operations import FILTER_FIELDS
 from longreel.server.filtering import And, Compare, FilterError, Not, Or, parse
 from longreel.server.store.sqlfilter import compile_filter

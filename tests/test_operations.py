@@ -9,6 +9,7 @@ import pytest
 from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2
+
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .helpers import create, metadata, video, wait

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from longreel.server.store.pagination import InvalidPageToken, PageTokens
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.longrunning import operations_pb2_grpc
+
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 

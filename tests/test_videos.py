@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf import empty_pb2
+
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .helpers import create, metadata, video, wait

@@ -9,6 +9,7 @@ import grpc
 from google.longrunning import operations_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
+
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 

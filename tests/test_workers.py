@@ -1,0 +1,56 @@
+"""How jobs end when the work fails: retried, failed for good, or given up on."""
+
+from __future__ import annotations
+
+import grpc
+import pytest
+from google.rpc import code_pb2, error_details_pb2
+
+from longreel.server.processor import PermanentError
+from longreel.video.v1 import video_service_pb2 as pb
+
+from .helpers import create, metadata, video, wait
+from .processors import GatedProcessor
+
+
+def failing(error: BaseException, times: int) -> GatedProcessor:
+    processor = GatedProcessor(open_gate=True)
+    processor.fail_with, processor.failures_left = error, times
+    return processor
+
+
+def test_a_transient_failure_is_retried_and_the_operation_succeeds(start_server):
+    api = start_server(failing(OSError("disk hiccup"), times=1))
+    done = wait(api, create(api, title="Second time lucky").name, seconds=20)
+    assert not done.HasField("error")
+    assert video(done).title == "Second time lucky"
+    assert api.processor.attempts == 2
+
+
+def test_a_permanent_failure_ends_the_operation_at_once(start_server):
+    api = start_server(failing(PermanentError("the plot cannot be rendered"), times=1))
+    done = wait(api, create(api).name)
+    assert done.done
+    assert done.error.code == code_pb2.FAILED_PRECONDITION
+    assert done.error.message == "the plot cannot be rendered"
+    assert metadata(done).status_message == "failed: the plot cannot be rendered"
+    assert api.processor.attempts == 1
+    info = error_details_pb2.ErrorInfo()
+    assert done.error.details[0].Unpack(info)
+    assert info.reason == "PROCESSING_FAILED"
+
+
+def test_a_job_that_keeps_failing_ends_with_an_error_after_its_attempts(start_server):
+    api = start_server(failing(RuntimeError("renderer crashed"), times=99), max_attempts=2)
+    done = wait(api, create(api, video_id="never").name, seconds=20)
+    assert done.error.code == code_pb2.INTERNAL
+    assert "failed after 2 attempts: renderer crashed" in done.error.message
+    assert api.processor.attempts == 2
+
+
+def test_a_failed_creation_leaves_no_video_behind(start_server):
+    api = start_server(failing(PermanentError("no"), times=1))
+    wait(api, create(api, video_id="gone").name)
+    with pytest.raises(grpc.RpcError) as err:
+        api.videos.GetVideo(pb.GetVideoRequest(name="videos/gone"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
