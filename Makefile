@@ -9,6 +9,7 @@ GENERATED := gen/.generated
 PROTOS := $(shell find protos -name '*.proto')
 
 LISTEN   ?= 127.0.0.1:50051
+GATEWAY  ?= 127.0.0.1:4000
 DATA_DIR ?= data
 PYTEST_ARGS ?=
 
@@ -31,9 +32,13 @@ protos: $(INSTALLED)
 	$(PY) protos/generate.py gen
 	touch $(GENERATED)
 
-## run: the server on $(LISTEN) with the embedded SQLite store under $(DATA_DIR)/
+## run: the gRPC server on $(LISTEN) (SQLite under $(DATA_DIR)/) and the REST gateway
+## on $(GATEWAY); Ctrl-C stops both (the server drains and hands running jobs back).
 run: setup
-	$(BIN)/video-server --listen $(LISTEN) --data-dir $(DATA_DIR)
+	@$(BIN)/video-server --listen $(LISTEN) --data-dir $(DATA_DIR) & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server' EXIT; \
+	sleep 1; kill -0 $$server 2>/dev/null || exit 1; \
+	$(BIN)/video-gateway --listen $(GATEWAY) --target $(LISTEN)
 
 ## test: the whole suite, against real servers on loopback ports
 test: setup

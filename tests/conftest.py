@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import grpc
+import httpx
 import pytest
 from google.longrunning import operations_pb2_grpc
 
@@ -100,4 +102,66 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
 def api(start_server: Any) -> Api:
     """A server whose renders finish only when the test opens their gate."""
     result: Api = start_server(GatedProcessor())
+    return result
+
+
+class GatewayThread:
+    """The REST gateway served by uvicorn on its own loop in a background thread."""
+
+    def __init__(self, target: str) -> None:
+        from longreel.gateway.__main__ import bind, server
+
+        self.sock = bind("127.0.0.1:0")
+        self.port = self.sock.getsockname()[1]
+        self.server = server(self.sock, target, "warning")
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
+        )
+
+    def start(self) -> str:
+        self.thread.start()
+        deadline = time.monotonic() + 10
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.01)
+        return f"http://127.0.0.1:{self.port}"
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+        self.sock.close()
+
+
+@dataclass
+class Http:
+    """A gateway in front of a server, and an HTTP client pointed at it."""
+
+    url: str
+    client: httpx.Client
+    api: Api
+
+
+@pytest.fixture
+def start_gateway() -> Iterator[Any]:
+    started: list[tuple[GatewayThread, httpx.Client]] = []
+
+    def start(api_or_target: Api | str) -> Http:
+        target = api_or_target if isinstance(api_or_target, str) else api_or_target.target
+        gateway = GatewayThread(target)
+        url = gateway.start()
+        client = httpx.Client(base_url=url, timeout=30)
+        started.append((gateway, client))
+        return Http(url, client, api_or_target)  # type: ignore[arg-type]
+
+    yield start
+    for gateway, client in reversed(started):
+        client.close()
+        gateway.stop()
+
+
+@pytest.fixture
+def http(api: Api, start_gateway: Any) -> Http:
+    """A gateway in front of a server whose renders wait for the test's gate."""
+    result: Http = start_gateway(api)
     return result

@@ -1,0 +1,85 @@
+"""The ASGI app: routes, the OpenAPI document and docs, one way out for errors."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import grpc
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from . import docs
+from .backend import Backend
+from .errors import HttpError, build_status, error_response, status_of
+from .routes import ROUTES, RenamedFields
+
+log = logging.getLogger(__name__)
+
+# Routing errors in the same shape as every other error.
+_ROUTING = {
+    404: (grpc.StatusCode.NOT_FOUND, "ROUTE_NOT_FOUND", "no such resource"),
+    405: (grpc.StatusCode.UNIMPLEMENTED, "METHOD_NOT_ALLOWED", "method not allowed here"),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HttpError)
+    return error_response(exc.status, exc.http_status)
+
+
+async def _rpc_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, grpc.aio.AioRpcError)
+    return error_response(status_of(exc))
+
+
+async def _renamed(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RenamedFields)
+    return error_response(exc.status)
+
+
+async def _routing(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    code, reason, text = _ROUTING.get(
+        exc.status_code, (grpc.StatusCode.INVALID_ARGUMENT, "BAD_REQUEST", str(exc.detail))
+    )
+    error = HttpError(code, f"{text}: {request.method} {request.url.path}", reason)
+    response = error_response(error.status, exc.status_code)
+    response.headers.update(exc.headers or {})
+    return response
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    log.exception("unexpected error on %s %s", request.method, request.url.path)
+    return error_response(build_status(grpc.StatusCode.INTERNAL, "internal error"))
+
+
+async def _home(request: Request) -> Response:
+    return RedirectResponse("/docs", 303)
+
+
+def create_app(target: str) -> Starlette:
+    """The gateway in front of the gRPC server at target (HOST:PORT)."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.backend = Backend(target)
+        try:
+            yield
+        finally:
+            await app.state.backend.close()
+
+    handlers: dict[Any, Any] = {
+        HttpError: _http_error,
+        grpc.aio.AioRpcError: _rpc_error,
+        RenamedFields: _renamed,
+        HTTPException: _routing,
+        Exception: _unexpected,
+    }
+    routes = [*ROUTES, *docs.ROUTES, Route("/", _home, methods=["GET"])]
+    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)

@@ -1,0 +1,33 @@
+"""The gateway's gRPC side: stubs over two channels, a deadline on every call.
+
+Long polls (WaitOperation) get a channel, and so an HTTP/2 connection, of
+their own: a server's MAX_CONCURRENT_STREAMS counts per connection, and
+thousands of held waits would otherwise queue every short call behind them.
+"""
+
+from __future__ import annotations
+
+import grpc
+from google.longrunning import operations_pb2_grpc
+
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+CALL_TIMEOUT = 10.0  # seconds for every unary call
+WAIT_SLACK = 5.0  # seconds a long poll's deadline exceeds its wait
+
+
+class Backend:
+    def __init__(self, target: str) -> None:
+        self.target = target
+        self._channel = grpc.aio.insecure_channel(target)
+        # A local subchannel pool keeps this channel off the shared connection.
+        self._wait_channel = grpc.aio.insecure_channel(
+            target, options=[("grpc.use_local_subchannel_pool", 1)]
+        )
+        self.videos = pb_grpc.VideoServiceStub(self._channel)
+        self.operations = operations_pb2_grpc.OperationsStub(self._channel)
+        self.waits = operations_pb2_grpc.OperationsStub(self._wait_channel)
+
+    async def close(self) -> None:
+        await self._channel.close()
+        await self._wait_channel.close()

@@ -1,0 +1,100 @@
+"""Reading what HTTP callers send: JSON bodies, query parameters, headers."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import grpc
+from starlette.requests import Request
+
+from .errors import HttpError, bad_request
+
+MAX_BODY = 64 * 1024  # bytes; a title and a plot fit many times over
+MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
+_WAIT = re.compile(r"(\d+(?:\.\d+)?)(ms|s)?")
+
+
+async def json_object(request: Request) -> dict[str, Any]:
+    """The body as a JSON object, or a 400/413/415 that says what is wrong."""
+    media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media != "application/json" and not media.endswith("+json"):
+        raise HttpError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the body must be JSON (Content-Type: application/json), not {media or 'untyped'}",
+            "UNSUPPORTED_MEDIA_TYPE",
+            http_status=415,
+        )
+    raw = await _body(request)
+    try:
+        value = json.loads(raw)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise HttpError(
+            grpc.StatusCode.INVALID_ARGUMENT, f"the body is not valid JSON: {exc}", "MALFORMED_JSON"
+        ) from None
+    if not isinstance(value, dict):
+        raise HttpError(
+            grpc.StatusCode.INVALID_ARGUMENT, "the body must be a JSON object", "MALFORMED_JSON"
+        )
+    return value
+
+
+async def _body(request: Request) -> bytes:
+    too_large = HttpError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"the body is larger than {MAX_BODY} bytes",
+        "BODY_TOO_LARGE",
+        http_status=413,
+    )
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def strings(
+    body: dict[str, Any], required: tuple[str, ...], optional: tuple[str, ...]
+) -> dict[str, str]:
+    """The body's string fields; unknown, missing or mistyped fields are refused together."""
+    known = (*required, *optional)
+    problems = [
+        (k, f"is not a field here; expected {', '.join(known)}") for k in body if k not in known
+    ]
+    problems += [(k, "is required") for k in required if k not in body]
+    problems += [
+        (k, f"must be a string, not {type(v).__name__ if v is not None else 'null'}")
+        for k, v in body.items()
+        if k in known and not isinstance(v, str)
+    ]
+    if problems:
+        raise bad_request(problems)
+    return {k: v for k, v in body.items() if isinstance(v, str)}
+
+
+def page_size(request: Request) -> int:
+    raw = request.query_params.get("pageSize", "0")
+    if not raw.isdigit() or len(raw) > 9:
+        raise bad_request([("pageSize", "must be a whole number from 0 to 1000")])
+    return int(raw)
+
+
+def wait_seconds(request: Request) -> float | None:
+    """?wait=10s (or 500ms, or 10): how long a task read may wait for the end.
+
+    Longer waits are cut to MAX_WAIT, as WaitOperation does.
+    """
+    raw = request.query_params.get("wait")
+    if raw is None:
+        return None
+    match = _WAIT.fullmatch(raw.strip())
+    if not match:
+        raise bad_request([("wait", "must be a duration such as 10s, 500ms or 10 (seconds)")])
+    seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    return min(seconds, MAX_WAIT)

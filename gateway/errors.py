@@ -1,0 +1,140 @@
+"""The one gRPC-status → HTTP table, and the one writer of error bodies.
+
+Every error the gateway sends, routing errors and its own input checks
+included, leaves through `error_response` with a google.rpc.Status-shaped JSON
+body: {"error": {"code": <http status>, "message", "status": <gRPC code
+name>, "details": [...]}}, details in protobuf's JSON mapping (field
+violations included), as Google's HTTP APIs do.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+
+import grpc
+from google.protobuf import any_pb2, json_format
+from google.protobuf.message import Message
+from google.rpc import error_details_pb2, status_pb2
+from starlette.responses import Response
+
+log = logging.getLogger(__name__)
+
+DOMAIN = "video.longreel.dev"
+STATUS_DETAILS_KEY = "grpc-status-details-bin"
+
+# Exhaustive on purpose: a code missing here would silently become 500.
+HTTP_STATUS = {
+    grpc.StatusCode.OK: 200,
+    grpc.StatusCode.CANCELLED: 499,  # client closed request, as Google's APIs map it
+    grpc.StatusCode.UNKNOWN: 500,
+    grpc.StatusCode.INVALID_ARGUMENT: 400,
+    grpc.StatusCode.DEADLINE_EXCEEDED: 504,
+    grpc.StatusCode.NOT_FOUND: 404,
+    grpc.StatusCode.ALREADY_EXISTS: 409,
+    grpc.StatusCode.PERMISSION_DENIED: 403,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: 429,
+    # 400, not 412: If-Match and friends are not involved (grpc-gateway's choice too).
+    grpc.StatusCode.FAILED_PRECONDITION: 400,
+    grpc.StatusCode.ABORTED: 409,
+    grpc.StatusCode.OUT_OF_RANGE: 400,
+    grpc.StatusCode.UNIMPLEMENTED: 501,
+    grpc.StatusCode.INTERNAL: 500,
+    grpc.StatusCode.UNAVAILABLE: 503,
+    grpc.StatusCode.DATA_LOSS: 500,
+    grpc.StatusCode.UNAUTHENTICATED: 401,
+}
+CODE_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+
+_FALLBACK = b'{"error": {"code": 500, "message": "internal error", "status": "INTERNAL"}}'
+
+
+class HttpError(Exception):
+    """An error the gateway finds itself, before or instead of calling the server."""
+
+    def __init__(
+        self,
+        code: grpc.StatusCode,
+        message: str,
+        reason: str,
+        *details: Message,
+        http_status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN)
+        self.status = build_status(code, message, (info, *details))
+        self.http_status = http_status
+
+
+def bad_request(violations: Iterable[tuple[str, str]]) -> HttpError:
+    found = list(violations)
+    detail = error_details_pb2.BadRequest(
+        field_violations=[
+            error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in found
+        ]
+    )
+    message = "; ".join(f"{f}: {d}" for f, d in found)
+    return HttpError(grpc.StatusCode.INVALID_ARGUMENT, message, "INVALID_FIELD", detail)
+
+
+def build_status(
+    code: grpc.StatusCode, message: str, details: Iterable[Message] = ()
+) -> status_pb2.Status:
+    packed = []
+    for detail in details:
+        wrapper = any_pb2.Any()
+        wrapper.Pack(detail)
+        packed.append(wrapper)
+    return status_pb2.Status(code=code.value[0], message=message, details=packed)
+
+
+def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
+    """The rich status the server sent, or a plain one built from the call."""
+    for key, value in error.trailing_metadata() or ():
+        if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
+            return status_pb2.Status.FromString(value)
+    code = error.code()
+    if code == grpc.StatusCode.UNAVAILABLE:
+        # Connection failures carry transport detail nobody outside needs.
+        return build_status(
+            code,
+            "the video service cannot be reached; retry shortly",
+            [error_details_pb2.ErrorInfo(reason="BACKEND_UNAVAILABLE", domain=DOMAIN)],
+        )
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return build_status(code, "the video service did not answer in time")
+    return build_status(code, error.details() or code.name.lower())
+
+
+def status_json(status: status_pb2.Status, http_status: int) -> dict[str, object]:
+    code = CODE_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    body: dict[str, object] = {"code": http_status, "message": status.message, "status": code.name}
+    if status.details:
+        body["details"] = [json_format.MessageToDict(d) for d in status.details]
+    return body
+
+
+def retry_after(status: status_pb2.Status) -> int | None:
+    """Whole seconds from a google.rpc.RetryInfo detail, if there is one."""
+    for detail in status.details:
+        info = error_details_pb2.RetryInfo()
+        if detail.Unpack(info):
+            return max(1, round(int(info.retry_delay.ToMilliseconds()) / 1000))
+    return None
+
+
+def error_response(status: status_pb2.Status, http_status: int | None = None) -> Response:
+    code = CODE_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
+    http_status = http_status or HTTP_STATUS.get(code, 500)
+    headers = {}
+    if (delay := retry_after(status)) is not None:
+        headers["Retry-After"] = str(delay)
+    elif code == grpc.StatusCode.UNAVAILABLE:
+        headers["Retry-After"] = "1"
+    try:
+        body = json.dumps({"error": status_json(status, http_status)}).encode()
+    except Exception:  # a detail that does not marshal must not become a traceback
+        log.exception("could not write an error body")
+        body, http_status = _FALLBACK, 500
+    return Response(body, http_status, headers, media_type="application/json")

@@ -1,0 +1,284 @@
+"""The OpenAPI 3 document of the gateway: what it really does, route by route.
+
+Kept by hand next to routes.py; tests/test_gateway_schema.py throws generated
+requests at every operation and fails on any response this document does not
+describe.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .bodies import MAX_BODY, MAX_WAIT
+from .tasks import STATUSES
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: dict[str, Any], description: str, **headers: str) -> dict[str, Any]:
+    response: dict[str, Any] = {
+        "description": description,
+        "content": {"application/json": {"schema": schema}},
+    }
+    if headers:
+        response["headers"] = {
+            name: {"description": text, "schema": {"type": "string"}}
+            for name, text in headers.items()
+        }
+    return response
+
+
+ERROR = _json(_ref("Error"), "An error in the google.rpc.Status shape")
+ERRORS = {"400": ERROR, "404": ERROR, "503": ERROR, "default": ERROR}
+TASK_STARTED = _json(
+    _ref("Task"),
+    "Accepted: the task runs in the background",
+    **{
+        "Content-Location": "The task's URL, /videos/tasks/{task}",
+        "Location": "The same URL",
+        "Retry-After": "Seconds to wait before reading the task",
+    },
+)
+PAGING = [
+    {
+        "name": "pageSize",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 0, "maximum": 1000},
+        "description": "Items per page: 50 if 0, at most 1000",
+    },
+    {
+        "name": "pageToken",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "nextPageToken of the previous page",
+    },
+]
+VIDEO_ID_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+TASK_ID = {
+    "name": "task",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
+}
+VIDEO_ID = {
+    "name": "video",
+    "in": "path",
+    "required": True,
+    "schema": {"type": "string", "pattern": VIDEO_ID_PATTERN},
+}
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,36}$"},
+    "description": "Makes the call idempotent: the same key with the same request returns the "
+    "first task (Request-Id is accepted too). 1-36 of letters, digits, '-', '_', '.', '~'.",
+}
+WAIT = {
+    "name": "wait",
+    "in": "query",
+    "schema": {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s)?$"},
+    "description": f"Long poll: answer as soon as the task ends, or after this long (longer "
+    f"waits are cut to {MAX_WAIT:.0f}s), e.g. 10s",
+}
+
+GET_TASK = {
+    "summary": "Read a task: 200 while pending, 303 to the video once created",
+    "parameters": [TASK_ID, WAIT],
+    "responses": {
+        "200": _json(
+            _ref("Task"),
+            "Pending, failed, cancelled, or a finished delete",
+            **{
+                "Retry-After": "Seconds to wait before reading again (pending only)",
+                "Content-Location": "The task's URL",
+            },
+        ),
+        "303": _json(
+            _ref("Task"),
+            "Done: Location names the created video",
+            Location="/videos/{video}",
+            **{"Content-Location": "The task's URL"},
+        ),
+        **ERRORS,
+    },
+}
+
+PATHS: dict[str, Any] = {
+    "/videos/tasks": {
+        "post": {
+            "summary": "Start creating a video",
+            "parameters": [IDEMPOTENCY_KEY],
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": _ref("NewVideo")}},
+            },
+            "responses": {"202": TASK_STARTED, "409": ERROR, "413": ERROR, "415": ERROR, **ERRORS},
+        },
+        "get": {
+            "summary": "List tasks, oldest first",
+            "parameters": [
+                {
+                    "name": "status",
+                    "in": "query",
+                    "schema": {"type": "string", "enum": list(STATUSES)},
+                },
+                *PAGING,
+            ],
+            "responses": {"200": _json(_ref("TaskList"), "A page of tasks"), **ERRORS},
+        },
+    },
+    "/videos/tasks/{task}": {
+        "get": GET_TASK,
+        "delete": {
+            "summary": "Forget a finished task",
+            "parameters": [TASK_ID],
+            "responses": {"204": {"description": "Forgotten"}, **ERRORS},
+        },
+    },
+    "/video/tasks/{task}": {"get": {**GET_TASK, "summary": "The same as /videos/tasks/{task}"}},
+    "/videos/tasks/{task}:cancel": {
+        "post": {
+            "summary": "Cancel a task; a finished one keeps its result",
+            "parameters": [TASK_ID],
+            "responses": {"200": _json(_ref("Task"), "The task after the request"), **ERRORS},
+        }
+    },
+    "/videos": {
+        "get": {
+            "summary": "List videos, oldest first",
+            "parameters": PAGING,
+            "responses": {"200": _json(_ref("VideoList"), "A page of videos"), **ERRORS},
+        }
+    },
+    "/videos/{video}": {
+        "get": {
+            "summary": "Read a video",
+            "parameters": [VIDEO_ID],
+            "responses": {"200": _json(_ref("Video"), "The video"), **ERRORS},
+        },
+        "delete": {
+            "summary": "Start deleting a video",
+            "parameters": [VIDEO_ID, IDEMPOTENCY_KEY],
+            "responses": {"202": TASK_STARTED, **ERRORS},
+        },
+    },
+}
+
+_TIME = {"type": "string", "format": "date-time"}
+_LINKS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "required": ["rel", "href"],
+        "properties": {"rel": {"type": "string"}, "href": {"type": "string"}},
+    },
+}
+SCHEMAS: dict[str, Any] = {
+    "NewVideo": {
+        "type": "object",
+        "required": ["title"],
+        "additionalProperties": False,
+        "properties": {
+            "title": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 200,
+                "pattern": r"\S",
+                "description": "Not blank",
+            },
+            "plot": {"type": "string", "maxLength": 10_000},
+            "id": {
+                "type": "string",
+                "pattern": VIDEO_ID_PATTERN,
+                "description": "The video's id; the server picks one if absent",
+            },
+        },
+    },
+    "Video": {
+        "type": "object",
+        "required": ["name", "title"],
+        "properties": {
+            "name": {"type": "string", "example": "videos/my-movie"},
+            "title": {"type": "string"},
+            "plot": {"type": "string"},
+            "createTime": _TIME,
+            "updateTime": _TIME,
+        },
+    },
+    "VideoList": {
+        "type": "object",
+        "required": ["videos"],
+        "properties": {
+            "videos": {"type": "array", "items": _ref("Video")},
+            "nextPageToken": {"type": "string"},
+        },
+    },
+    "Task": {
+        "type": "object",
+        "required": ["id", "name", "status", "verb", "target", "progress", "links"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string", "example": "operations/abc"},
+            "status": {"type": "string", "enum": list(STATUSES)},
+            "verb": {"type": "string", "enum": ["create", "delete"]},
+            "target": {"type": "string", "example": "videos/my-movie"},
+            "progress": {
+                "type": "object",
+                "required": ["percent", "message"],
+                "properties": {
+                    "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+                    "message": {"type": "string"},
+                },
+            },
+            "cancellationRequested": {"type": "boolean"},
+            "createTime": _TIME,
+            "updateTime": _TIME,
+            "endTime": _TIME,
+            "links": _LINKS,
+            "resources": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["name", "links"],
+                    "properties": {"name": {"type": "string"}, "links": _LINKS},
+                },
+            },
+            "error": _ref("Status"),
+        },
+    },
+    "TaskList": {
+        "type": "object",
+        "required": ["tasks"],
+        "properties": {
+            "tasks": {"type": "array", "items": _ref("Task")},
+            "nextPageToken": {"type": "string"},
+        },
+    },
+    "Status": {
+        "type": "object",
+        "required": ["code", "message", "status"],
+        "properties": {
+            "code": {"type": "integer", "description": "The HTTP status"},
+            "message": {"type": "string"},
+            "status": {"type": "string", "description": "The gRPC code name"},
+            "details": {"type": "array", "items": {"type": "object"}},
+        },
+    },
+    "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("Status")}},
+}
+
+DOCUMENT: dict[str, Any] = {
+    "openapi": "3.0.3",
+    "info": {
+        "title": "longreel video gateway",
+        "version": "v1",
+        "description": "Videos are slow to make: POST /videos/tasks answers 202 with the task's "
+        'URL in Content-Location; reading the task answers 200 {"status": "pending"} until '
+        "it is done, then 303 See Other with Location: /videos/{video}. Bodies are JSON "
+        f"(at most {MAX_BODY} bytes); errors use the google.rpc.Status shape.",
+    },
+    "paths": PATHS,
+    "components": {"schemas": SCHEMAS},
+}

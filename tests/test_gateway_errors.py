@@ -1,0 +1,160 @@
+"""Every error reaches HTTP callers with the mapped status and a google.rpc.Status body."""
+
+from __future__ import annotations
+
+import socket
+
+import grpc
+import pytest
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+
+from longreel.gateway.errors import HTTP_STATUS, build_status, error_response
+
+JSON = {"Content-Type": "application/json"}
+
+
+def error_of(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    error = response.json()["error"]
+    assert (error["code"], error["status"]) == (status, code)
+    assert error["message"]
+    return error
+
+
+def violated_fields(error: dict) -> set[str]:
+    return {
+        v["field"]
+        for d in error.get("details", [])
+        if d["@type"].endswith("google.rpc.BadRequest")
+        for v in d["fieldViolations"]
+    }
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"title": ""}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": "T", "plot": "p" * 10_001}, "plot"),
+        ({"title": "T", "id": "Not An Id"}, "id"),
+        ({"title": 5}, "title"),
+        ({"title": None}, "title"),
+        ({"title": "T", "plot": ["list"]}, "plot"),
+        ({}, "title"),
+        ({"title": "T", "director": "me"}, "director"),
+    ],
+)
+def test_a_bad_task_body_is_400_naming_the_field(http, body, field):
+    error = error_of(http.client.post("/videos/tasks", json=body), 400, "INVALID_ARGUMENT")
+    assert field in violated_fields(error)
+
+
+def test_a_bad_idempotency_key_is_400_naming_the_header(http):
+    response = http.client.post(
+        "/videos/tasks", json={"title": "T"}, headers={"Idempotency-Key": "has spaces in it"}
+    )
+    assert "Idempotency-Key" in violated_fields(error_of(response, 400, "INVALID_ARGUMENT"))
+
+
+@pytest.mark.parametrize("content", [b"{not json", b"[1, 2]", b'"a string"', b"\xff\xfe", b""])
+def test_a_body_that_is_not_a_json_object_is_400(http, content):
+    response = http.client.post("/videos/tasks", content=content, headers=JSON)
+    error = error_of(response, 400, "INVALID_ARGUMENT")
+    assert "JSON" in error["message"]
+
+
+@pytest.mark.parametrize("media", [None, "text/plain", "application/x-www-form-urlencoded"])
+def test_a_body_that_is_not_declared_json_is_415(http, media):
+    headers = {"Content-Type": media} if media else {}
+    response = http.client.post("/videos/tasks", content=b'{"title": "T"}', headers=headers)
+    error_of(response, 415, "INVALID_ARGUMENT")
+
+
+def test_a_body_over_the_limit_is_413(http):
+    response = http.client.post("/videos/tasks", json={"title": "T", "plot": "p" * 70_000})
+    error_of(response, 413, "INVALID_ARGUMENT")
+
+
+def test_a_chunked_body_over_the_limit_is_413(http):
+    def chunks():
+        yield b'{"title": "T", "plot": "'
+        for _ in range(100):
+            yield b"p" * 1024
+        yield b'"}'
+
+    response = http.client.post("/videos/tasks", content=chunks(), headers=JSON)
+    error_of(response, 413, "INVALID_ARGUMENT")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/videos/nope", 404, "NOT_FOUND"),
+        ("DELETE", "/videos/nope", 404, "NOT_FOUND"),
+        ("GET", "/videos/Not_A_Name", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos/tasks/nope", 404, "NOT_FOUND"),
+        ("GET", "/video/tasks/nope", 404, "NOT_FOUND"),
+        ("GET", "/videos/tasks/bad.id", 400, "INVALID_ARGUMENT"),
+        ("POST", "/videos/tasks/nope:cancel", 404, "NOT_FOUND"),
+        ("DELETE", "/videos/tasks/nope", 404, "NOT_FOUND"),
+        ("GET", "/videos/tasks/nope?wait=forever", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos/tasks/nope?wait=-1s", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos/tasks?status=lost", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos?pageSize=-1", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos?pageSize=many", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos?pageToken=forged", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos/tasks?pageToken=forged", 400, "INVALID_ARGUMENT"),
+        ("GET", "/nowhere", 404, "NOT_FOUND"),
+        ("PUT", "/videos", 405, "UNIMPLEMENTED"),
+        ("PATCH", "/videos/tasks/x", 405, "UNIMPLEMENTED"),
+    ],
+)
+def test_errors_map_to_their_http_status(http, method, path, status, code):
+    error_of(http.client.request(method, path), status, code)
+
+
+def test_creating_a_video_whose_id_is_taken_is_409(http):
+    http.client.post("/videos/tasks", json={"title": "T", "id": "taken"})
+    response = http.client.post("/videos/tasks", json={"title": "T", "id": "taken"})
+    error = error_of(response, 409, "ALREADY_EXISTS")
+    assert any(d["@type"].endswith("ResourceInfo") for d in error["details"])
+
+
+def test_a_server_that_is_down_is_503_with_retry_after_not_a_hang(start_gateway):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"127.0.0.1:{probe.getsockname()[1]}"
+    http = start_gateway(closed)
+    for method, path in [("GET", "/videos"), ("GET", "/videos/tasks/x"), ("POST", "/videos/tasks")]:
+        response = http.client.request(method, path, json={"title": "T"})
+        error = error_of(response, 503, "UNAVAILABLE")
+        assert response.headers["Retry-After"] == "1"
+        assert "127.0.0.1" not in error["message"]
+
+
+def test_every_grpc_code_has_an_http_status():
+    assert set(HTTP_STATUS) == set(grpc.StatusCode)
+    expected = {
+        "INVALID_ARGUMENT": 400, "NOT_FOUND": 404, "ALREADY_EXISTS": 409, "ABORTED": 409,
+        "FAILED_PRECONDITION": 400, "UNAUTHENTICATED": 401, "PERMISSION_DENIED": 403,
+        "RESOURCE_EXHAUSTED": 429, "CANCELLED": 499, "UNAVAILABLE": 503,
+        "DEADLINE_EXCEEDED": 504, "UNIMPLEMENTED": 501, "INTERNAL": 500, "UNKNOWN": 500,
+        "DATA_LOSS": 500, "OUT_OF_RANGE": 400,
+    }  # fmt: skip
+    assert {
+        code.name: HTTP_STATUS[code] for code in grpc.StatusCode if code.name != "OK"
+    } == expected
+
+
+def test_resource_exhausted_is_429_with_the_servers_retry_delay():
+    delay = duration_pb2.Duration(seconds=7)
+    status = build_status(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        "backlog full",
+        [error_details_pb2.RetryInfo(retry_delay=delay)],
+    )
+    response = error_response(status)
+    assert response.status_code == 429
+    assert response.headers["Retry-After"] == "7"
