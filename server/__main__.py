@@ -10,15 +10,20 @@ import signal
 import sys
 from pathlib import Path
 
-from .app import DATABASE_FILE, Config, StartupError, VideoServer
+from .app import (
+    DATABASE_FILE,
+    MIN_LEASE_SECONDS,
+    Config,
+    StartupError,
+    VideoServer,
+    default_data_dir,
+)
 from .store import StoreError
 
 log = logging.getLogger("longreel.server")
 
 
-def default_data_dir() -> Path:
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "longreel"
+LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,13 +42,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--data-dir",
         type=Path,
-        default=Path(env("VIDEO_DATA_DIR", str(default_data_dir()))),
+        default=env("VIDEO_DATA_DIR", str(default_data_dir())),
         help=f"directory of the SQLite database ({DATABASE_FILE}) [VIDEO_DATA_DIR]",
     )
     parser.add_argument(
         "--workers",
         type=int,
-        default=int(env("VIDEO_WORKERS", "2")),
+        default=env("VIDEO_WORKERS", "2"),
         help="operations run at once in this process [VIDEO_WORKERS]",
     )
     parser.add_argument(
@@ -57,24 +62,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--work-seconds",
         type=float,
-        default=float(env("VIDEO_WORK_SECONDS", "5")),
+        default=env("VIDEO_WORK_SECONDS", "5"),
         help="how long the simulated renderer takes per video [VIDEO_WORK_SECONDS]",
     )
     parser.add_argument(
         "--lease-seconds",
         type=float,
-        default=float(env("VIDEO_LEASE_SECONDS", "30")),
+        default=env("VIDEO_LEASE_SECONDS", "30"),
         help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
     )
     parser.add_argument(
-        "--log-level", default=env("VIDEO_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"], help="[VIDEO_LOG_LEVEL]",
-    )  # fmt: skip
+        "--log-level",
+        default=env("VIDEO_LOG_LEVEL", "info"),
+        choices=LOG_LEVELS,
+        help="[VIDEO_LOG_LEVEL]",
+    )
+    # String defaults go through `type` like typed flags, so a bad VIDEO_*
+    # value is a usage error too; `choices` is not applied to defaults.
     args = parser.parse_args(argv)
+    if args.log_level not in LOG_LEVELS:
+        parser.error(f"VIDEO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if args.workers < 0:
         parser.error("--workers must be 0 or more")
-    if args.work_seconds < 0 or args.lease_seconds <= 0:
-        parser.error("--work-seconds must be 0 or more and --lease-seconds more than 0")
+    if args.work_seconds < 0:
+        parser.error("--work-seconds must be 0 or more")
+    if args.lease_seconds < MIN_LEASE_SECONDS:
+        parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
     return args
 
 

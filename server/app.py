@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from .workers import WorkerPool
 log = logging.getLogger(__name__)
 
 DATABASE_FILE = "videos.db"
+MIN_LEASE_SECONDS = 1.0  # the heartbeat renews a lease every third of it
 MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
 
 SERVICE_NAMES = (
@@ -38,13 +40,19 @@ class StartupError(Exception):
     """The server cannot start; the message says why, for a person."""
 
 
+def default_data_dir() -> Path:
+    """$XDG_DATA_HOME/longreel, else ~/.local/share/longreel."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "longreel"
+
+
 @dataclass
 class Config:
     listen: str = "127.0.0.1:50051"
-    data_dir: Path = field(default_factory=lambda: Path("data"))
+    data_dir: Path = field(default_factory=default_data_dir)
     workers: int = 2
     work_seconds: float = 5.0  # how long the simulated processor takes per video
-    lease_seconds: float = 30.0
+    lease_seconds: float = 30.0  # at least MIN_LEASE_SECONDS
     max_attempts: int = 5
     shutdown_grace: float = 5.0  # seconds in-flight calls get to finish on stop
 

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.protobuf.message import Message
-from google.rpc import error_details_pb2, status_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from .store import base as store
@@ -64,6 +64,11 @@ def status(code: int, message: str, *details: Message) -> status_pb2.Status:
 def operation_error(code: int, message: str, reason: str) -> status_pb2.Status:
     """The google.rpc.Status that ends a failed or cancelled operation."""
     return status(code, message, error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN))
+
+
+def cancelled() -> status_pb2.Status:
+    """How every cancelled operation ends: code 1 (CANCELLED)."""
+    return operation_error(code_pb2.CANCELLED, "cancelled by the caller", "CANCELLED")
 
 
 def invalid_argument(violations: list[tuple[str, str]]) -> ApiError:
@@ -135,14 +140,3 @@ def rpc_errors(handler: Handler[R]) -> Handler[R]:
         raise AssertionError("abort_with_status returned")  # pragma: no cover
 
     return wrapper
-
-
-__all__ = [
-    "DOMAIN",
-    "ApiError",
-    "invalid_argument",
-    "not_found",
-    "operation_error",
-    "rpc_errors",
-    "status",
-]

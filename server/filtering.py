@@ -10,7 +10,7 @@ FilterError with a message fit for the caller.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
@@ -18,7 +18,8 @@ from typing import Literal
 Kind = Literal["bool", "int", "string", "timestamp"]
 Value = bool | int | str
 
-MAX_DEPTH = 16
+MAX_DEPTH = 16  # nested parentheses and negations together
+INT32 = (-(2**31), 2**31 - 1)
 EQUALITY = ("=", "!=")
 ORDERING = ("=", "!=", "<", "<=", ">", ">=")
 
@@ -99,16 +100,22 @@ class _Parser:
         self.pos += 1
         return token
 
-    def expression(self) -> Filter:
+    def nested(self, parse: Callable[[], Filter]) -> Filter:
+        """parse() one level deeper; refuses filters nested beyond MAX_DEPTH."""
         self.depth += 1
         if self.depth > MAX_DEPTH:
             raise FilterError(f"filter nests deeper than {MAX_DEPTH} levels")
+        try:
+            return parse()
+        finally:
+            self.depth -= 1
+
+    def expression(self) -> Filter:
         parts = [self.sequence()]
         while (tok := self.peek()) is not None and tok != ("paren", ")"):
             if tok == ("word", "AND"):
                 self.take()
             parts.append(self.sequence())
-        self.depth -= 1
         return parts[0] if len(parts) == 1 else And(tuple(parts))
 
     def sequence(self) -> Filter:
@@ -121,19 +128,22 @@ class _Parser:
     def factor(self) -> Filter:
         kind, text = self.take()
         if (kind, text) == ("word", "NOT"):
-            return Not(self.factor())
+            return self.nested(lambda: Not(self.factor()))
         if kind == "word" and text.startswith("-") and len(text) > 1:
             self.tokens.insert(self.pos, ("word", text[1:]))
-            return Not(self.factor())
+            return self.nested(lambda: Not(self.factor()))
         if (kind, text) == ("paren", "("):
-            inner = self.expression()
-            if self.peek() != ("paren", ")"):
-                raise FilterError("missing ')'")
-            self.take()
-            return inner
+            return self.nested(self.parenthesised)
         if kind != "word" or text in ("AND", "OR"):
             raise FilterError(f"expected a field name, found {text!r}")
         return self.comparison(text)
+
+    def parenthesised(self) -> Filter:
+        inner = self.expression()
+        if self.peek() != ("paren", ")"):
+            raise FilterError("missing ')'")
+        self.take()
+        return inner
 
     def comparison(self, name: str) -> Compare:
         spec = self.fields.get(name)
@@ -162,9 +172,12 @@ def _convert(name: str, spec: FieldSpec, text: str) -> Value:
         return text.lower() == "true"
     if spec.kind == "int":
         try:
-            return int(text)
+            number = int(text)
         except ValueError:
             raise FilterError(f"field {name!r} is a whole number, not {text!r}") from None
+        if not INT32[0] <= number <= INT32[1]:
+            raise FilterError(f"field {name!r} is a 32-bit number; {text} is out of range")
+        return number
     if spec.kind == "timestamp":
         return _timestamp(name, text)
     if spec.choices and text not in spec.choices:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 
 from . import names
-from .errors import ApiError, invalid_argument
+from .errors import invalid_argument
+from .store.pagination import InvalidPageToken, PageTokens
 
 MAX_TITLE = 200  # characters
 MAX_PLOT = 10_000  # characters
@@ -23,12 +24,9 @@ class Violations:
     def add(self, field: str, description: str) -> None:
         self.found.append((field, description))
 
-    def error(self) -> ApiError | None:
-        return invalid_argument(self.found) if self.found else None
-
     def raise_if_any(self) -> None:
-        if (error := self.error()) is not None:
-            raise error
+        if self.found:
+            raise invalid_argument(self.found)
 
 
 def text(v: Violations, field: str, value: str, *, limit: int, required: bool) -> None:
@@ -68,3 +66,11 @@ def page_size(v: Violations, value: int) -> int:
     if value < 0:
         v.add("page_size", "must not be negative")
     return min(value or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
+
+
+def page_token(tokens: PageTokens, token: str, query: str) -> int:
+    """The keyset position a page token carries; INVALID_ARGUMENT if forged or misused."""
+    try:
+        return tokens.decode(token, query)
+    except InvalidPageToken as exc:
+        raise invalid_argument([("page_token", str(exc))]) from None

@@ -15,6 +15,7 @@ import logging
 import os
 import random
 import socket
+import time
 
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
@@ -22,7 +23,7 @@ from google.rpc import code_pb2, status_pb2
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import clock, convert, names, notify
-from .errors import operation_error
+from .errors import cancelled, operation_error
 from .processor import Cancelled, PermanentError, Processor, VideoSpec
 from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable
 from .store.base import CREATE
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 
 IDLE_POLL = 1.0  # seconds between looks for jobs nobody announced (expired leases, retries)
 PROGRESS_INTERVAL = 0.5  # seconds between progress writes of one job
-STORE_RETRY = 1.0  # seconds to wait after the store failed a claim
+STORE_RETRY = 1.0  # seconds to wait after the store (or anything else) failed a worker
 MAX_BACKOFF = 60.0  # seconds
 MAX_ERROR_MESSAGE = 300  # characters of an exception kept in an operation's error
 
@@ -88,17 +89,43 @@ class WorkerPool:
 
     async def _loop(self, owner: str) -> None:
         while True:
-            with self.notifier.subscribe(notify.JOBS_QUEUED) as queued:
-                try:
-                    job = await self.store.claim_job(owner, clock.now(), self.lease)
-                except StoreUnavailable as exc:
-                    log.warning("worker %s cannot claim jobs: %s", owner, exc)
-                    await asyncio.sleep(STORE_RETRY)
-                    continue
-                if job is None:
-                    await queued.wait(IDLE_POLL)
-                    continue
-            await self._run(job, owner)
+            try:
+                await self._next_job(owner)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a worker slot must outlive any one job's surprise
+                log.exception("worker %s: unexpected error; carrying on", owner)
+                await asyncio.sleep(STORE_RETRY)
+
+    async def _next_job(self, owner: str) -> None:
+        with self.notifier.subscribe(notify.JOBS_QUEUED) as queued:
+            try:
+                job = await self._claim(owner)
+            except StoreUnavailable as exc:
+                log.warning("worker %s cannot claim jobs: %s", owner, exc)
+                await asyncio.sleep(STORE_RETRY)
+                return
+            if job is None:
+                await queued.wait(IDLE_POLL)
+                return
+        if job.attempts > self.max_attempts:
+            # Each earlier attempt ended with its worker gone (crash, lost lease).
+            message = f"gave up after {self.max_attempts} attempts whose workers stopped"
+            error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
+            await self._finish(job, owner, clock.now(), _failure(message, error))
+            return
+        await self._run(job, owner)
+
+    async def _claim(self, owner: str) -> ClaimedJob | None:
+        """Claim a job; one claimed while we are being stopped is handed back."""
+        claim = asyncio.ensure_future(self.store.claim_job(owner, clock.now(), self.lease))
+        try:
+            return await asyncio.shield(claim)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                if (job := await claim) is not None:
+                    await self._release(job, owner)
+            raise
 
     async def _run(self, job: ClaimedJob, owner: str) -> None:
         tracker = Tracker(job.cancel_requested)
@@ -126,6 +153,10 @@ class WorkerPool:
         with self.notifier.subscribe(notify.cancel_requested(job.operation_id)) as cancel:
             watcher = asyncio.create_task(_watch_cancel(cancel, tracker))
             try:
+                # A cancel committed between the claim and the subscription
+                # sent its signal to nobody: look once more.
+                row = await self.store.get_operation(job.operation_id)
+                tracker.cancelled = tracker.cancelled or (row is not None and row.cancel_requested)
                 tracker.raise_if_cancelled()
                 if job.verb == CREATE:
                     spec = VideoSpec(job.video_id, job.title, job.plot)
@@ -134,8 +165,7 @@ class WorkerPool:
                 await self.processor.delete(job.video_id, tracker)
                 return Outcome("deleted", response=convert.pack(empty_pb2.Empty())), clock.now()
             except Cancelled:
-                error = operation_error(code_pb2.CANCELLED, "cancelled by the caller", "CANCELLED")
-                return _failure("cancelled", error), clock.now()
+                return _failure("cancelled", cancelled()), clock.now()
             except PermanentError as exc:
                 message = _short(exc)
                 error = operation_error(code_pb2.FAILED_PRECONDITION, message, "PROCESSING_FAILED")
@@ -178,14 +208,15 @@ class WorkerPool:
         tracker: Tracker,
         work: asyncio.Task[tuple[Outcome, int]],
     ) -> None:
+        """Renew the lease every third of it, and write progress when it moved."""
         renew_every = self.lease / clock.SECOND / 3
+        tick = min(PROGRESS_INTERVAL, renew_every)
         last_written = (0, "started")
-        since_renewal = 0.0
+        renewed = time.monotonic()  # real time: a stalled loop must not stretch the lease
         while True:
-            await asyncio.sleep(PROGRESS_INTERVAL)
-            since_renewal += PROGRESS_INTERVAL
+            await asyncio.sleep(tick)
             current = (tracker.percent, tracker.message)
-            if current == last_written and since_renewal < renew_every:
+            if current == last_written and time.monotonic() - renewed < renew_every * 0.9:
                 continue
             try:
                 cancel = await self.store.heartbeat(
@@ -195,11 +226,11 @@ class WorkerPool:
                 tracker.lease_lost = True
                 work.cancel()
                 return
-            except StoreUnavailable as exc:
+            except Exception as exc:  # the lease still runs; try again next tick
                 log.warning("%s: heartbeat failed: %s", job.operation_id, exc)
                 continue
             tracker.cancelled = tracker.cancelled or cancel
-            last_written, since_renewal = current, 0.0
+            last_written, renewed = current, time.monotonic()
 
     async def _release(self, job: ClaimedJob, owner: str) -> None:
         with contextlib.suppress(LeaseLost, StoreUnavailable):

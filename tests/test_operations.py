@@ -53,7 +53,19 @@ def test_filter_done_true_lists_only_finished_operations(api):
 
 @pytest.mark.parametrize(
     "filter_",
-    ["bogus = 1", "done = maybe", "done >", "done < true", "(done = true", "error.code = x"],
+    [
+        "bogus = 1",
+        "done = maybe",
+        "done >",
+        "done < true",
+        "(done = true",
+        "error.code = x",
+        "error.code = 99999999999999999999",
+        "-" * 50 + "done = true",
+        "NOT " * 50 + "done = true",
+        "(" * 50 + "done = true" + ")" * 50,
+        "x" * 1001,
+    ],
 )
 def test_a_bad_filter_is_an_invalid_argument(api, filter_):
     with pytest.raises(grpc.RpcError) as err:
@@ -157,3 +169,46 @@ def test_wait_wakes_when_the_operation_finishes(api):
     assert not future.done()
     api.processor.gate.set()
     assert future.result(timeout=10).done
+
+
+def test_filtered_lists_page_without_duplicates_or_gaps(start_server):
+    api = start_server(workers=0)
+    created = [create(api, title=f"Film {i}").name for i in range(12)]
+    for name in created[::2]:
+        api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=name))
+    names, pages = list_all(api, page_size=4, filter_="error.code = 1")
+    assert names == created[::2]
+    assert pages == 2
+    assert list_all(api, page_size=4, filter_="done = false")[0] == created[1::2]
+
+
+def test_wait_without_a_timeout_returns_when_done(api):
+    op = create(api)
+    future = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(name=op.name), timeout=30
+    )
+    api.processor.gate.set()
+    assert future.result(timeout=30).done
+
+
+def test_wait_with_an_enormous_timeout_is_cut_to_the_deadline(api):
+    op = create(api)
+    request = operations_pb2.WaitOperationRequest(
+        name=op.name, timeout=duration_pb2.Duration(seconds=10**14)
+    )
+    still = api.operations.WaitOperation(request, timeout=1.5)
+    assert not still.done
+
+
+def test_wait_is_woken_by_a_cancel_before_any_worker_took_the_job(start_server):
+    api = start_server(workers=0)
+    op = create(api)
+    future = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(
+            name=op.name, timeout=duration_pb2.Duration(seconds=30)
+        ),
+        timeout=40,
+    )
+    time.sleep(0.2)
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
+    assert future.result(timeout=10).error.code == code_pb2.CANCELLED

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import grpc
 import pytest
-from google.longrunning import operations_pb2_grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
 
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .helpers import video, wait
+from .helpers import metadata, video, wait
 
 LISTENING = re.compile(r"listening on ([\d.]+:\d+)")
 
@@ -63,7 +63,13 @@ def processes():
 
 
 def start_slow_create(server: Process) -> str:
+    """Start a create and return once a worker is running it."""
     op = server.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Survivor")))
+    deadline = time.monotonic() + 10
+    while metadata(op).status_message == "queued":
+        assert time.monotonic() < deadline, "no worker took the job"
+        time.sleep(0.05)
+        op = server.operations.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
     assert not op.done
     return op.name
 
@@ -71,7 +77,6 @@ def start_slow_create(server: Process) -> str:
 def test_a_pending_operation_finishes_after_a_restart(tmp_path, processes):
     first = processes(tmp_path, "--work-seconds", "60")
     name = start_slow_create(first)
-    time.sleep(0.3)  # a worker has taken the job by now
     assert first.stop(signal.SIGTERM) == 0
 
     second = processes(tmp_path, "--work-seconds", "0.2")
@@ -84,7 +89,6 @@ def test_a_pending_operation_finishes_after_a_restart(tmp_path, processes):
 def test_a_job_whose_server_was_killed_is_taken_over_when_its_lease_expires(tmp_path, processes):
     first = processes(tmp_path, "--work-seconds", "60", "--lease-seconds", "1")
     name = start_slow_create(first)
-    time.sleep(0.5)
     first.stop(signal.SIGKILL)
 
     second = processes(tmp_path, "--work-seconds", "0.2", "--lease-seconds", "1")

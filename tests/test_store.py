@@ -39,8 +39,10 @@ def new_op(n: int, video: str | None = None, request_id: str | None = None, dige
 
 
 async def test_concurrent_writes_share_transactions_and_all_commit(store, tmp_path):
+    before = store._db.transactions
     rows = await asyncio.gather(*(store.start_create(new_op(i), f"T{i}", "") for i in range(300)))
     assert len({r.seq for r in rows}) == 300
+    assert store._db.transactions - before < 100  # group commit: far fewer commits than writes
     reopened = SQLiteStore(tmp_path / "videos.db")
     await reopened.open()
     try:
@@ -166,3 +168,26 @@ async def test_the_page_token_secret_survives_a_reopen(store, tmp_path):
         assert await again.secret() == secret
     finally:
         await again.close()
+
+
+async def test_videos_are_listed_in_the_order_they_came_into_existence(store):
+    await store.start_create(new_op(1, video="slow"), "Slow", "")
+    await store.start_create(new_op(2, video="fast"), "Fast", "")
+    await store.claim_job("a", T0, LEASE)
+    await store.claim_job("b", T0, LEASE)
+    await store.finish("op2", "b", T0 + 5, Outcome("done", response=b""))
+    first = await store.list_videos(0, 10)
+    assert [v.id for v in first] == ["fast"]
+    await store.finish("op1", "a", T0 + 9, Outcome("done", response=b""))
+    # A caller who paged past "fast" still sees "slow", which appeared later.
+    assert [v.id for v in await store.list_videos(first[-1].seq, 10)] == ["slow"]
+
+
+async def test_a_write_after_close_is_unavailable_not_a_hang(tmp_path):
+    from longreel.server.store import StoreUnavailable
+
+    closed = SQLiteStore(tmp_path / "closed.db")
+    await closed.open()
+    await closed.close()
+    with pytest.raises(StoreUnavailable):
+        await closed.start_create(new_op(1), "T", "")

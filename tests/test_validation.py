@@ -38,6 +38,12 @@ def test_create_with_a_bad_field_is_refused(api, request_, field):
     assert (info.reason, info.domain) == ("INVALID_FIELD", "video.longreel.dev")
 
 
+def test_a_missing_video_is_reported_once(api):
+    with pytest.raises(grpc.RpcError) as err:
+        api.videos.CreateVideo(pb.CreateVideoRequest())
+    assert violations(err.value) == {"video": "is required"}
+
+
 def test_every_bad_field_is_reported_at_once(api):
     with pytest.raises(grpc.RpcError) as err:
         api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title=""), video_id="BAD"))
@@ -120,9 +126,11 @@ def test_an_unknown_operation_is_not_found(api, method, kind):
 def test_a_negative_page_size_is_refused(api):
     with pytest.raises(grpc.RpcError) as err:
         api.videos.ListVideos(pb.ListVideosRequest(page_size=-1))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "page_size" in violations(err.value)
     with pytest.raises(grpc.RpcError) as err:
         api.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=-5))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "page_size" in violations(err.value)
 
 

@@ -115,3 +115,36 @@ def test_a_request_id_reused_for_another_request_is_refused(api):
         create(api, title="Another", request_id="key-1")
     assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert "request_id" in err.value.details()
+
+
+def test_delete_with_a_request_id_is_idempotent(api):
+    api.processor.gate.set()
+    made = video(wait(api, create(api).name))
+    api.processor.gate.clear()
+    request = pb.DeleteVideoRequest(name=made.name, request_id="delete-once")
+    first = api.videos.DeleteVideo(request)
+    assert api.videos.DeleteVideo(request).name == first.name
+
+
+def test_a_video_still_being_created_cannot_be_deleted(api):
+    create(api, video_id="unborn")
+    with pytest.raises(grpc.RpcError) as err:
+        api.videos.DeleteVideo(pb.DeleteVideoRequest(name="videos/unborn"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_page_of_long_videos_stays_within_what_clients_accept(start_server):
+    from .processors import GatedProcessor
+
+    api = start_server(GatedProcessor(open_gate=True))
+    ops = [create(api, title=f"Epic {i}", plot="p" * 10_000) for i in range(260)]
+    for op in ops:
+        wait(api, op.name)
+    first = api.videos.ListVideos(pb.ListVideosRequest(page_size=1000))
+    assert 0 < len(first.videos) < 260
+    assert first.ByteSize() < 4 << 20
+    rest = api.videos.ListVideos(
+        pb.ListVideosRequest(page_size=1000, page_token=first.next_page_token)
+    )
+    assert len(first.videos) + len(rest.videos) == 260
+    assert not rest.next_page_token

@@ -54,3 +54,39 @@ def test_a_failed_creation_leaves_no_video_behind(start_server):
     with pytest.raises(grpc.RpcError) as err:
         api.videos.GetVideo(pb.GetVideoRequest(name="videos/gone"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_job_longer_than_its_lease_stays_with_its_worker(start_server):
+    import threading
+
+    api = start_server(GatedProcessor(), lease_seconds=1.0)
+    op = create(api, title="Longer than a lease")
+    threading.Timer(3.0, api.processor.gate.set).start()
+    done = wait(api, op.name, seconds=20)
+    assert video(done).title == "Longer than a lease"
+    assert api.processor.attempts == 1  # the heartbeat kept the lease; nobody started it again
+
+
+def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(start_server, tmp_path):
+    import asyncio
+
+    from longreel.server import clock
+    from longreel.server.store import NewOperation
+    from longreel.server.store.sqlite import SQLiteStore
+
+    async def crash_twice() -> None:
+        store = SQLiteStore(tmp_path / "data" / "videos.db")
+        await store.open()
+        now = clock.now()
+        op = NewOperation("doomed-op", "doomed", "videos/doomed", now, "queued")
+        await store.start_create(op, "Doomed", "")
+        for attempt in range(2):  # two workers claim it and die holding expired leases
+            await store.claim_job(f"dead-{attempt}", now + attempt, 1)
+        await store.close()
+
+    asyncio.run(crash_twice())
+    api = start_server(GatedProcessor(open_gate=True), max_attempts=2)
+    done = wait(api, "operations/doomed-op")
+    assert done.error.code == code_pb2.INTERNAL
+    assert "gave up after 2 attempts" in done.error.message
+    assert api.processor.attempts == 0

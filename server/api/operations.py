@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
-from google.rpc import code_pb2
 
 from .. import clock, convert, filtering, names, notify, validation
-from ..errors import ApiError, invalid_argument, not_found, operation_error, rpc_errors
+from ..errors import ApiError, cancelled, invalid_argument, not_found, rpc_errors
 from ..store import Conflict, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
-from .videos import page
 
 Context = grpc.aio.ServicerContext[Any, Any]
 OPERATION = "operation"
 
-MAX_WAIT = 60.0  # seconds a WaitOperation is held when neither timeout nor deadline is given
+MAX_WAIT = 60.0  # seconds a WaitOperation is held at most (also when it gives no timeout)
+# A wait also re-reads the operation this often: the in-process signal does
+# not hear of work that another process (a second server) finished.
+RECHECK = 5.0  # seconds
 # A wait ends this much before the caller's deadline, so the answer arrives in time.
 DEADLINE_MARGIN = 0.5  # seconds, or a tenth of the time left if that is less
 
@@ -38,8 +40,8 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         self.notifier = notifier
         self.tokens = tokens
 
-    async def _get(self, name: str, operation_id: str | None = None) -> OperationRow:
-        row = await self.store.get_operation(operation_id or _operation_id(name))
+    async def _get(self, name: str) -> OperationRow:
+        row = await self.store.get_operation(_operation_id(name))
         if row is None:
             raise not_found(OPERATION, name)
         return row
@@ -68,7 +70,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
                 v.add("filter", str(exc))
         v.raise_if_any()
         query = f"{names.OPERATIONS}?filter={request.filter}"
-        after = page(self.tokens, request.page_token, query)
+        after = validation.page_token(self.tokens, request.page_token, query)
         rows = await self.store.list_operations(where, after, size + 1)
         response = operations_pb2.ListOperationsResponse(
             operations=[convert.operation(r) for r in rows[:size]]
@@ -81,9 +83,8 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     async def DeleteOperation(
         self, request: operations_pb2.DeleteOperationRequest, context: Context
     ) -> empty_pb2.Empty:
-        row = await self._get(request.name)
         try:
-            await self.store.delete_operation(row.id)
+            await self.store.delete_operation(_operation_id(request.name))
         except NotFound:
             raise not_found(OPERATION, request.name) from None
         except Conflict:
@@ -99,10 +100,9 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     async def CancelOperation(
         self, request: operations_pb2.CancelOperationRequest, context: Context
     ) -> empty_pb2.Empty:
-        row = await self._get(request.name)
-        error = operation_error(code_pb2.CANCELLED, "cancelled by the caller", "CANCELLED")
+        error = cancelled().SerializeToString()
         try:
-            row = await self.store.cancel_operation(row.id, clock.now(), error.SerializeToString())
+            row = await self.store.cancel_operation(_operation_id(request.name), clock.now(), error)
         except NotFound:
             raise not_found(OPERATION, request.name) from None
         if row.done:
@@ -115,23 +115,28 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     async def WaitOperation(
         self, request: operations_pb2.WaitOperationRequest, context: Context
     ) -> operations_pb2.Operation:
-        timeout = MAX_WAIT
-        if request.HasField("timeout"):
-            requested = request.timeout.ToTimedelta().total_seconds()
-            if requested < 0:
-                raise invalid_argument([("timeout", "must not be negative")])
-            timeout = min(requested, MAX_WAIT)
-        remaining = context.time_remaining()
-        if remaining is not None:
-            timeout = min(timeout, remaining - min(DEADLINE_MARGIN, remaining / 10))
-        operation_id = _operation_id(request.name)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _wait_seconds(request, context.time_remaining())
         # Subscribe before reading, so a finish in between is not missed.
-        with self.notifier.subscribe(notify.operation_done(operation_id)) as done:
-            row = await self._get(request.name, operation_id)
-            if not row.done and timeout > 0:
-                await done.wait(timeout)
-                row = await self._get(request.name, operation_id)
+        with self.notifier.subscribe(notify.operation_done(_operation_id(request.name))) as done:
+            row = await self._get(request.name)
+            while not row.done and (left := deadline - loop.time()) > 0:
+                await done.wait(min(left, RECHECK))
+                row = await self._get(request.name)
         return convert.operation(row)
+
+
+def _wait_seconds(request: operations_pb2.WaitOperationRequest, remaining: float | None) -> float:
+    """How long a WaitOperation may hold: its timeout, within MAX_WAIT and the deadline."""
+    wait = MAX_WAIT
+    if request.HasField("timeout"):
+        seconds, nanos = request.timeout.seconds, request.timeout.nanos
+        if seconds < 0 or nanos < 0:
+            raise invalid_argument([("timeout", "must not be negative")])
+        wait = min(seconds + nanos / 1e9, MAX_WAIT)
+    if remaining is not None:
+        wait = min(wait, remaining - min(DEADLINE_MARGIN, remaining / 10))
+    return wait
 
 
 def _operation_id(name: str) -> str:

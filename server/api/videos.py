@@ -14,12 +14,13 @@ from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from .. import clock, convert, names, notify, validation
-from ..errors import ApiError, invalid_argument, not_found, rpc_errors
-from ..store import AlreadyExists, NewOperation, NotFound, Store
-from ..store.pagination import InvalidPageToken, PageTokens
+from ..errors import ApiError, not_found, rpc_errors
+from ..store import AlreadyExists, NewOperation, NotFound, Store, VideoRow
+from ..store.pagination import PageTokens
 
 Context = grpc.aio.ServicerContext[Any, Any]
 VIDEO = "video"
+MAX_PAGE_BYTES = 2 << 20  # of titles and plots in one ListVideos page
 
 
 def fingerprint(request: Message) -> bytes:
@@ -40,11 +41,15 @@ def already_exists(name: str) -> ApiError:
     )
 
 
-def page(tokens: PageTokens, token: str, query: str) -> int:
-    try:
-        return tokens.decode(token, query)
-    except InvalidPageToken as exc:
-        raise invalid_argument([("page_token", str(exc))]) from None
+def _fit(rows: list[VideoRow]) -> list[VideoRow]:
+    """The first rows whose text fits MAX_PAGE_BYTES (at least one): a full page of
+    long plots would pass the 4 MiB that gRPC clients accept by default."""
+    total = 0
+    for count, row in enumerate(rows):
+        total += len(row.title.encode()) + len(row.plot.encode())
+        if total > MAX_PAGE_BYTES and count > 0:
+            return rows[:count]
+    return rows
 
 
 class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
@@ -60,9 +65,10 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         v = validation.Violations()
         if not request.HasField("video"):
             v.add("video", "is required")
-        validation.text(
-            v, "video.title", request.video.title, limit=validation.MAX_TITLE, required=True
-        )
+        else:
+            validation.text(
+                v, "video.title", request.video.title, limit=validation.MAX_TITLE, required=True
+            )
         validation.text(
             v, "video.plot", request.video.plot, limit=validation.MAX_PLOT, required=False
         )
@@ -95,11 +101,12 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         v = validation.Violations()
         size = validation.page_size(v, request.page_size)
         v.raise_if_any()
-        after = page(self.tokens, request.page_token, names.VIDEOS)
+        after = validation.page_token(self.tokens, request.page_token, names.VIDEOS)
         rows = await self.store.list_videos(after, size + 1)
-        response = pb.ListVideosResponse(videos=[convert.video(r) for r in rows[:size]])
-        if len(rows) > size:
-            response.next_page_token = self.tokens.encode(rows[size - 1].seq, names.VIDEOS)
+        shown = _fit(rows[:size])
+        response = pb.ListVideosResponse(videos=[convert.video(r) for r in shown])
+        if len(rows) > len(shown):
+            response.next_page_token = self.tokens.encode(shown[-1].seq, names.VIDEOS)
         return response
 
     @rpc_errors

@@ -14,6 +14,7 @@ from typing import Any
 from ..filtering import Filter
 from .base import (
     CREATE,
+    DELETE,
     AlreadyExists,
     ClaimedJob,
     Conflict,
@@ -34,7 +35,8 @@ _OPERATION_COLUMNS = (
     "id, seq, verb, target, done, progress_percent, status_message, cancel_requested,"
     " create_time, update_time, end_time, response, error"
 )
-_VIDEO_COLUMNS = "id, seq, title, plot, create_time, update_time"
+# A video's keyset is its list_seq (see the migration), not the reservation order.
+_VIDEO_COLUMNS = "id, list_seq, title, plot, create_time, update_time"
 _VISIBLE_VIDEO = "state IN ('active', 'deleting')"
 # Filterable columns of operations; the filter compiler accepts no others.
 _FILTER_COLUMNS = {
@@ -103,7 +105,12 @@ def _settle_video(conn: sqlite3.Connection, verb: str, video_id: str, ok: bool, 
     """Bring the video to where the finished operation leaves it."""
     if verb == CREATE and ok:
         conn.execute(
-            "UPDATE videos SET state = 'active', create_time = ?, update_time = ? WHERE id = ?",
+            "INSERT INTO meta (key, value) VALUES ('video_list_seq', 1)"
+            " ON CONFLICT (key) DO UPDATE SET value = value + 1"
+        )
+        conn.execute(
+            "UPDATE videos SET state = 'active', create_time = ?, update_time = ?,"
+            " list_seq = (SELECT value FROM meta WHERE key = 'video_list_seq') WHERE id = ?",
             (now, now, video_id),
         )
     elif verb == CREATE:
@@ -182,7 +189,7 @@ class SQLiteStore:
 
     async def start_delete(self, op: NewOperation) -> OperationRow:
         def write(conn: sqlite3.Connection) -> OperationRow:
-            if (earlier := _replay(conn, "delete", op)) is not None:
+            if (earlier := _replay(conn, DELETE, op)) is not None:
                 return earlier
             row = conn.execute("SELECT state FROM videos WHERE id = ?", (op.video_id,)).fetchone()
             if row is None or row[0] == "creating":
@@ -193,7 +200,7 @@ class SQLiteStore:
                 "UPDATE videos SET state = 'deleting', update_time = ? WHERE id = ?",
                 (op.now, op.video_id),
             )
-            return _insert_operation(conn, "delete", op)
+            return _insert_operation(conn, DELETE, op)
 
         return await self._db.write(write)
 
@@ -220,8 +227,8 @@ class SQLiteStore:
 
     async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]:
         sql = (
-            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE seq > ? AND {_VISIBLE_VIDEO}"
-            " ORDER BY seq LIMIT ?"
+            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE list_seq > ? AND {_VISIBLE_VIDEO}"
+            " ORDER BY list_seq LIMIT ?"
         )
         rows = await self._db.read(lambda c: c.execute(sql, (after_seq, limit)).fetchall())
         return [_video(r) for r in rows]

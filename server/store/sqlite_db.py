@@ -3,7 +3,8 @@
 SQLite allows one writer at a time, and a commit per call costs far more CPU
 than the rows it writes. So every write is a function queued to one thread,
 which drains all that are waiting into a single transaction, each inside its
-own SAVEPOINT (one caller's error rolls back only its own changes), commits
+own SAVEPOINT (one caller's error rolls back only its own changes; an error of
+the database itself, such as a full disk, fails the whole batch), commits
 once with synchronous=FULL, and only then answers the callers. Reads run in
 parallel on their own connections: WAL lets them see the last commit
 without blocking the writer.
@@ -12,6 +13,7 @@ without blocking the writer.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.resources
 import logging
 import queue
@@ -85,6 +87,7 @@ class Database:
         self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="sqlite-read")
         self._reader_conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self.transactions = 0  # committed group transactions, for tests and metrics
 
     def open(self) -> None:
         try:
@@ -99,16 +102,18 @@ class Database:
         self._writer.start()
 
     def close(self) -> None:
-        if self._writer is not None:
+        writer, self._writer = self._writer, None
+        if writer is not None:
             self._writes.put(None)
-            self._writer.join()
-            self._writer = None
+            writer.join()
         self._readers.shutdown(wait=True)
         for conn in self._reader_conns:
             conn.close()
 
     async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         """Run fn in the next group transaction; return once it is committed."""
+        if self._writer is None or not self._writer.is_alive():
+            raise StoreUnavailable("the database is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
         self._writes.put((fn, future, loop))
@@ -127,7 +132,9 @@ class Database:
                     self._reader_conns.append(conn)
             return fn(conn)
         except sqlite3.Error as exc:
-            raise StoreUnavailable(f"reading the database failed: {exc}") from exc
+            if is_outage(exc):
+                raise StoreUnavailable(f"reading the database failed: {exc}") from exc
+            raise
 
     def _write_loop(self, conn: sqlite3.Connection) -> None:
         try:
@@ -143,24 +150,31 @@ class Database:
                         break
                     batch.append(item)
                 self._commit(conn, batch)
+        except BaseException:  # pragma: no cover - the thread must not die silently
+            log.exception("the database writer stopped")
+            raise
         finally:
             conn.close()
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
+        """One transaction for the batch; every caller is answered, whatever happens."""
         results: list[tuple[bool, Any]] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, _, _ in batch:
                 results.append(_in_savepoint(conn, fn))
             conn.execute("COMMIT")
-        except sqlite3.Error as exc:
+            self.transactions += 1
+        except Exception as exc:
             log.error("database write failed: %s", exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             failure = StoreUnavailable(f"writing the database failed: {exc}")
             results = [(False, failure)] * len(batch)
         for (_, future, loop), (ok, value) in zip(batch, results, strict=True):
-            loop.call_soon_threadsafe(_settle, future, ok, value)
+            with contextlib.suppress(RuntimeError):  # that caller's loop is closed
+                loop.call_soon_threadsafe(_settle, future, ok, value)
 
 
 def _in_savepoint(
@@ -175,8 +189,13 @@ def _in_savepoint(
         if isinstance(exc, sqlite3.IntegrityError):
             return False, Conflict(f"the write breaks a database constraint: {exc}")
         return False, exc
-    except sqlite3.Error:
-        raise  # the whole transaction is in doubt: fail the batch
+    except sqlite3.Error as exc:
+        if is_outage(exc):
+            raise  # the whole transaction is in doubt: fail the batch
+        log.exception("a database write failed")
+        conn.execute("ROLLBACK TO one_write")
+        conn.execute("RELEASE one_write")
+        return False, exc
     except Exception as exc:  # a bug in one write must not take down the others
         log.exception("unexpected error in a database write")
         conn.execute("ROLLBACK TO one_write")
@@ -184,6 +203,23 @@ def _in_savepoint(
         return False, exc
     conn.execute("RELEASE one_write")
     return True, value
+
+
+# Errors of the database's state rather than of one statement: worth a retry.
+_OUTAGES = {
+    sqlite3.SQLITE_BUSY,
+    sqlite3.SQLITE_LOCKED,
+    sqlite3.SQLITE_IOERR,
+    sqlite3.SQLITE_FULL,
+    sqlite3.SQLITE_CANTOPEN,
+    sqlite3.SQLITE_READONLY,
+    sqlite3.SQLITE_PROTOCOL,
+}
+
+
+def is_outage(exc: sqlite3.Error) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or code & 0xFF in _OUTAGES
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

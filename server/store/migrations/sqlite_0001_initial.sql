@@ -9,6 +9,9 @@ CREATE TABLE meta (
 CREATE TABLE videos (
     seq         INTEGER PRIMARY KEY AUTOINCREMENT,
     id          TEXT    NOT NULL UNIQUE,
+    -- Listing order, given when the video comes into existence (its creation
+    -- finishes), so a page token never skips a video that appears later.
+    list_seq    INTEGER UNIQUE,
     title       TEXT    NOT NULL,
     plot        TEXT    NOT NULL,
     -- creating: reserved by a pending create, invisible to Get/List;
@@ -17,6 +20,8 @@ CREATE TABLE videos (
     create_time INTEGER NOT NULL,
     update_time INTEGER NOT NULL
 );
+
+-- meta 'video_list_seq' counts up the list_seq values handed out.
 
 CREATE TABLE operations (
     seq              INTEGER PRIMARY KEY AUTOINCREMENT,
