@@ -13,7 +13,7 @@ GATEWAY  ?= 127.0.0.1:4000
 DATA_DIR ?= data
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint protos clean
+.PHONY: setup run test lint protos bench clean
 
 setup: $(INSTALLED) $(GENERATED)
 
@@ -44,10 +44,14 @@ run: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+## bench: how soon clients learn an operation is done: ours (WaitOperation) vs api-core polling
+bench: setup
+	$(PY) bench/notice.py
+
 ## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
 lint: setup
-	$(BIN)/ruff check server client gateway tests protos setup.py
-	$(BIN)/ruff format --check server client gateway tests protos setup.py
+	$(BIN)/ruff check server client gateway tests protos bench setup.py
+	$(BIN)/ruff format --check server client gateway tests protos bench setup.py
 	rm -rf build/typecheck && mkdir -p build/typecheck/longreel
 	ln -s ../../../server build/typecheck/longreel/server
 	ln -s ../../../client build/typecheck/longreel/client

@@ -34,7 +34,7 @@ class Subscription:
     def set(self) -> None:
         self._event.set()
 
-    async def wait(self, timeout: float | None) -> bool:  # noqa: ASYNC109 (a bounded wait is the point)
+    async def wait(self, timeout: float | None) -> bool:
         """True if notified (since subscribing or the last wait), False on timeout."""
         try:
             await asyncio.wait_for(self._event.wait(), timeout)

@@ -1,0 +1,80 @@
+"""What the sync and async clients share: names, defaults, requests, result types.
+
+No I/O here; sync.py and aio.py each wrap the generated stubs with
+google-api-core's retry, timeout and error conversion, the way Google's own
+generated clients do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from google.api_core import exceptions, retry
+from google.longrunning import operations_pb2
+from google.protobuf import empty_pb2
+from google.protobuf.message import Message
+
+from longreel.video.v1 import video_service_pb2 as pb
+
+DEFAULT_TARGET = "localhost:50051"
+DEFAULT_TIMEOUT = 30.0  # seconds for each call (each attempt, when retried)
+WAIT_SLICE = 30.0  # seconds one WaitOperation call holds before it is re-issued
+WAIT_SLACK = 5.0  # seconds a WaitOperation's deadline exceeds the wait it asks for
+DEFAULT_RESULT_TIMEOUT = 900.0  # seconds result() waits when not told (as api-core)
+
+# Retry what is safe to retry: UNAVAILABLE means the call did not reach a
+# server or its answer was lost; creates and deletes carry a request_id, so a
+# repeat is answered with the first call's operation (AIP-155).
+RETRYABLE = retry.if_exception_type(exceptions.ServiceUnavailable)
+
+
+def default_retry() -> retry.Retry:
+    """Exponential backoff with jitter on UNAVAILABLE, for at most a minute."""
+    return retry.Retry(predicate=RETRYABLE, initial=0.1, maximum=5.0, multiplier=2.0, timeout=60.0)
+
+
+def video_name(video: str) -> str:
+    """Accept `videos/ID` or a bare `ID`."""
+    return video if video.startswith("videos/") else f"videos/{video}"
+
+
+def operation_name(operation: str) -> str:
+    """Accept `operations/ID` or a bare `ID`."""
+    return operation if operation.startswith("operations/") else f"operations/{operation}"
+
+
+def new_request_id() -> str:
+    """One per logical call, reused by every retry of it."""
+    return str(uuid.uuid4())
+
+
+def create_request(
+    title: str, plot: str, video_id: str | None, request_id: str | None
+) -> pb.CreateVideoRequest:
+    return pb.CreateVideoRequest(
+        video=pb.Video(title=title, plot=plot),
+        video_id=video_id or "",
+        request_id=request_id or new_request_id(),
+    )
+
+
+def delete_request(video: str, request_id: str | None) -> pb.DeleteVideoRequest:
+    return pb.DeleteVideoRequest(name=video_name(video), request_id=request_id or new_request_id())
+
+
+def result_type(operation: operations_pb2.Operation) -> type[Message]:
+    """What a done operation of ours holds: a Video for creates, Empty for deletes."""
+    metadata = pb.OperationMetadata()
+    operation.metadata.Unpack(metadata)
+    return empty_pb2.Empty if metadata.verb == "delete" else pb.Video
+
+
+def wait_request(name: str, seconds: float) -> operations_pb2.WaitOperationRequest:
+    request = operations_pb2.WaitOperationRequest(name=name)
+    request.timeout.FromMilliseconds(max(0, int(seconds * 1000)))
+    return request
+
+
+def call_kwargs(timeout: float | None) -> dict[str, Any]:
+    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT}

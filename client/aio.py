@@ -1,0 +1,198 @@
+"""AsyncVideoClient: the asyncio twin of VideoClient (grpc.aio), method for method."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from types import TracebackType
+from typing import Any
+
+import grpc
+from google.api_core import exceptions, gapic_v1, retry_async
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.protobuf.message import Message
+
+from longreel.video.v1 import video_service_pb2 as pb
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+from . import _core
+from .future import AsyncOperation
+
+
+def default_retry() -> retry_async.AsyncRetry:
+    return retry_async.AsyncRetry(
+        predicate=retry_async.if_exception_type(exceptions.ServiceUnavailable),
+        initial=0.1,
+        maximum=5.0,
+        multiplier=2.0,
+        timeout=60.0,
+    )
+
+
+class AsyncVideoClient:
+    """A client of the video service for asyncio programs.
+
+    Example::
+
+        async with AsyncVideoClient("localhost:50051") as client:
+            op = await client.create_video("My movie", "A plot")
+            video = await op.result(timeout=60)
+            async for each in client.list_videos():
+                print(each.name)
+    """
+
+    def __init__(
+        self,
+        target: str = _core.DEFAULT_TARGET,
+        *,
+        credentials: grpc.ChannelCredentials | None = None,
+        timeout: float = _core.DEFAULT_TIMEOUT,
+        retry: retry_async.AsyncRetry | None = None,
+    ) -> None:
+        self._channel = _channel(target, credentials)
+        self._wait_channel = _channel(target, credentials, local_pool=True)
+        self._timeout = timeout
+        self._retry = retry or default_retry()
+        videos = pb_grpc.VideoServiceStub(self._channel)
+        operations = operations_pb2_grpc.OperationsStub(self._channel)
+        waits = operations_pb2_grpc.OperationsStub(self._wait_channel)
+        wrap = self._wrap
+        self._create, self._get_video = wrap(videos.CreateVideo), wrap(videos.GetVideo)
+        self._list_videos, self._delete = wrap(videos.ListVideos), wrap(videos.DeleteVideo)
+        self._get_op, self._list_ops = (
+            wrap(operations.GetOperation),
+            wrap(operations.ListOperations),
+        )
+        self._cancel_op = wrap(operations.CancelOperation)
+        self._delete_op = wrap(operations.DeleteOperation)
+        self._wait_op = gapic_v1.method_async.wrap_method(
+            waits.WaitOperation, default_retry=self._retry, client_info=None
+        )
+
+    def _wrap(self, method: Any) -> Callable[..., Any]:
+        return gapic_v1.method_async.wrap_method(  # type: ignore[no-any-return]
+            method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
+        )
+
+    async def __aenter__(self) -> AsyncVideoClient:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._channel.close()
+        await self._wait_channel.close()
+
+    async def create_video(
+        self,
+        title: str,
+        plot: str = "",
+        *,
+        video_id: str | None = None,
+        request_id: str | None = None,
+        timeout: float | None = None,
+    ) -> AsyncOperation:
+        """Start rendering a video. Example: `await (await c.create_video("T")).result()`"""
+        request = _core.create_request(title, plot, video_id, request_id)
+        return self._future(await self._create(request, **_core.call_kwargs(timeout)))
+
+    async def get_video(self, video: str, *, timeout: float | None = None) -> pb.Video:
+        request = pb.GetVideoRequest(name=_core.video_name(video))
+        found: pb.Video = await self._get_video(request, **_core.call_kwargs(timeout))
+        return found
+
+    async def list_videos(
+        self, *, page_size: int = 0, timeout: float | None = None
+    ) -> AsyncIterator[pb.Video]:
+        """Every video, oldest first. Example: `[v async for v in c.list_videos()]`"""
+        token = ""
+        while True:
+            request = pb.ListVideosRequest(page_size=page_size, page_token=token)
+            page = await self._list_videos(request, **_core.call_kwargs(timeout))
+            for video in page.videos:
+                yield video
+            if not (token := page.next_page_token):
+                return
+
+    async def delete_video(
+        self, video: str, *, request_id: str | None = None, timeout: float | None = None
+    ) -> AsyncOperation:
+        request = _core.delete_request(video, request_id)
+        return self._future(await self._delete(request, **_core.call_kwargs(timeout)))
+
+    async def operation(self, name: str, *, timeout: float | None = None) -> AsyncOperation:
+        """The future of an operation started elsewhere."""
+        return self._future(await self.get_operation(name, timeout=timeout))
+
+    async def get_operation(
+        self, name: str, *, timeout: float | None = None
+    ) -> operations_pb2.Operation:
+        request = operations_pb2.GetOperationRequest(name=_core.operation_name(name))
+        found: operations_pb2.Operation = await self._get_op(request, **_core.call_kwargs(timeout))
+        return found
+
+    async def list_operations(
+        self, filter: str = "", *, page_size: int = 0, timeout: float | None = None
+    ) -> AsyncIterator[operations_pb2.Operation]:
+        token = ""
+        while True:
+            request = operations_pb2.ListOperationsRequest(
+                name="operations", filter=filter, page_size=page_size, page_token=token
+            )
+            page = await self._list_ops(request, **_core.call_kwargs(timeout))
+            for op in page.operations:
+                yield op
+            if not (token := page.next_page_token):
+                return
+
+    async def wait_operation(
+        self, name: str, *, timeout: float = _core.WAIT_SLICE
+    ) -> operations_pb2.Operation:
+        request = _core.wait_request(_core.operation_name(name), timeout)
+        found: operations_pb2.Operation = await self._wait_op(
+            request, timeout=timeout + _core.WAIT_SLACK
+        )
+        return found
+
+    async def cancel_operation(self, name: str, *, timeout: float | None = None) -> None:
+        request = operations_pb2.CancelOperationRequest(name=_core.operation_name(name))
+        await self._cancel_op(request, **_core.call_kwargs(timeout))
+
+    async def delete_operation(self, name: str, *, timeout: float | None = None) -> None:
+        request = operations_pb2.DeleteOperationRequest(name=_core.operation_name(name))
+        await self._delete_op(request, **_core.call_kwargs(timeout))
+
+    def _future(self, proto: operations_pb2.Operation) -> AsyncOperation:
+        kind: type[Message] = _core.result_type(proto)
+
+        async def refresh(retry: Any = None) -> operations_pb2.Operation:
+            return await self.get_operation(proto.name)
+
+        async def cancel() -> None:
+            await self.cancel_operation(proto.name)
+
+        async def wait(name: str, seconds: float) -> operations_pb2.Operation:
+            return await self.wait_operation(name, timeout=seconds)
+
+        return AsyncOperation(
+            proto,
+            wait=wait,
+            refresh=refresh,
+            cancel=cancel,
+            result_type=kind,
+            metadata_type=pb.OperationMetadata,
+        )
+
+
+def _channel(
+    target: str, credentials: grpc.ChannelCredentials | None, *, local_pool: bool = False
+) -> grpc.aio.Channel:
+    options = [("grpc.use_local_subchannel_pool", 1)] if local_pool else []
+    if credentials is not None:
+        return grpc.aio.secure_channel(target, credentials, options=options)
+    return grpc.aio.insecure_channel(target, options=options)

@@ -1,0 +1,261 @@
+"""`videoctl`: the video service from a terminal, a thin layer over VideoClient.
+
+Exit codes: 0 ok; 1 the call (or the operation waited for) failed, with one
+line on stderr naming the status; 2 bad usage; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from typing import Any, TextIO
+
+import grpc
+from google.api_core import exceptions
+from google.longrunning import operations_pb2
+from google.protobuf import json_format
+from google.protobuf.message import Message
+
+from longreel.video.v1 import video_service_pb2 as pb
+
+from . import _core
+from .sync import VideoClient
+
+PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
+CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
+CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+
+
+def parser() -> argparse.ArgumentParser:
+    env = os.environ.get
+    top = argparse.ArgumentParser(
+        prog="videoctl", description="Create, watch and manage videos and their operations."
+    )
+    top.add_argument(
+        "--target",
+        default=env("VIDEO_TARGET", _core.DEFAULT_TARGET),
+        help="HOST:PORT of the video-server [VIDEO_TARGET] (default: %(default)s)",
+    )
+    top.add_argument("--output", "-o", choices=["table", "json"], default="table")
+    top.add_argument(
+        "--timeout",
+        type=float,
+        default=CLI_TIMEOUT,
+        help="seconds a call may take, retries of an unreachable server included "
+        "(default: %(default)s)",
+    )
+    verbs = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    create = verbs.add_parser("create", help="start creating a video")
+    create.add_argument("--title", required=True)
+    create.add_argument("--plot", default="")
+    create.add_argument("--id", dest="video_id", help="the video's id (the server picks one)")
+    create.add_argument("--request-id", help="idempotency key (default: a fresh UUID)")
+    _wait_flags(create)
+
+    verbs.add_parser("get", help="show a video").add_argument("video")
+    verbs.add_parser("list", help="list videos")
+    delete = verbs.add_parser("delete", help="start deleting a video")
+    delete.add_argument("video")
+    _wait_flags(delete)
+
+    ops = verbs.add_parser("operations", aliases=["ops"], help="list and steer operations")
+    op_verbs = ops.add_subparsers(dest="op_command", required=True, metavar="OP_COMMAND")
+    op_verbs.add_parser("list", help="list operations").add_argument(
+        "--filter", default="", help='AIP-160, e.g. "done = false"'
+    )
+    for name in ("get", "cancel", "delete"):
+        op_verbs.add_parser(name, help=f"{name} an operation").add_argument("operation")
+    wait = op_verbs.add_parser("wait", help="wait for an operation, showing progress")
+    wait.add_argument("operation")
+    wait.add_argument("--cancel-on-interrupt", action="store_true")
+    return top
+
+
+def _wait_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--wait", action="store_true", help="wait, showing progress")
+    command.add_argument(
+        "--cancel-on-interrupt",
+        action="store_true",
+        help="with --wait: cancel the operation on Ctrl-C without asking",
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    out = Output(args.output, sys.stdout)
+    try:
+        retry = _core.default_retry().with_timeout(args.timeout)
+        with VideoClient(args.target, timeout=args.timeout, retry=retry) as client:
+            return run(client, args, out)
+    except exceptions.GoogleAPICallError as error:
+        code = error.grpc_status_code.name if error.grpc_status_code else "ERROR"
+        print(f"videoctl: {code}: {error.message}", file=sys.stderr)
+        return 1
+    except exceptions.RetryError as error:
+        cause = getattr(error.cause, "message", None) or error.cause
+        print(
+            f"videoctl: UNAVAILABLE: cannot reach {args.target} within {args.timeout:g} s: {cause}",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
+    if args.command == "create":
+        op = client.create_video(
+            args.title, args.plot, video_id=args.video_id, request_id=args.request_id
+        ).operation
+        return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
+    if args.command == "get":
+        return out.videos([client.get_video(args.video)], single=True)
+    if args.command == "list":
+        return out.videos(client.list_videos())
+    if args.command == "delete":
+        op = client.delete_video(args.video).operation
+        return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
+    name = getattr(args, "operation", "")
+    if args.op_command == "list":
+        return out.operations(client.list_operations(args.filter))
+    if args.op_command == "get":
+        return out.operations([client.get_operation(name)], single=True)
+    if args.op_command == "cancel":
+        client.cancel_operation(name)
+        return out.operations([client.get_operation(name)], single=True)
+    if args.op_command == "delete":
+        client.delete_operation(name)
+        return 0
+    return follow(client, client.get_operation(name), args, out)
+
+
+def follow(
+    client: VideoClient, op: operations_pb2.Operation, args: argparse.Namespace, out: Output
+) -> int:
+    """Wait for op with a progress line; Ctrl-C offers to cancel it."""
+    bar = ProgressLine(sys.stderr)
+    try:
+        while not op.done:
+            bar.show(op)
+            op = client.wait_operation(op.name, timeout=PROGRESS_SLICE)
+    except KeyboardInterrupt:
+        bar.end()
+        if args.cancel_on_interrupt or ask(f"Cancel {op.name}? [y/N] "):
+            client.cancel_operation(op.name)
+            print(f"videoctl: asked {op.name} to cancel", file=sys.stderr)
+        else:
+            print(f"videoctl: {op.name} goes on; `videoctl operations wait {op.name}`",
+                  file=sys.stderr)  # fmt: skip
+        return 130
+    bar.show(op)
+    bar.end()
+    out.operations([op], single=True)
+    if op.HasField("error"):
+        code = _code_name(op.error.code)
+        print(f"videoctl: {op.name} failed: {code}: {op.error.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def ask(question: str) -> bool:
+    if not sys.stdin.isatty():
+        return False
+    try:
+        return input(question).strip().lower() in ("y", "yes")
+    except (EOFError, KeyboardInterrupt):
+        return False
+
+
+class ProgressLine:
+    """`[#####.....]  50%  rendering: step 5 of 10` — redrawn in place on a
+    terminal, a new line per change otherwise (logs, pipes)."""
+
+    WIDTH = 30
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last = ""
+
+    def show(self, op: operations_pb2.Operation) -> None:
+        meta = pb.OperationMetadata()
+        op.metadata.Unpack(meta)
+        filled = self.WIDTH * meta.progress_percent // 100
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        line = f"[{bar}] {meta.progress_percent:3d}%  {meta.status_message}"
+        if line == self.last:
+            return
+        self.last = line
+        self.stream.write(f"\r\033[K{line}" if self.tty else f"{line}\n")
+        self.stream.flush()
+
+    def end(self) -> None:
+        if self.tty and self.last:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+class Output:
+    def __init__(self, form: str, stream: TextIO) -> None:
+        self.json = form == "json"
+        self.stream = stream
+
+    """Tables for people; JSON (protobuf's mapping) for scripts: an object for
+    one resource, an array from a list command, even of one item."""
+
+    def videos(self, videos: Iterable[pb.Video], *, single: bool = False) -> int:
+        videos = list(videos)
+        rows = [[v.name, v.title, _time(v.create_time)] for v in videos]
+        return self._emit(videos, ["NAME", "TITLE", "CREATED"], rows, single)
+
+    def operations(self, ops: Iterable[operations_pb2.Operation], *, single: bool = False) -> int:
+        ops = list(ops)
+        rows = []
+        for op in ops:
+            meta = pb.OperationMetadata()
+            op.metadata.Unpack(meta)
+            rows.append([op.name, meta.verb, meta.target, _state(op),
+                         f"{meta.progress_percent}%", meta.status_message])  # fmt: skip
+        header = ["NAME", "VERB", "TARGET", "STATE", "PROGRESS", "MESSAGE"]
+        return self._emit(ops, header, rows, single)
+
+    def _emit(
+        self, messages: Iterable[Message], header: list[str], rows: list[list[str]], single: bool
+    ) -> int:
+        if self.json:
+            items = [json_format.MessageToDict(m) for m in messages]
+            json.dump(items[0] if single else items, self.stream, indent=2)
+            self.stream.write("\n")
+            return 0
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+        for row in [header, *rows]:
+            self.stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
+            self.stream.write("\n")
+        return 0
+
+
+def _state(op: operations_pb2.Operation) -> str:
+    if not op.done:
+        return "RUNNING"
+    return _code_name(op.error.code) if op.HasField("error") else "DONE"
+
+
+def _code_name(code: int) -> str:
+    return CODE_NAMES.get(code, str(code))
+
+
+def _time(stamp: Any) -> str:
+    return str(stamp.ToJsonString()) if stamp.seconds else ""
+
+
+def entry() -> None:
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    entry()
