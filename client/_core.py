@@ -22,6 +22,9 @@ DEFAULT_TIMEOUT = 30.0  # seconds for each call (each attempt, when retried)
 WAIT_SLICE = 30.0  # seconds one WaitOperation call holds before it is re-issued
 WAIT_SLACK = 5.0  # seconds a WaitOperation's deadline exceeds the wait it asks for
 DEFAULT_RESULT_TIMEOUT = 900.0  # seconds result() waits when not told (as api-core)
+# gRPC's reconnect backoff grows to 120 s by default; a restarted server
+# should be found again within seconds.
+RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 2_000)]
 
 # Retry what is safe to retry: UNAVAILABLE means the call did not reach a
 # server or its answer was lost; creates and deletes carry a request_id, so a

@@ -192,7 +192,7 @@ class AsyncVideoClient:
 def _channel(
     target: str, credentials: grpc.ChannelCredentials | None, *, local_pool: bool = False
 ) -> grpc.aio.Channel:
-    options = [("grpc.use_local_subchannel_pool", 1)] if local_pool else []
+    options = [*_core.RECONNECT, *([("grpc.use_local_subchannel_pool", 1)] if local_pool else [])]
     if credentials is not None:
         return grpc.aio.secure_channel(target, credentials, options=options)
     return grpc.aio.insecure_channel(target, options=options)

@@ -190,7 +190,7 @@ class VideoClient:
 def _channel(
     target: str, credentials: grpc.ChannelCredentials | None, *, local_pool: bool = False
 ) -> grpc.Channel:
-    options = [("grpc.use_local_subchannel_pool", 1)] if local_pool else []
+    options = [*_core.RECONNECT, *([("grpc.use_local_subchannel_pool", 1)] if local_pool else [])]
     if credentials is not None:
         return grpc.secure_channel(target, credentials, options=options)
     return grpc.insecure_channel(target, options=options)

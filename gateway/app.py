@@ -10,14 +10,16 @@ from typing import Any
 import grpc
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import docs
 from .backend import Backend
 from .errors import HttpError, build_status, error_response, status_of
-from .routes import ROUTES, RenamedFields
+from .routes import ROUTES, ClientGone
 
 log = logging.getLogger(__name__)
 
@@ -38,9 +40,8 @@ async def _rpc_error(request: Request, exc: Exception) -> Response:
     return error_response(status_of(exc))
 
 
-async def _renamed(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RenamedFields)
-    return error_response(exc.status)
+async def _client_gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=499)  # nobody reads it; nginx's "client closed request"
 
 
 async def _routing(request: Request, exc: Exception) -> Response:
@@ -54,9 +55,28 @@ async def _routing(request: Request, exc: Exception) -> Response:
     return response
 
 
-async def _unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unexpected error on %s %s", request.method, request.url.path)
-    return error_response(build_status(grpc.StatusCode.INTERNAL, "internal error"))
+class CatchAll:
+    """The last resort: an unexpected error becomes one logged traceback and a
+    JSON 500 (Starlette's own handler would log it twice and re-raise)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope.get("path"))
+            if not started and scope["type"] == "http":
+                response = error_response(build_status(grpc.StatusCode.INTERNAL, "internal error"))
+                await response(scope, receive, send)
 
 
 async def _home(request: Request) -> Response:
@@ -77,9 +97,16 @@ def create_app(target: str) -> Starlette:
     handlers: dict[Any, Any] = {
         HttpError: _http_error,
         grpc.aio.AioRpcError: _rpc_error,
-        RenamedFields: _renamed,
+        ClientGone: _client_gone,
         HTTPException: _routing,
-        Exception: _unexpected,
     }
     routes = [*ROUTES, *docs.ROUTES, Route("/", _home, methods=["GET"])]
-    return Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    app = Starlette(
+        routes=routes,
+        exception_handlers=handlers,
+        middleware=[Middleware(CatchAll)],
+        lifespan=lifespan,
+    )
+    # /videos/ is a 404 like any unknown path, not a redirect built from Host:.
+    app.router.redirect_slashes = False
+    return app

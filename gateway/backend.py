@@ -14,15 +14,22 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 CALL_TIMEOUT = 10.0  # seconds for every unary call
 WAIT_SLACK = 5.0  # seconds a long poll's deadline exceeds its wait
+# gRPC backs off reconnecting up to 120 s by default: a server back from a
+# restart would go on looking down (503) for that long.
+RECONNECT = [
+    ("grpc.initial_reconnect_backoff_ms", 100),
+    ("grpc.min_reconnect_backoff_ms", 100),
+    ("grpc.max_reconnect_backoff_ms", 2_000),
+]
 
 
 class Backend:
     def __init__(self, target: str) -> None:
         self.target = target
-        self._channel = grpc.aio.insecure_channel(target)
+        self._channel = grpc.aio.insecure_channel(target, options=RECONNECT)
         # A local subchannel pool keeps this channel off the shared connection.
         self._wait_channel = grpc.aio.insecure_channel(
-            target, options=[("grpc.use_local_subchannel_pool", 1)]
+            target, options=[*RECONNECT, ("grpc.use_local_subchannel_pool", 1)]
         )
         self.videos = pb_grpc.VideoServiceStub(self._channel)
         self.operations = operations_pb2_grpc.OperationsStub(self._channel)

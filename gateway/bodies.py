@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any
@@ -12,8 +13,10 @@ from starlette.requests import Request
 from .errors import HttpError, bad_request
 
 MAX_BODY = 64 * 1024  # bytes; a title and a plot fit many times over
+BODY_TIMEOUT = 10.0  # seconds for a body to arrive once the headers have
 MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
-_WAIT = re.compile(r"(\d+(?:\.\d+)?)(ms|s)?")
+_WAIT = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s)?")
+_DIGITS = re.compile(r"[0-9]{1,9}")
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -29,7 +32,7 @@ async def json_object(request: Request) -> dict[str, Any]:
     raw = await _body(request)
     try:
         value = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, too deep, too long a number
         raise HttpError(
             grpc.StatusCode.INVALID_ARGUMENT, f"the body is not valid JSON: {exc}", "MALFORMED_JSON"
         ) from None
@@ -48,14 +51,23 @@ async def _body(request: Request) -> bytes:
         http_status=413,
     )
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
         raise too_large
     chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise too_large
-        chunks.append(chunk)
+    try:
+        async with asyncio.timeout(BODY_TIMEOUT):
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > MAX_BODY:
+                    raise too_large
+                chunks.append(chunk)
+    except TimeoutError:
+        raise HttpError(
+            grpc.StatusCode.DEADLINE_EXCEEDED,
+            f"the body did not arrive within {BODY_TIMEOUT:g} s",
+            "BODY_TIMEOUT",
+            http_status=408,
+        ) from None
     return b"".join(chunks)
 
 
@@ -73,15 +85,37 @@ def strings(
         for k, v in body.items()
         if k in known and not isinstance(v, str)
     ]
+    problems += [
+        (k, "must be valid Unicode (it holds a lone surrogate)")
+        for k, v in body.items()
+        if k in known and isinstance(v, str) and not _encodable(v)
+    ]
     if problems:
         raise bad_request(problems)
     return {k: v for k, v in body.items() if isinstance(v, str)}
 
 
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def idempotency_key(request: Request) -> str:
+    """Idempotency-Key (or Request-Id); the IETF draft sends it as a quoted string."""
+    raw = request.headers.get("idempotency-key") or request.headers.get("request-id") or ""
+    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+
+
 def page_size(request: Request) -> int:
+    """AIP-158: 0 (or absent) means the default, above 1000 means 1000."""
     raw = request.query_params.get("pageSize", "0")
-    if not raw.isdigit() or len(raw) > 9:
-        raise bad_request([("pageSize", "must be a whole number from 0 to 1000")])
+    if not _DIGITS.fullmatch(raw):
+        raise bad_request(
+            [("pageSize", "must be a whole number (0 for the default, at most 1000)")]
+        )
     return int(raw)
 
 
@@ -93,7 +127,7 @@ def wait_seconds(request: Request) -> float | None:
     raw = request.query_params.get("wait")
     if raw is None:
         return None
-    match = _WAIT.fullmatch(raw.strip())
+    match = _WAIT.fullmatch(raw)
     if not match:
         raise bad_request([("wait", "must be a duration such as 10s, 500ms or 10 (seconds)")])
     seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)

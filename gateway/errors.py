@@ -47,6 +47,18 @@ HTTP_STATUS = {
 }
 CODE_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
+# gRPC request fields by the names an HTTP caller knows them (field violations).
+HTTP_FIELD_NAMES = {
+    "video.title": "title",
+    "video.plot": "plot",
+    "video_id": "id",
+    "request_id": "Idempotency-Key",
+    "page_token": "pageToken",
+    "page_size": "pageSize",
+    "timeout": "wait",
+    "name": "path",
+}
+
 _FALLBACK = b'{"error": {"code": 500, "message": "internal error", "status": "INTERNAL"}}'
 
 
@@ -89,11 +101,16 @@ def build_status(
     return status_pb2.Status(code=code.value[0], message=message, details=packed)
 
 
+def http_status(code_number: int) -> int:
+    return HTTP_STATUS.get(CODE_BY_NUMBER.get(code_number, grpc.StatusCode.UNKNOWN), 500)
+
+
 def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The rich status the server sent, or a plain one built from the call."""
+    """The rich status the server sent (fields named as HTTP callers know them),
+    or a plain one built from the call."""
     for key, value in error.trailing_metadata() or ():
         if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            return status_pb2.Status.FromString(value)
+            return _http_field_names(status_pb2.Status.FromString(value))
     code = error.code()
     if code == grpc.StatusCode.UNAVAILABLE:
         # Connection failures carry transport detail nobody outside needs.
@@ -105,6 +122,20 @@ def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return build_status(code, "the video service did not answer in time")
     return build_status(code, error.details() or code.name.lower())
+
+
+def _http_field_names(status: status_pb2.Status) -> status_pb2.Status:
+    """Rename the field violations, and rebuild the message from them."""
+    for detail in status.details:
+        request = error_details_pb2.BadRequest()
+        if detail.Unpack(request):
+            for violation in request.field_violations:
+                violation.field = HTTP_FIELD_NAMES.get(violation.field, violation.field)
+            detail.Pack(request)
+            status.message = "; ".join(
+                f"{v.field}: {v.description}" for v in request.field_violations
+            )
+    return status
 
 
 def status_json(status: status_pb2.Status, http_status: int) -> dict[str, object]:
@@ -124,17 +155,17 @@ def retry_after(status: status_pb2.Status) -> int | None:
     return None
 
 
-def error_response(status: status_pb2.Status, http_status: int | None = None) -> Response:
+def error_response(status: status_pb2.Status, status_code: int | None = None) -> Response:
     code = CODE_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
-    http_status = http_status or HTTP_STATUS.get(code, 500)
+    status_code = status_code or http_status(status.code)
     headers = {}
     if (delay := retry_after(status)) is not None:
         headers["Retry-After"] = str(delay)
     elif code == grpc.StatusCode.UNAVAILABLE:
         headers["Retry-After"] = "1"
     try:
-        body = json.dumps({"error": status_json(status, http_status)}).encode()
+        body = json.dumps({"error": status_json(status, status_code)}).encode()
     except Exception:  # a detail that does not marshal must not become a traceback
         log.exception("could not write an error body")
-        body, http_status = _FALLBACK, 500
-    return Response(body, http_status, headers, media_type="application/json")
+        body, status_code = _FALLBACK, 500
+    return Response(body, status_code, headers, media_type="application/json")

@@ -41,6 +41,15 @@ TASK_STARTED = _json(
         "Retry-After": "Seconds to wait before reading the task",
     },
 )
+# A repeat (same Idempotency-Key) of a task that has finished answers as reading it does.
+REPLAYED = {
+    "200": _json(_ref("Task"), "A repeated request whose task has ended (failed, cancelled)"),
+    "303": _json(
+        _ref("Task"),
+        "A repeated request whose video exists: Location names it",
+        Location="/videos/{video}",
+    ),
+}
 PAGING = [
     {
         "name": "pageSize",
@@ -66,14 +75,22 @@ VIDEO_ID = {
     "name": "video",
     "in": "path",
     "required": True,
-    "schema": {"type": "string", "pattern": VIDEO_ID_PATTERN},
+    "schema": {"type": "string", "pattern": VIDEO_ID_PATTERN, "not": {"enum": ["tasks"]}},
 }
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
-    "schema": {"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,36}$"},
+    "schema": {
+        "type": "string",
+        "pattern": '^([A-Za-z0-9._~-]{1,36}|"[A-Za-z0-9._~-]{1,36}")$',
+    },
     "description": "Makes the call idempotent: the same key with the same request returns the "
-    "first task (Request-Id is accepted too). 1-36 of letters, digits, '-', '_', '.', '~'.",
+    "first task. 1-36 of letters, digits, '-', '_', '.', '~', optionally in double quotes.",
+}
+REQUEST_ID = {
+    **IDEMPOTENCY_KEY,
+    "name": "Request-Id",
+    "description": "The same as Idempotency-Key, which wins if both are sent.",
 }
 WAIT = {
     "name": "wait",
@@ -109,12 +126,20 @@ PATHS: dict[str, Any] = {
     "/videos/tasks": {
         "post": {
             "summary": "Start creating a video",
-            "parameters": [IDEMPOTENCY_KEY],
+            "parameters": [IDEMPOTENCY_KEY, REQUEST_ID],
             "requestBody": {
                 "required": True,
                 "content": {"application/json": {"schema": _ref("NewVideo")}},
             },
-            "responses": {"202": TASK_STARTED, "409": ERROR, "413": ERROR, "415": ERROR, **ERRORS},
+            "responses": {
+                "202": TASK_STARTED,
+                **REPLAYED,
+                "408": ERROR,
+                "409": ERROR,
+                "413": ERROR,
+                "415": ERROR,
+                **ERRORS,
+            },
         },
         "get": {
             "summary": "List tasks, oldest first",
@@ -160,8 +185,8 @@ PATHS: dict[str, Any] = {
         },
         "delete": {
             "summary": "Start deleting a video",
-            "parameters": [VIDEO_ID, IDEMPOTENCY_KEY],
-            "responses": {"202": TASK_STARTED, **ERRORS},
+            "parameters": [VIDEO_ID, IDEMPOTENCY_KEY, REQUEST_ID],
+            "responses": {"202": TASK_STARTED, **REPLAYED, **ERRORS},
         },
     },
 }

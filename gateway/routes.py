@@ -7,12 +7,12 @@ format.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
-import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
-from google.rpc import error_details_pb2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -21,17 +21,12 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from . import bodies, tasks
 from .backend import CALL_TIMEOUT, WAIT_SLACK, Backend
-from .errors import bad_request, status_of
+from .errors import bad_request
+
+T = TypeVar("T")
 
 RETRY_AFTER = "1"  # seconds a client should wait before reading a pending task again
-
-# gRPC field paths as HTTP callers know them, for field violations.
-CREATE_FIELDS = {
-    "video.title": "title",
-    "video.plot": "plot",
-    "video_id": "id",
-    "request_id": "Idempotency-Key",
-}
+NO_STORE = {"Cache-Control": "no-store"}  # a task's state is news; never serve it from a cache
 
 
 def backend(request: Request) -> Backend:
@@ -45,24 +40,23 @@ def task_location(op: operations_pb2.Operation) -> dict[str, str]:
 
 
 def accepted(op: operations_pb2.Operation) -> Response:
-    """202 for a newly started task, telling the caller where to watch it."""
-    headers = {**task_location(op), "Retry-After": RETRY_AFTER}
+    """202 for a started task, telling the caller where to watch it. A repeat
+    (same Idempotency-Key) of a task that has finished answers as a read does."""
+    if op.done:
+        return task_response(op)
+    headers = {**task_location(op), "Retry-After": RETRY_AFTER, **NO_STORE}
     return JSONResponse(tasks.task_json(op), 202, headers)
 
 
 def task_response(op: operations_pb2.Operation) -> Response:
     """200 while pending (or failed, cancelled, deleted); 303 to the video once made."""
-    headers = {"Content-Location": tasks.task_url(op.name)}
+    headers = {"Content-Location": tasks.task_url(op.name), **NO_STORE}
     if not op.done:
         headers["Retry-After"] = RETRY_AFTER
-    elif (video := tasks.created_video(op)) is not None and tasks.status(op) == tasks.DONE:
+    elif (video := tasks.created_video(op)) is not None:
         headers["Location"] = f"/{video.name}"
         return JSONResponse(tasks.task_json(op), 303, headers)
     return JSONResponse(tasks.task_json(op), 200, headers)
-
-
-def idempotency_key(request: Request) -> str:
-    return request.headers.get("idempotency-key") or request.headers.get("request-id") or ""
 
 
 async def create_task(request: Request) -> Response:
@@ -70,13 +64,9 @@ async def create_task(request: Request) -> Response:
     call = pb.CreateVideoRequest(
         video=pb.Video(title=fields["title"], plot=fields.get("plot", "")),
         video_id=fields.get("id", ""),
-        request_id=idempotency_key(request),
+        request_id=bodies.idempotency_key(request),
     )
-    try:
-        op = await backend(request).videos.CreateVideo(call, timeout=CALL_TIMEOUT)
-    except grpc.aio.AioRpcError as exc:
-        raise RenamedFields(exc, CREATE_FIELDS) from None
-    return accepted(op)
+    return accepted(await backend(request).videos.CreateVideo(call, timeout=CALL_TIMEOUT))
 
 
 async def get_task(request: Request) -> Response:
@@ -90,8 +80,34 @@ async def get_task(request: Request) -> Response:
         timeout = duration_pb2.Duration()
         timeout.FromMilliseconds(int(wait * 1000))
         call = operations_pb2.WaitOperationRequest(name=name, timeout=timeout)
-        op = await api.waits.WaitOperation(call, timeout=wait + WAIT_SLACK)
+        op = await until_disconnected(
+            request, api.waits.WaitOperation(call, timeout=wait + WAIT_SLACK)
+        )
     return task_response(op)
+
+
+async def until_disconnected(request: Request, call: Awaitable[T]) -> T:
+    """Await call, cancelling it if the HTTP client goes away first: a long
+    poll nobody will read must not hold a server-side wait."""
+    answer = asyncio.ensure_future(call)
+    gone = asyncio.ensure_future(_disconnect(request))
+    try:
+        await asyncio.wait({answer, gone}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        gone.cancel()
+    if not answer.done():
+        answer.cancel()
+        raise ClientGone()
+    return answer.result()
+
+
+async def _disconnect(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+class ClientGone(Exception):
+    """The HTTP client left before its answer was ready."""
 
 
 async def cancel_task(request: Request) -> Response:
@@ -115,12 +131,12 @@ async def delete_task(request: Request) -> Response:
 
 
 async def list_tasks(request: Request) -> Response:
-    wanted = request.query_params.get("status", "")
-    if wanted and wanted not in tasks.STATUSES:
+    wanted = request.query_params.get("status")
+    if wanted is not None and wanted not in tasks.STATUSES:
         raise bad_request([("status", f"must be one of {', '.join(tasks.STATUSES)}")])
     call = operations_pb2.ListOperationsRequest(
         name="operations",
-        filter=tasks.STATUS_FILTERS.get(wanted, ""),
+        filter=tasks.STATUS_FILTERS[wanted] if wanted else "",
         page_size=bodies.page_size(request),
         page_token=request.query_params.get("pageToken", ""),
     )
@@ -147,39 +163,29 @@ async def list_videos(request: Request) -> Response:
 
 async def delete_video(request: Request) -> Response:
     call = pb.DeleteVideoRequest(
-        name=f"videos/{request.path_params['video']}", request_id=idempotency_key(request)
+        name=f"videos/{request.path_params['video']}",
+        request_id=bodies.idempotency_key(request),
     )
-    try:
-        op = await backend(request).videos.DeleteVideo(call, timeout=CALL_TIMEOUT)
-    except grpc.aio.AioRpcError as exc:
-        raise RenamedFields(exc, {"request_id": "Idempotency-Key"}) from None
-    return accepted(op)
+    return accepted(await backend(request).videos.DeleteVideo(call, timeout=CALL_TIMEOUT))
 
 
-class RenamedFields(Exception):
-    """A failed call whose field violations should use the HTTP caller's names."""
+def route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+    """One route per path, dispatching on the method, so a 405 names every
+    method the path allows (Allow)."""
 
-    def __init__(self, error: grpc.aio.AioRpcError, names: dict[str, str]) -> None:
-        super().__init__(error.details())
-        self.status = status_of(error)
-        for detail in self.status.details:
-            request = error_details_pb2.BadRequest()
-            if detail.Unpack(request):
-                for violation in request.field_violations:
-                    violation.field = names.get(violation.field, violation.field)
-                detail.Pack(request)
+    async def endpoint(request: Request) -> Response:
+        return await handlers["GET" if request.method == "HEAD" else request.method](request)
+
+    return Route(path, endpoint, methods=list(handlers))
 
 
 # Order matters: the task routes come before /videos/{video}.
 ROUTES = [
-    Route("/videos/tasks", create_task, methods=["POST"]),
-    Route("/videos/tasks", list_tasks, methods=["GET"]),
-    Route("/videos/tasks/{task}:cancel", cancel_task, methods=["POST"]),
-    Route("/videos/tasks/{task}", get_task, methods=["GET"]),
-    Route("/videos/tasks/{task}", delete_task, methods=["DELETE"]),
+    route("/videos/tasks", POST=create_task, GET=list_tasks),
+    route("/videos/tasks/{task}:cancel", POST=cancel_task),
+    route("/videos/tasks/{task}", GET=get_task, DELETE=delete_task),
     # The seeds' own curl reads tasks at the singular path.
-    Route("/video/tasks/{task}", get_task, methods=["GET"]),
-    Route("/videos", list_videos, methods=["GET"]),
-    Route("/videos/{video}", get_video, methods=["GET"]),
-    Route("/videos/{video}", delete_video, methods=["DELETE"]),
+    route("/video/tasks/{task}", GET=get_task),
+    route("/videos", GET=list_videos),
+    route("/videos/{video}", GET=get_video, DELETE=delete_video),
 ]

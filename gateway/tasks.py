@@ -16,7 +16,7 @@ from google.rpc import code_pb2
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from .errors import CODE_BY_NUMBER, HTTP_STATUS, status_json
+from .errors import http_status, status_json
 
 TASKS = "/videos/tasks"
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
@@ -84,8 +84,7 @@ def task_json(op: operations_pb2.Operation) -> dict[str, Any]:
     if (video := created_video(op)) is not None:
         body["resources"] = [link(video.name)]
     if op.HasField("error"):
-        code = CODE_BY_NUMBER.get(op.error.code)
-        body["error"] = status_json(op.error, HTTP_STATUS.get(code, 500) if code else 500)
+        body["error"] = status_json(op.error, http_status(op.error.code))
     return body
 
 

@@ -12,6 +12,8 @@ OPERATIONS = "operations"
 # User-chosen video ids (AIP-122): lowercase letters, digits and hyphens, not
 # starting or ending with a hyphen. A leading digit is allowed so UUIDs fit.
 VIDEO_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# The HTTP gateway serves /videos/tasks, so no video may be called that.
+RESERVED_VIDEO_IDS = frozenset({"tasks"})
 # Ids we mint are 26 base32 characters; anything this shape may be looked up.
 OPERATION_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 

@@ -43,6 +43,8 @@ def video_id(v: Violations, field: str, value: str) -> None:
             "must be 1 to 63 lowercase letters, digits or hyphens, starting and ending with a"
             " letter or digit",
         )
+    elif value in names.RESERVED_VIDEO_IDS:
+        v.add(field, f"{value!r} is reserved; choose another id")
 
 
 def request_id(v: Violations, field: str, value: str) -> None:

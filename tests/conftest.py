@@ -49,6 +49,9 @@ class ServerThread:
         return int(self.call(start()))
 
     def stop(self) -> None:
+        """Stop the server; stopping twice is stopping once."""
+        if self.loop.is_closed():
+            return
         if self.server is not None:
             self.call(self.server.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)
@@ -77,7 +80,8 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
         processor: Processor | None = None, *, data_dir: Path | None = None, **config: Any
     ) -> Api:
         config.setdefault("workers", 2)
-        conf = Config(listen="127.0.0.1:0", data_dir=data_dir or tmp_path / "data", **config)
+        config.setdefault("listen", "127.0.0.1:0")
+        conf = Config(data_dir=data_dir or tmp_path / "data", **config)
         thread = ServerThread(conf, processor)
         port = thread.start()
         target = f"127.0.0.1:{port}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import grpc
 import pytest
@@ -44,6 +45,7 @@ def violated_fields(error: dict) -> set[str]:
         ({"title": "T", "plot": ["list"]}, "plot"),
         ({}, "title"),
         ({"title": "T", "director": "me"}, "director"),
+        ({"title": "T", "id": "tasks"}, "id"),
     ],
 )
 def test_a_bad_task_body_is_400_naming_the_field(http, body, field):
@@ -104,6 +106,9 @@ def test_a_chunked_body_over_the_limit_is_413(http):
         ("GET", "/videos/tasks?status=lost", 400, "INVALID_ARGUMENT"),
         ("GET", "/videos?pageSize=-1", 400, "INVALID_ARGUMENT"),
         ("GET", "/videos?pageSize=many", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos?pageSize=%C2%B2", 400, "INVALID_ARGUMENT"),
+        ("GET", "/videos/", 404, "NOT_FOUND"),
+        ("GET", "/videos/tasks?status=", 400, "INVALID_ARGUMENT"),
         ("GET", "/videos?pageToken=forged", 400, "INVALID_ARGUMENT"),
         ("GET", "/videos/tasks?pageToken=forged", 400, "INVALID_ARGUMENT"),
         ("GET", "/nowhere", 404, "NOT_FOUND"),
@@ -128,10 +133,80 @@ def test_a_server_that_is_down_is_503_with_retry_after_not_a_hang(start_gateway)
         closed = f"127.0.0.1:{probe.getsockname()[1]}"
     http = start_gateway(closed)
     for method, path in [("GET", "/videos"), ("GET", "/videos/tasks/x"), ("POST", "/videos/tasks")]:
+        started = time.monotonic()
         response = http.client.request(method, path, json={"title": "T"})
+        assert time.monotonic() - started < 5  # at once, not after the call's 10 s deadline
         error = error_of(response, 503, "UNAVAILABLE")
         assert response.headers["Retry-After"] == "1"
         assert "127.0.0.1" not in error["message"]
+
+
+def test_the_gateway_finds_a_restarted_server_within_seconds(start_server, start_gateway, tmp_path):
+    from .processors import GatedProcessor
+
+    api = start_server(GatedProcessor(open_gate=True), data_dir=tmp_path / "one")
+    http = start_gateway(api)
+    assert http.client.get("/videos").status_code == 200
+    api.server.stop()
+    assert http.client.get("/videos").status_code == 503
+    time.sleep(3)  # long enough for gRPC's default backoff to have grown
+    start_server(GatedProcessor(open_gate=True), data_dir=tmp_path / "one", listen=api.target)
+    deadline = time.monotonic() + 5
+    while http.client.get("/videos").status_code != 200:
+        assert time.monotonic() < deadline, "still 503 five seconds after the server came back"
+        time.sleep(0.2)
+
+
+def test_a_body_that_does_not_arrive_is_408(http, monkeypatch):
+    from longreel.gateway import bodies
+
+    monkeypatch.setattr(bodies, "BODY_TIMEOUT", 0.5)
+    host, port = http.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            b"POST /videos/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b'Content-Length: 100\r\n\r\n{"ti'
+        )
+        answer = raw.recv(4096).decode()
+    assert answer.startswith("HTTP/1.1 408")
+    assert '"BODY_TIMEOUT"' in answer
+
+
+@pytest.mark.parametrize(
+    ("content", "field"),
+    [
+        (b"[" * 50_000, None),
+        (b'{"title": ' + b"9" * 5_000 + b"}", None),
+        (b'{"title": "\\ud800"}', "title"),
+    ],
+)
+def test_json_that_python_cannot_hold_is_400_not_500(http, content, field):
+    response = http.client.post("/videos/tasks", content=content, headers=JSON)
+    error = error_of(response, 400, "INVALID_ARGUMENT")
+    if field:
+        assert field in violated_fields(error)
+
+
+def test_field_violations_use_the_http_names(http):
+    response = http.client.get("/videos", params={"pageToken": "forged"})
+    error = error_of(response, 400, "INVALID_ARGUMENT")
+    assert violated_fields(error) == {"pageToken"}
+    assert "page_token" not in error["message"]
+    bad_key = http.client.post(
+        "/videos/tasks", json={"title": "T"}, headers={"Idempotency-Key": "has spaces"}
+    )
+    assert bad_key.json()["error"]["message"].startswith("Idempotency-Key:")
+
+
+def test_a_405_names_every_method_the_path_allows(http):
+    for path, allowed in [
+        ("/videos/tasks", {"GET", "HEAD", "POST"}),
+        ("/videos/tasks/x", {"GET", "HEAD", "DELETE"}),
+        ("/videos/x", {"GET", "HEAD", "DELETE"}),
+    ]:
+        response = http.client.put(path)
+        error_of(response, 405, "UNIMPLEMENTED")
+        assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed
 
 
 def test_every_grpc_code_has_an_http_status():

@@ -25,6 +25,7 @@ VIDEO = pb.Video(title="T", plot="P")
         (pb.CreateVideoRequest(video=VIDEO, video_id="-dash"), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="a/b"), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="x" * 64), "video_id"),
+        (pb.CreateVideoRequest(video=VIDEO, video_id="tasks"), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, request_id="x" * 37), "request_id"),
         (pb.CreateVideoRequest(video=VIDEO, request_id="has space"), "request_id"),
     ],

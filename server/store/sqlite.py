@@ -194,8 +194,12 @@ class SQLiteStore:
             row = conn.execute("SELECT state FROM videos WHERE id = ?", (op.video_id,)).fetchone()
             if row is None or row[0] == "creating":
                 raise NotFound(op.target)
-            if row[0] == "deleting":
-                raise Conflict(f"{op.target} is already being deleted")
+            if row[0] == "deleting":  # DELETE is idempotent: the delete under way answers
+                running = conn.execute(
+                    "SELECT id FROM operations WHERE verb = ? AND video_id = ? AND done = 0",
+                    (DELETE, op.video_id),
+                ).fetchone()
+                return _operation_or_gone(conn, running[0])
             conn.execute(
                 "UPDATE videos SET state = 'deleting', update_time = ? WHERE id = ?",
                 (op.now, op.video_id),
