@@ -7,15 +7,32 @@ PY     := $(BIN)/python
 INSTALLED := $(VENV)/.installed
 GENERATED := gen/.generated
 PROTOS := $(shell find protos -name '*.proto')
+SYSTEM_TOOLS := $(VENV)/.system-tools
+NODE_TOOLS := tests/node/node_modules/.installed
+GOOGLE_PROTOS := build/google-protos/.staged
 
 LISTEN   ?= 127.0.0.1:50051
 GATEWAY  ?= 127.0.0.1:4000
 DATA_DIR ?= data
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint protos bench clean
+.PHONY: setup run test lint lint-protos protos bench clean
 
-setup: $(INSTALLED) $(GENERATED)
+setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
+
+# Debian packages the tests drive as real peers: curl (the seeds' session),
+# Node.js (a grpc-js client), protoc (C++/Java/C# stubs). Installed only if missing.
+$(SYSTEM_TOOLS):
+	@missing=""; \
+	command -v curl >/dev/null || missing="$$missing curl"; \
+	command -v node >/dev/null || missing="$$missing nodejs"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
+	mkdir -p $(VENV) && touch $@
 
 $(INSTALLED): pyproject.toml setup.py protos/generate.py
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +43,18 @@ $(INSTALLED): pyproject.toml setup.py protos/generate.py
 # Regenerate after a .proto changes (the editable install generated once).
 $(GENERATED): $(PROTOS) protos/generate.py $(INSTALLED)
 	$(PY) protos/generate.py gen
+	touch $@
+
+# Node.js tools for the tests (a grpc-js client, buf), pinned by package-lock.json.
+$(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json $(SYSTEM_TOOLS)
+	npm ci --prefix tests/node --no-audit --no-fund --loglevel=error
+	touch $@
+
+# Google's protos that ours import, under their canonical paths: for buf,
+# Node.js and protoc in other languages (see README, "Other languages").
+$(GOOGLE_PROTOS): $(PROTOS) protos/generate.py $(INSTALLED)
+	rm -rf build/google-protos
+	$(PY) protos/generate.py --stage-google build/google-protos
 	touch $@
 
 protos: $(INSTALLED)
@@ -43,6 +72,10 @@ run: setup
 ## test: the whole suite, against real servers on loopback ports
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## lint-protos: buf lint with the rules in buf.yaml (AIP conventions win over buf's defaults)
+lint-protos: setup
+	tests/node/node_modules/.bin/buf lint
 
 ## bench: how soon clients learn an operation is done: ours (WaitOperation) vs api-core polling
 bench: setup

@@ -1,8 +1,11 @@
 """Generate the Python modules for protos/ with grpcio-tools.
 
 Run by the build (setup.py) and by `make protos`; the output is never
-committed. Google's protos come from the installed packages: grpcio-tools
-ships google/protobuf/*, googleapis-common-protos ships google/api, rpc and
+committed. `--stage-google DIR` copies the Google protos ours import into DIR,
+for protoc in other languages, buf and Node.js.
+
+Google's protos come from the installed packages: grpcio-tools ships
+google/protobuf/*, googleapis-common-protos ships google/api, rpc and
 longrunning. The latter installs google/longrunning/operations.proto under
 the name operations_proto.proto, so it is staged under its canonical import
 path in a temporary include directory.
@@ -62,14 +65,45 @@ def generate(out: Path) -> None:
             (out.joinpath(*parts[:depth]) / "__init__.py").touch()
 
 
-def include_args() -> list[str]:
-    """-I flags for protoc in other languages (printed by `--print-includes`)."""
-    staging = Path(tempfile.mkdtemp(prefix="longreel-protos-"))
-    return [f"-I{d}" for d in [HERE, *google_include_dirs(staging)]]
+def stage_google(dest: Path) -> list[str]:
+    """Copy exactly the Google protos ours import (transitively) into dest,
+    under their canonical paths, well-known types aside: one include
+    directory for protoc in any language, buf or @grpc/proto-loader."""
+    from google.protobuf import descriptor_pb2
+    from grpc_tools import protoc
+
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        includes = [HERE, *google_include_dirs(Path(tmp))]
+        descriptors = Path(tmp) / "all.pb"
+        args = [
+            "grpc_tools.protoc",
+            *(f"-I{d}" for d in includes),
+            "--include_imports",
+            f"--descriptor_set_out={descriptors}",
+            *(str(p.relative_to(HERE)) for p in our_protos()),
+        ]
+        if protoc.main(args) != 0:
+            raise SystemExit("protoc failed on protos/ (see the message above)")
+        files = descriptor_pb2.FileDescriptorSet.FromString(descriptors.read_bytes()).file
+        copied = []
+        # google/protobuf/* are left out: every protoc, buf and protobufjs
+        # carries its own well-known types, and a newer copy can confuse an older protoc.
+        wanted = [
+            f.name
+            for f in files
+            if f.name.startswith("google/") and not f.name.startswith("google/protobuf/")
+        ]
+        for name in wanted:
+            source = next(d / name for d in includes if (d / name).exists())
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, dest / name)
+            copied.append(name)
+    return copied
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["--print-includes"]:
-        print(" ".join(include_args()))
+    if sys.argv[1:2] == ["--stage-google"]:
+        stage_google(Path(sys.argv[2]))
     else:
         generate(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "gen")

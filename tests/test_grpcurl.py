@@ -71,3 +71,36 @@ def test_grpcurl_shows_the_error_details_of_a_bad_request(start_server):
     assert "InvalidArgument" in result.stderr
     assert "google.rpc.BadRequest" in result.stderr
     assert "video.title" in result.stderr
+
+
+def test_grpcurl_describes_every_type_an_operation_carries(start_server):
+    api = start_server(GatedProcessor())
+    for symbol, shows in [
+        ("google.longrunning.Operation", "google.rpc.Status error"),
+        ("longreel.video.v1.OperationMetadata", "int32 progress_percent"),
+        ("longreel.video.v1.Video", "string title"),
+        ("google.rpc.Status", "repeated .google.protobuf.Any details"),
+        ("google.protobuf.Any", "bytes value"),
+    ]:
+        description = call(api.target, "describe", symbol)
+        assert shows in description, description
+
+
+@pytest.mark.parametrize(
+    "service", ["", "longreel.video.v1.VideoService", "google.longrunning.Operations"]
+)
+def test_grpcurl_health_checks_answer_serving(start_server, service):
+    api = start_server(GatedProcessor())
+    answer = json.loads(call(api.target, "grpc.health.v1.Health/Check", data={"service": service}))
+    assert answer == {"status": "SERVING"}
+
+
+def test_grpcurl_health_check_of_an_unknown_service_is_not_found(start_server):
+    api = start_server(GatedProcessor())
+    result = subprocess.run(
+        [grpcurl(), "-plaintext", "-d", '{"service": "no.such.Service"}', api.target,
+         "grpc.health.v1.Health/Check"],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "NotFound" in result.stderr
