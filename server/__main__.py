@@ -72,6 +72,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
     )
     parser.add_argument(
+        "--max-backlog",
+        type=int,
+        default=env("VIDEO_MAX_BACKLOG", "10000"),
+        help="unfinished operations allowed; past it, creates and deletes answer "
+        "RESOURCE_EXHAUSTED [VIDEO_MAX_BACKLOG]",
+    )
+    parser.add_argument(
+        "--retention-hours",
+        type=float,
+        default=env("VIDEO_RETENTION_HOURS", "168"),
+        help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("VIDEO_LOG_LEVEL", "info"),
         choices=LOG_LEVELS,
@@ -86,6 +99,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--workers must be 0 or more")
     if args.work_seconds < 0:
         parser.error("--work-seconds must be 0 or more")
+    if args.max_backlog < 1 or args.retention_hours <= 0:
+        parser.error("--max-backlog must be at least 1 and --retention-hours more than 0")
     if args.lease_seconds < MIN_LEASE_SECONDS:
         parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
     return args
@@ -120,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.workers,
         work_seconds=args.work_seconds,
         lease_seconds=args.lease_seconds,
+        max_backlog=args.max_backlog,
+        retention_seconds=args.retention_hours * 3600,
     )
     try:
         asyncio.run(serve(config))

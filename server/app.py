@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import grpc
-from google.longrunning import operations_pb2, operations_pb2_grpc
+from google.longrunning import operations_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from longreel.video.v1 import video_service_pb2 as pb
-from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
+from . import clock
 from .api.operations import Operations
+from .api.registry import add_service
 from .api.videos import VideoService
 from .notify import Notifier
 from .processor import Processor, SimulatedProcessor
-from .store import Store
+from .store import Store, StoreError
 from .store.pagination import PageTokens
 from .store.sqlite import SQLiteStore
 from .workers import WorkerPool
@@ -28,12 +30,12 @@ log = logging.getLogger(__name__)
 
 DATABASE_FILE = "videos.db"
 MIN_LEASE_SECONDS = 1.0  # the heartbeat renews a lease every third of it
+SWEEP_BATCH = 1_000  # expired operations forgotten per transaction
 MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
 
-SERVICE_NAMES = (
-    pb.DESCRIPTOR.services_by_name["VideoService"].full_name,
-    operations_pb2.DESCRIPTOR.services_by_name["Operations"].full_name,
-)
+VIDEO_SERVICE = pb.DESCRIPTOR.services_by_name["VideoService"]
+OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
+SERVICE_NAMES = (VIDEO_SERVICE.full_name, OPERATIONS_SERVICE.full_name)
 
 
 class StartupError(Exception):
@@ -55,6 +57,9 @@ class Config:
     lease_seconds: float = 30.0  # at least MIN_LEASE_SECONDS
     max_attempts: int = 5
     shutdown_grace: float = 5.0  # seconds in-flight calls get to finish on stop
+    max_backlog: int = 10_000  # unfinished operations; past it, new ones are refused
+    retention_seconds: float = 7 * 86_400  # finished operations are kept this long
+    sweep_interval: float = 60.0  # seconds between sweeps for expired operations
 
 
 class VideoServer:
@@ -77,6 +82,7 @@ class VideoServer:
         )
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
+        self._sweeper: asyncio.Task[None] | None = None
         self.port = 0
 
     async def start(self) -> int:
@@ -90,12 +96,10 @@ class VideoServer:
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ]
         )
-        pb_grpc.add_VideoServiceServicer_to_server(
-            VideoService(self.store, self.notifier, tokens), server
-        )
-        operations_pb2_grpc.add_OperationsServicer_to_server(
-            Operations(self.store, self.notifier, tokens), server
-        )
+        backlog = self.config.max_backlog
+        videos = VideoService(self.store, self.notifier, tokens, max_backlog=backlog)
+        add_service(server, videos, VIDEO_SERVICE)
+        add_service(server, Operations(self.store, self.notifier, tokens), OPERATIONS_SERVICE)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         reflection.enable_server_reflection(
             (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
@@ -104,6 +108,7 @@ class VideoServer:
         await server.start()
         self.server = server
         self.workers.start()
+        self._sweeper = asyncio.create_task(self._sweep(), name="retention sweeper")
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self.port
@@ -120,8 +125,21 @@ class VideoServer:
             )
         return port
 
+    async def _sweep(self) -> None:
+        """Forget finished operations older than the retention, in small batches."""
+        retention = int(self.config.retention_seconds * clock.SECOND)
+        while True:
+            try:
+                while await self.store.expire_operations(clock.now() - retention, SWEEP_BATCH):
+                    pass
+            except StoreError as exc:
+                log.warning("could not expire old operations: %s", exc)
+            await asyncio.sleep(self.config.sweep_interval)
+
     async def stop(self) -> None:
         """Drain calls, hand running jobs back, close the store."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
         await self.health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace)

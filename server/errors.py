@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
-from google.protobuf.message import Message
+from google.protobuf.message import DecodeError, Message
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -117,6 +117,26 @@ def from_store_error(exc: store.StoreError) -> ApiError:
     return ApiError(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
 
 
+class Undecodable:
+    """Stands in for a request whose bytes are not the message they should be."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+
+def lenient(parse: Callable[[bytes], Message]) -> Callable[[bytes], Message | Undecodable]:
+    """A request deserializer that never raises: gRPC would answer UNKNOWN with
+    the parser's internals; rpc_errors answers INVALID_ARGUMENT instead."""
+
+    def deserialize(data: bytes) -> Message | Undecodable:
+        try:
+            return parse(data)
+        except DecodeError as exc:
+            return Undecodable(str(exc))
+
+    return deserialize
+
+
 Handler = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[R]]
 
 
@@ -126,6 +146,12 @@ def rpc_errors(handler: Handler[R]) -> Handler[R]:
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> R:
         try:
+            if isinstance(request, Undecodable):
+                raise ApiError(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"the request could not be decoded: {request.reason}",
+                    "MALFORMED_REQUEST",
+                )
             return await handler(self, request, context)
         except ApiError as exc:
             error = exc

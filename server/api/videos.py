@@ -7,6 +7,7 @@ from typing import Any
 
 import grpc
 from google.longrunning import operations_pb2
+from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
@@ -21,6 +22,7 @@ from ..store.pagination import PageTokens
 Context = grpc.aio.ServicerContext[Any, Any]
 VIDEO = "video"
 MAX_PAGE_BYTES = 2 << 20  # of titles and plots in one ListVideos page
+BACKLOG_RETRY = 5  # seconds a caller refused for a full backlog is told to wait
 
 
 def fingerprint(request: Message) -> bytes:
@@ -53,10 +55,27 @@ def _fit(rows: list[VideoRow]) -> list[VideoRow]:
 
 
 class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
-    def __init__(self, store: Store, notifier: notify.Notifier, tokens: PageTokens) -> None:
+    def __init__(
+        self, store: Store, notifier: notify.Notifier, tokens: PageTokens, *, max_backlog: int
+    ) -> None:
         self.store = store
         self.notifier = notifier
         self.tokens = tokens
+        self.max_backlog = max_backlog
+
+    async def _admit(self) -> None:
+        """Refuse new work while the backlog is full, telling callers when to retry.
+
+        A soft bound: creates admitted at the same moment may pass it by as
+        many as are in flight."""
+        if await self.store.backlog() >= self.max_backlog:
+            delay = duration_pb2.Duration(seconds=BACKLOG_RETRY)
+            raise ApiError(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"the backlog is full ({self.max_backlog} operations waiting); retry later",
+                "BACKLOG_FULL",
+                details=[error_details_pb2.RetryInfo(retry_delay=delay)],
+            )
 
     @rpc_errors
     async def CreateVideo(
@@ -75,6 +94,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         validation.video_id(v, "video_id", request.video_id)
         validation.request_id(v, "request_id", request.request_id)
         v.raise_if_any()
+        await self._admit()
         video_id = request.video_id or names.new_id()
         op = self._new_operation(video_id, request, "queued")
         try:
@@ -117,6 +137,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         video_id = validation.name(v, "name", request.name, names.VIDEOS)
         validation.request_id(v, "request_id", request.request_id)
         v.raise_if_any()
+        await self._admit()
         op = self._new_operation(video_id, request, "queued")
         try:
             row = await self.store.start_delete(op)

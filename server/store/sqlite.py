@@ -269,6 +269,22 @@ class SQLiteStore:
 
         await self._db.write(write)
 
+    async def expire_operations(self, ended_before: int, limit: int) -> int:
+        def write(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
+                " WHERE done = 1 AND end_time < ? ORDER BY end_time LIMIT ?)",
+                (ended_before, limit),
+            )
+            return cursor.rowcount
+
+        return await self._db.write(write)
+
+    async def backlog(self) -> int:
+        sql = "SELECT value FROM meta WHERE key = 'backlog'"
+        row = await self._db.read(lambda c: c.execute(sql).fetchone())
+        return int(row[0])
+
     async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
         def write(conn: sqlite3.Connection) -> ClaimedJob | None:
             row = conn.execute(

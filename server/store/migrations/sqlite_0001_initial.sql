@@ -56,3 +56,17 @@ CREATE TABLE jobs (
 );
 
 CREATE INDEX jobs_by_readiness ON jobs (lease_expires, not_before, operation_seq);
+
+-- The backlog (jobs not yet finished), counted as rows come and go, so that
+-- admission control reads one row instead of counting a long table.
+INSERT INTO meta (key, value) VALUES ('backlog', 0);
+
+CREATE TRIGGER jobs_counted_in AFTER INSERT ON jobs BEGIN
+    UPDATE meta SET value = value + 1 WHERE key = 'backlog';
+END;
+
+CREATE TRIGGER jobs_counted_out AFTER DELETE ON jobs BEGIN
+    UPDATE meta SET value = value - 1 WHERE key = 'backlog';
+END;
+
+CREATE INDEX operations_by_end ON operations (end_time) WHERE done = 1;
