@@ -21,6 +21,7 @@ from .api.registry import add_service
 from .api.videos import VideoService
 from .notify import Notifier
 from .processor import Processor, SimulatedProcessor
+from .readiness import follow_store
 from .store import Store, StoreError
 from .store.pagination import PageTokens
 from .store.sqlite import SQLiteStore
@@ -82,7 +83,7 @@ class VideoServer:
         )
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
-        self._sweeper: asyncio.Task[None] | None = None
+        self._background: list[asyncio.Task[None]] = []
         self.port = 0
 
     async def start(self) -> int:
@@ -108,7 +109,12 @@ class VideoServer:
         await server.start()
         self.server = server
         self.workers.start()
-        self._sweeper = asyncio.create_task(self._sweep(), name="retention sweeper")
+        self._background = [
+            asyncio.create_task(self._sweep(), name="retention sweeper"),
+            asyncio.create_task(
+                follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
+            ),
+        ]
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self.port
@@ -138,8 +144,8 @@ class VideoServer:
 
     async def stop(self) -> None:
         """Drain calls, hand running jobs back, close the store."""
-        if self._sweeper is not None:
-            self._sweeper.cancel()
+        for task in self._background:
+            task.cancel()
         await self.health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace)

@@ -110,3 +110,18 @@ def test_a_taken_port_is_an_error_at_start(tmp_path, processes):
     assert result.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_sigterm_says_not_serving_first_and_exits_promptly(tmp_path, processes):
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    server = processes(tmp_path, "--work-seconds", "60")
+    start_slow_create(server)
+    watch = health_pb2_grpc.HealthStub(server.channel).Watch(health_pb2.HealthCheckRequest())
+    assert next(watch).status == health_pb2.HealthCheckResponse.SERVING
+    started = time.monotonic()
+    server.proc.send_signal(signal.SIGTERM)
+    assert next(watch).status == health_pb2.HealthCheckResponse.NOT_SERVING
+    assert server.proc.wait(timeout=20) == 0
+    assert time.monotonic() - started < 10  # the grace period, not the 60 s job
+    server.stop()  # closes the channel and the pipes of the exited process

@@ -161,6 +161,9 @@ class SQLiteStore:
     async def close(self) -> None:
         self._db.close()
 
+    async def ping(self) -> None:
+        await self._db.write(lambda conn: None)  # an empty write transaction
+
     async def secret(self) -> bytes:
         def write(conn: sqlite3.Connection) -> bytes:
             conn.execute(
