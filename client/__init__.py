@@ -14,12 +14,48 @@ google-api-core exceptions:
     ├── ClientError: InvalidArgument (field violations in .details),
     │   NotFound, AlreadyExists, FailedPrecondition, ...
     └── ServerError: ServiceUnavailable (retried), InternalServerError, ...
+
+The names below load on first use, so `videoctl` starts (and answers Ctrl-C)
+before grpc and api-core are imported.
 """
 
-from google.api_core import exceptions
+from __future__ import annotations
 
-from .aio import AsyncVideoClient
-from .future import AsyncOperation, Operation
-from .sync import VideoClient
+import importlib
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["AsyncOperation", "AsyncVideoClient", "Operation", "VideoClient", "exceptions"]
+if TYPE_CHECKING:
+    from google.api_core import exceptions
+
+    from longreel.video.v1.video_service_pb2 import OperationMetadata, Video
+
+    from .aio import AsyncVideoClient
+    from .future import AsyncOperation, Operation
+    from .sync import VideoClient
+
+__all__ = [
+    "AsyncOperation",
+    "AsyncVideoClient",
+    "Operation",
+    "OperationMetadata",
+    "Video",
+    "VideoClient",
+    "exceptions",
+]
+
+_WHERE = {
+    "AsyncOperation": ".future",
+    "AsyncVideoClient": ".aio",
+    "Operation": ".future",
+    "VideoClient": ".sync",
+    "Video": "longreel.video.v1.video_service_pb2",
+    "OperationMetadata": "longreel.video.v1.video_service_pb2",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name == "exceptions":
+        return importlib.import_module("google.api_core.exceptions")
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name], __name__), name)

@@ -11,6 +11,7 @@ import uuid
 from typing import Any
 
 from google.api_core import exceptions, retry
+from google.api_core import timeout as api_timeout
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
@@ -18,7 +19,7 @@ from google.protobuf.message import Message
 from longreel.video.v1 import video_service_pb2 as pb
 
 DEFAULT_TARGET = "localhost:50051"
-DEFAULT_TIMEOUT = 30.0  # seconds for each call (each attempt, when retried)
+DEFAULT_TIMEOUT = 30.0  # seconds for a call, its retries included
 WAIT_SLICE = 30.0  # seconds one WaitOperation call holds before it is re-issued
 WAIT_SLACK = 5.0  # seconds a WaitOperation's deadline exceeds the wait it asks for
 DEFAULT_RESULT_TIMEOUT = 900.0  # seconds result() waits when not told (as api-core)
@@ -79,5 +80,18 @@ def wait_request(name: str, seconds: float) -> operations_pb2.WaitOperationReque
     return request
 
 
-def call_kwargs(timeout: float | None) -> dict[str, Any]:
-    return {"timeout": timeout if timeout is not None else DEFAULT_TIMEOUT}
+# A long poll only reads, so it may also be repeated after DEADLINE_EXCEEDED.
+WAIT_RETRYABLE = retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded)
+
+
+def call_options(seconds: float, policy: Any) -> dict[str, Any]:
+    """timeout and retry for one call: `seconds` bounds it, retries included."""
+    return {"timeout": seconds, "retry": policy.with_timeout(seconds)}
+
+
+def wait_options(hold: float, left: float | None, policy: Any) -> dict[str, Any]:
+    """A WaitOperation held `hold` seconds, retried while the caller has time (`left`)."""
+    return {
+        "timeout": api_timeout.ConstantTimeout(hold + WAIT_SLACK),
+        "retry": policy.with_predicate(WAIT_RETRYABLE).with_timeout(left),
+    }

@@ -45,11 +45,13 @@ class AsyncVideoClient:
         target: str = _core.DEFAULT_TARGET,
         *,
         credentials: grpc.ChannelCredentials | None = None,
+        channel: grpc.aio.Channel | None = None,
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry_async.AsyncRetry | None = None,
     ) -> None:
-        self._channel = _channel(target, credentials)
-        self._wait_channel = _channel(target, credentials, local_pool=True)
+        self._own_channel = channel is None
+        self._channel = channel or _channel(target, credentials)
+        self._wait_channel = channel or _channel(target, credentials, local_pool=True)
         self._timeout = timeout
         self._retry = retry or default_retry()
         videos = pb_grpc.VideoServiceStub(self._channel)
@@ -68,6 +70,9 @@ class AsyncVideoClient:
             waits.WaitOperation, default_retry=self._retry, client_info=None
         )
 
+    def _options(self, timeout: float | None) -> dict[str, Any]:
+        return _core.call_options(self._timeout if timeout is None else timeout, self._retry)
+
     def _wrap(self, method: Any) -> Callable[..., Any]:
         return gapic_v1.method_async.wrap_method(  # type: ignore[no-any-return]
             method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
@@ -85,8 +90,10 @@ class AsyncVideoClient:
         await self.close()
 
     async def close(self) -> None:
-        await self._channel.close()
-        await self._wait_channel.close()
+        """Close the channels this client made (not one it was given)."""
+        if self._own_channel:
+            await self._channel.close()
+            await self._wait_channel.close()
 
     async def create_video(
         self,
@@ -99,11 +106,11 @@ class AsyncVideoClient:
     ) -> AsyncOperation:
         """Start rendering a video. Example: `await (await c.create_video("T")).result()`"""
         request = _core.create_request(title, plot, video_id, request_id)
-        return self._future(await self._create(request, **_core.call_kwargs(timeout)))
+        return self._future(await self._create(request, **self._options(timeout)))
 
     async def get_video(self, video: str, *, timeout: float | None = None) -> pb.Video:
         request = pb.GetVideoRequest(name=_core.video_name(video))
-        found: pb.Video = await self._get_video(request, **_core.call_kwargs(timeout))
+        found: pb.Video = await self._get_video(request, **self._options(timeout))
         return found
 
     async def list_videos(
@@ -113,7 +120,7 @@ class AsyncVideoClient:
         token = ""
         while True:
             request = pb.ListVideosRequest(page_size=page_size, page_token=token)
-            page = await self._list_videos(request, **_core.call_kwargs(timeout))
+            page = await self._list_videos(request, **self._options(timeout))
             for video in page.videos:
                 yield video
             if not (token := page.next_page_token):
@@ -123,7 +130,7 @@ class AsyncVideoClient:
         self, video: str, *, request_id: str | None = None, timeout: float | None = None
     ) -> AsyncOperation:
         request = _core.delete_request(video, request_id)
-        return self._future(await self._delete(request, **_core.call_kwargs(timeout)))
+        return self._future(await self._delete(request, **self._options(timeout)))
 
     async def operation(self, name: str, *, timeout: float | None = None) -> AsyncOperation:
         """The future of an operation started elsewhere."""
@@ -133,7 +140,7 @@ class AsyncVideoClient:
         self, name: str, *, timeout: float | None = None
     ) -> operations_pb2.Operation:
         request = operations_pb2.GetOperationRequest(name=_core.operation_name(name))
-        found: operations_pb2.Operation = await self._get_op(request, **_core.call_kwargs(timeout))
+        found: operations_pb2.Operation = await self._get_op(request, **self._options(timeout))
         return found
 
     async def list_operations(
@@ -144,28 +151,39 @@ class AsyncVideoClient:
             request = operations_pb2.ListOperationsRequest(
                 name="operations", filter=filter, page_size=page_size, page_token=token
             )
-            page = await self._list_ops(request, **_core.call_kwargs(timeout))
+            page = await self._list_ops(request, **self._options(timeout))
             for op in page.operations:
                 yield op
             if not (token := page.next_page_token):
                 return
 
     async def wait_operation(
-        self, name: str, *, timeout: float = _core.WAIT_SLICE
+        self, name: str, *, timeout: float = _core.WAIT_SLICE, retry_for: float | None = None
     ) -> operations_pb2.Operation:
-        request = _core.wait_request(_core.operation_name(name), timeout)
+        """The operation once done, or as it stands after `timeout` seconds.
+
+        Example: `(await client.wait_operation("operations/abc", timeout=10)).done`
+        """
+        return await self._wait_within(
+            _core.operation_name(name), timeout, retry_for or self._timeout
+        )
+
+    async def _wait_within(
+        self, name: str, hold: float, left: float | None
+    ) -> operations_pb2.Operation:
+        request = _core.wait_request(name, hold)
         found: operations_pb2.Operation = await self._wait_op(
-            request, timeout=timeout + _core.WAIT_SLACK
+            request, **_core.wait_options(hold, left, self._retry)
         )
         return found
 
     async def cancel_operation(self, name: str, *, timeout: float | None = None) -> None:
         request = operations_pb2.CancelOperationRequest(name=_core.operation_name(name))
-        await self._cancel_op(request, **_core.call_kwargs(timeout))
+        await self._cancel_op(request, **self._options(timeout))
 
     async def delete_operation(self, name: str, *, timeout: float | None = None) -> None:
         request = operations_pb2.DeleteOperationRequest(name=_core.operation_name(name))
-        await self._delete_op(request, **_core.call_kwargs(timeout))
+        await self._delete_op(request, **self._options(timeout))
 
     def _future(self, proto: operations_pb2.Operation) -> AsyncOperation:
         kind: type[Message] = _core.result_type(proto)
@@ -176,12 +194,9 @@ class AsyncVideoClient:
         async def cancel() -> None:
             await self.cancel_operation(proto.name)
 
-        async def wait(name: str, seconds: float) -> operations_pb2.Operation:
-            return await self.wait_operation(name, timeout=seconds)
-
         return AsyncOperation(
             proto,
-            wait=wait,
+            wait=self._wait_within,
             refresh=refresh,
             cancel=cancel,
             result_type=kind,

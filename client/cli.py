@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
@@ -60,6 +61,7 @@ def parser() -> argparse.ArgumentParser:
     verbs.add_parser("list", help="list videos")
     delete = verbs.add_parser("delete", help="start deleting a video")
     delete.add_argument("video")
+    delete.add_argument("--request-id", help="idempotency key (default: a fresh UUID)")
     _wait_flags(delete)
 
     ops = verbs.add_parser("operations", aliases=["ops"], help="list and steer operations")
@@ -85,7 +87,13 @@ def _wait_flags(command: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    command = parser()
+    args = command.parse_args(argv)
+    if not (0 < args.timeout < math.inf):
+        command.error("--timeout must be a number of seconds above 0")
+    host, _, port = args.target.rpartition(":")
+    if not host or not port.isdigit():
+        command.error(f"--target must be HOST:PORT, not {args.target!r}")
     out = Output(args.output, sys.stdout)
     try:
         retry = _core.default_retry().with_timeout(args.timeout)
@@ -115,7 +123,7 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
     if args.command == "list":
         return out.videos(client.list_videos())
     if args.command == "delete":
-        op = client.delete_video(args.video).operation
+        op = client.delete_video(args.video, request_id=args.request_id).operation
         return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
     name = getattr(args, "operation", "")
     if args.op_command == "list":
@@ -124,6 +132,7 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
         return out.operations([client.get_operation(name)], single=True)
     if args.op_command == "cancel":
         client.cancel_operation(name)
+        print(f"videoctl: asked {_core.operation_name(name)} to cancel", file=sys.stderr)
         return out.operations([client.get_operation(name)], single=True)
     if args.op_command == "delete":
         client.delete_operation(name)
@@ -151,20 +160,26 @@ def follow(
         return 130
     bar.show(op)
     bar.end()
-    out.operations([op], single=True)
     if op.HasField("error"):
+        out.operations([op], single=True)
         code = _code_name(op.error.code)
         print(f"videoctl: {op.name} failed: {code}: {op.error.message}", file=sys.stderr)
         return 1
-    return 0
+    video = pb.Video()
+    if op.response.Unpack(video):  # a creation ends with the video it made
+        return out.videos([video], single=True)
+    return out.operations([op], single=True)
 
 
 def ask(question: str) -> bool:
+    """A yes/no question on stderr (stdout may be a file of JSON)."""
     if not sys.stdin.isatty():
         return False
+    sys.stderr.write(question)
+    sys.stderr.flush()
     try:
-        return input(question).strip().lower() in ("y", "yes")
-    except (EOFError, KeyboardInterrupt):
+        return sys.stdin.readline().strip().lower() in ("y", "yes")
+    except KeyboardInterrupt:
         return False
 
 
@@ -250,12 +265,7 @@ def _time(stamp: Any) -> str:
     return str(stamp.ToJsonString()) if stamp.seconds else ""
 
 
-def entry() -> None:
-    try:
-        sys.exit(main())
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
 if __name__ == "__main__":
-    entry()
+    from ._launch import main as launch
+
+    launch()

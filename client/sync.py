@@ -64,6 +64,9 @@ class VideoClient:
             waits.WaitOperation, default_retry=self._retry, client_info=None
         )
 
+    def _options(self, timeout: float | None) -> dict[str, Any]:
+        return _core.call_options(self._timeout if timeout is None else timeout, self._retry)
+
     def _wrap(self, method: Any) -> Callable[..., Any]:
         return gapic_v1.method.wrap_method(  # type: ignore[no-any-return]
             method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
@@ -101,12 +104,12 @@ class VideoClient:
         Example: `client.create_video("My movie", "A plot", video_id="my-movie").result()`
         """
         request = _core.create_request(title, plot, video_id, request_id)
-        return self._future(self._create(request, **_core.call_kwargs(timeout)))
+        return self._future(self._create(request, **self._options(timeout)))
 
     def get_video(self, video: str, *, timeout: float | None = None) -> pb.Video:
         """Example: `client.get_video("videos/my-movie").title`"""
         request = pb.GetVideoRequest(name=_core.video_name(video))
-        found: pb.Video = self._get_video(request, **_core.call_kwargs(timeout))
+        found: pb.Video = self._get_video(request, **self._options(timeout))
         return found
 
     def list_videos(
@@ -119,7 +122,7 @@ class VideoClient:
         token = ""
         while True:
             request = pb.ListVideosRequest(page_size=page_size, page_token=token)
-            page = self._list_videos(request, **_core.call_kwargs(timeout))
+            page = self._list_videos(request, **self._options(timeout))
             yield from page.videos
             if not (token := page.next_page_token):
                 return
@@ -129,7 +132,7 @@ class VideoClient:
     ) -> Operation:
         """Start deleting a video. Example: `client.delete_video("my-movie").result()`"""
         request = _core.delete_request(video, request_id)
-        return self._future(self._delete(request, **_core.call_kwargs(timeout)))
+        return self._future(self._delete(request, **self._options(timeout)))
 
     # --- operations ---
 
@@ -142,7 +145,7 @@ class VideoClient:
 
     def get_operation(self, name: str, *, timeout: float | None = None) -> operations_pb2.Operation:
         request = operations_pb2.GetOperationRequest(name=_core.operation_name(name))
-        found: operations_pb2.Operation = self._get_op(request, **_core.call_kwargs(timeout))
+        found: operations_pb2.Operation = self._get_op(request, **self._options(timeout))
         return found
 
     def list_operations(
@@ -154,32 +157,45 @@ class VideoClient:
             request = operations_pb2.ListOperationsRequest(
                 name="operations", filter=filter, page_size=page_size, page_token=token
             )
-            page = self._list_ops(request, **_core.call_kwargs(timeout))
+            page = self._list_ops(request, **self._options(timeout))
             yield from page.operations
             if not (token := page.next_page_token):
                 return
 
     def wait_operation(
-        self, name: str, *, timeout: float = _core.WAIT_SLICE
+        self, name: str, *, timeout: float = _core.WAIT_SLICE, retry_for: float | None = None
     ) -> operations_pb2.Operation:
-        """The operation once done, or as it stands after `timeout` seconds."""
+        """The operation once done, or as it stands after `timeout` seconds;
+        an unreachable server is retried for `retry_for` seconds (the client's
+        timeout if not given; None in a future means until the caller's deadline).
+
+        Example: `client.wait_operation("operations/abc", timeout=10).done`
+        """
         request = _core.wait_request(_core.operation_name(name), timeout)
-        found: operations_pb2.Operation = self._wait_op(request, timeout=timeout + _core.WAIT_SLACK)
+        options = _core.wait_options(timeout, retry_for or self._timeout, self._retry)
+        found: operations_pb2.Operation = self._wait_op(request, **options)
+        return found
+
+    def _wait_within(self, name: str, hold: float, left: float | None) -> operations_pb2.Operation:
+        request = _core.wait_request(name, hold)
+        found: operations_pb2.Operation = self._wait_op(
+            request, **_core.wait_options(hold, left, self._retry)
+        )
         return found
 
     def cancel_operation(self, name: str, *, timeout: float | None = None) -> None:
         request = operations_pb2.CancelOperationRequest(name=_core.operation_name(name))
-        self._cancel_op(request, **_core.call_kwargs(timeout))
+        self._cancel_op(request, **self._options(timeout))
 
     def delete_operation(self, name: str, *, timeout: float | None = None) -> None:
         request = operations_pb2.DeleteOperationRequest(name=_core.operation_name(name))
-        self._delete_op(request, **_core.call_kwargs(timeout))
+        self._delete_op(request, **self._options(timeout))
 
     def _future(self, proto: operations_pb2.Operation) -> Operation:
         kind: type[Message] = _core.result_type(proto)
         return Operation(
             proto,
-            wait=lambda name, seconds: self.wait_operation(name, timeout=seconds),
+            wait=self._wait_within,
             refresh=lambda retry=None: self.get_operation(proto.name),
             cancel=lambda: self.cancel_operation(proto.name),
             result_type=kind,

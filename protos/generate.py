@@ -63,6 +63,7 @@ def generate(out: Path) -> None:
         # that longreel.server and friends can live in other folders.
         for depth in range(2, len(parts) + 1):
             (out.joinpath(*parts[:depth]) / "__init__.py").touch()
+            (out.joinpath(*parts[:depth]) / "py.typed").touch()  # the .pyi stubs are for users
 
 
 def stage_google(dest: Path) -> list[str]:

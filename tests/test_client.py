@@ -14,6 +14,7 @@ from longreel.client import Operation, VideoClient
 from longreel.server.processor import PermanentError
 from longreel.video.v1 import video_service_pb2 as pb
 
+from .helpers import wait
 from .processors import GatedProcessor
 
 
@@ -183,3 +184,48 @@ def test_lists_iterate_over_every_page(api, client):
     assert len(ops) == 5
     client.delete_operation(ops[0].name)
     assert len(list(client.list_operations())) == 4
+
+
+def test_result_with_timeout_zero_still_asks_the_server(api, client):
+    api.processor.gate.set()
+    op = client.create_video("Quick")
+    wait(api, op.name)  # done on the server; the future has not looked yet
+    assert op.result(timeout=0).title == "Quick"
+
+
+def test_the_clients_timeout_bounds_every_call_retries_included():
+    import socket
+    import time
+
+    with socket.socket() as silent:  # accepts connections, never speaks HTTP/2
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        target = f"127.0.0.1:{silent.getsockname()[1]}"
+        with VideoClient(target, timeout=1.0) as client:
+            started = time.monotonic()
+            with pytest.raises((exceptions.DeadlineExceeded, exceptions.RetryError)):
+                client.get_video("anything")
+            assert time.monotonic() - started < 5
+
+
+def test_result_gives_up_at_its_timeout_when_the_server_is_gone(api, start_server):
+    import concurrent.futures
+    import time
+
+    with VideoClient(api.target) as client:
+        op = client.create_video("Orphan")
+        api.server.stop()
+        started = time.monotonic()
+        with pytest.raises(concurrent.futures.TimeoutError):
+            op.result(timeout=2)
+        assert time.monotonic() - started < 8  # the caller's timeout, not a retry budget
+
+
+def test_done_callbacks_run_even_when_the_wait_fails_for_good(api):
+    called = threading.Event()
+    client = VideoClient(api.target)
+    op = client.create_video("Abandoned")
+    op.add_done_callback(lambda future: called.set())
+    client.close()  # the background wait ends with the closed channel's error
+    assert called.wait(30)
+    assert op.exception() is not None

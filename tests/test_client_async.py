@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import grpc
 import pytest
 from google.api_core import exceptions
 from google.protobuf import empty_pb2
@@ -60,3 +61,45 @@ async def test_a_failed_operation_raises_its_own_exception_class(start_server):
         op = await client.create_video("Bad")
         error = await op.exception(timeout=30)
     assert isinstance(error, exceptions.FailedPrecondition)
+
+
+class LoseFirstCreateAnswer(grpc.aio.UnaryUnaryClientInterceptor):
+    """Lets the first CreateVideo reach the server, then loses its answer."""
+
+    def __init__(self) -> None:
+        self.creates = 0
+
+    async def intercept_unary_unary(self, continuation, details, request):
+        call = await continuation(details, request)
+        method = details.method.decode() if isinstance(details.method, bytes) else details.method
+        if method.endswith("/CreateVideo"):
+            self.creates += 1
+            if self.creates == 1:
+                await call  # the server made the operation
+                raise grpc.aio.AioRpcError(
+                    grpc.StatusCode.UNAVAILABLE,
+                    grpc.aio.Metadata(),
+                    grpc.aio.Metadata(),
+                    details="connection dropped",
+                )
+        return call
+
+
+async def test_a_retry_after_a_lost_answer_creates_one_video(api):
+    lossy = LoseFirstCreateAnswer()
+    channel = grpc.aio.insecure_channel(api.target, interceptors=[lossy])
+    api.processor.gate.set()
+    try:
+        async with AsyncVideoClient(channel=channel) as client:
+            video = await (await client.create_video("Only once")).result(timeout=30)
+            assert lossy.creates == 2
+            assert [v.name async for v in client.list_videos()] == [video.name]
+    finally:
+        await channel.close()
+
+
+async def test_result_times_out_as_an_asyncio_future_does(api):
+    async with AsyncVideoClient(api.target) as client:
+        op = await client.create_video("Slow")
+        with pytest.raises(asyncio.TimeoutError):
+            await op.result(timeout=0.5)

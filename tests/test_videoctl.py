@@ -9,13 +9,16 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from .processors import GatedProcessor
+
+VIDEOCTL = str(Path(sys.executable).with_name("videoctl"))  # the installed console script
 
 
 def videoctl(target: str, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "longreel.client.cli", "--target", target, *args],
+        [VIDEOCTL, "--target", target, *args],
         capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
 
@@ -30,7 +33,9 @@ def test_create_wait_shows_progress_and_ends_with_the_operation(start_server):
     progress = result.stderr.splitlines()
     assert any("50%  rendering: half way" in line for line in progress), result.stderr
     assert "100%  done" in progress[-1]
-    assert "DONE" in result.stdout and "create" in result.stdout
+    header, row = result.stdout.splitlines()
+    assert header.split() == ["NAME", "TITLE", "CREATED"]
+    assert row.startswith("videos/") and "My movie" in row  # it ends with the video
 
 
 def test_list_as_a_table_and_as_json(start_server):
@@ -77,7 +82,7 @@ def test_bad_usage_is_exit_2(api):
 
 def test_interrupting_a_wait_can_cancel_the_operation(api):
     process = subprocess.Popen(
-        [sys.executable, "-m", "longreel.client.cli", "--target", api.target,
+        [VIDEOCTL, "--target", api.target,
          "create", "--title", "Interrupted", "--wait", "--cancel-on-interrupt"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
@@ -92,3 +97,26 @@ def test_interrupting_a_wait_can_cancel_the_operation(api):
     assert op["done"] and op["error"]["code"] == 1
     shown = json.loads(videoctl(api.target, "-o", "json", "operations", "get", op["name"]).stdout)
     assert shown == op
+
+
+def test_bad_flag_values_are_usage_errors(api):
+    for args in (["--timeout", "0", "list"], ["--timeout", "nan", "list"]):
+        assert videoctl(api.target, *args).returncode == 2
+    for target in ("", "localhost"):
+        result = videoctl(target, "list")
+        assert result.returncode == 2
+        assert "HOST:PORT" in result.stderr
+
+
+def test_a_reader_that_leaves_early_gets_no_traceback(start_server):
+    from .helpers import create
+
+    api = start_server(GatedProcessor(open_gate=True))
+    for i in range(300):  # far more JSON than a pipe buffers
+        create(api, title=f"Film {i}")
+    pipeline = subprocess.run(
+        f"{VIDEOCTL} --target {api.target} -o json operations list | head -c 10",
+        shell=True, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert len(pipeline.stdout) == 10
+    assert "Traceback" not in pipeline.stderr
