@@ -10,6 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
+import psycopg
+
 from .app import (
     DATABASE_FILE,
     MIN_LEASE_SECONDS,
@@ -24,6 +26,14 @@ log = logging.getLogger("longreel.server")
 
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def describe_store(config: Config) -> str:
+    """Where the data is, for people: the database URL without its password."""
+    if config.database:
+        info = psycopg.conninfo.conninfo_to_dict(config.database)
+        return f"PostgreSQL database {info.get('dbname', '?')} on {info.get('host', 'localhost')}"
+    return str(config.data_dir / DATABASE_FILE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -44,6 +54,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=Path,
         default=env("VIDEO_DATA_DIR", str(default_data_dir())),
         help=f"directory of the SQLite database ({DATABASE_FILE}) [VIDEO_DATA_DIR]",
+    )
+    parser.add_argument(
+        "--database",
+        default=env("VIDEO_DATABASE_URL") or None,
+        help="postgresql://... to share one database among servers and workers; "
+        "without it, SQLite under --data-dir [VIDEO_DATABASE_URL]",
     )
     parser.add_argument(
         "--workers",
@@ -116,7 +132,7 @@ async def serve(config: Config) -> None:
     host = config.listen.rsplit(":", 1)[0]
     print(
         f"video-server listening on {host}:{server.port} (gRPC, plaintext); "
-        f"data in {config.data_dir / DATABASE_FILE}; {config.workers} workers",
+        f"data in {describe_store(config)}; {config.workers} workers",
         flush=True,
     )
     await stopping.wait()
@@ -132,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     config = Config(
         listen=args.listen,
         data_dir=args.data_dir,
+        database=args.database,
         workers=args.workers,
         work_seconds=args.work_seconds,
         lease_seconds=args.lease_seconds,

@@ -19,11 +19,13 @@ from . import clock
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
-from .notify import Notifier
+from .notify import Notifier, Signals
+from .notify_postgres import PostgresNotifier
 from .processor import Processor, SimulatedProcessor
 from .readiness import follow_store
 from .store import Store, StoreError
 from .store.pagination import PageTokens
+from .store.postgres import PostgresStore
 from .store.sqlite import SQLiteStore
 from .workers import WorkerPool
 
@@ -37,6 +39,13 @@ MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
 VIDEO_SERVICE = pb.DESCRIPTOR.services_by_name["VideoService"]
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
 SERVICE_NAMES = (VIDEO_SERVICE.full_name, OPERATIONS_SERVICE.full_name)
+
+
+def open_store(config: Config) -> Store:
+    """PostgreSQL when a database URL is given, else SQLite under the data directory."""
+    if config.database:
+        return PostgresStore(config.database)
+    return SQLiteStore(config.data_dir / DATABASE_FILE)
 
 
 class StartupError(Exception):
@@ -53,6 +62,7 @@ def default_data_dir() -> Path:
 class Config:
     listen: str = "127.0.0.1:50051"
     data_dir: Path = field(default_factory=default_data_dir)
+    database: str | None = None  # postgresql://...; None: SQLite under data_dir
     workers: int = 2
     work_seconds: float = 5.0  # how long the simulated processor takes per video
     lease_seconds: float = 30.0  # at least MIN_LEASE_SECONDS
@@ -70,8 +80,12 @@ class VideoServer:
         self, config: Config, *, processor: Processor | None = None, store: Store | None = None
     ) -> None:
         self.config = config
-        self.store: Store = store or SQLiteStore(config.data_dir / DATABASE_FILE)
-        self.notifier = Notifier()
+        self.store: Store = store or open_store(config)
+        self.notifier: Signals = (
+            PostgresNotifier(self.store.conninfo)
+            if isinstance(self.store, PostgresStore)
+            else Notifier()
+        )
         self.processor = processor or SimulatedProcessor(config.work_seconds)
         self.workers = WorkerPool(
             self.store,
@@ -89,6 +103,8 @@ class VideoServer:
     async def start(self) -> int:
         """Open the store, bind, serve; returns the bound port."""
         await self.store.open()
+        if isinstance(self.notifier, PostgresNotifier):
+            await self.notifier.start()
         tokens = PageTokens(await self.store.secret())
         server = grpc.aio.server(
             options=[
@@ -150,6 +166,8 @@ class VideoServer:
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace)
         await self.workers.stop()
+        if isinstance(self.notifier, PostgresNotifier):
+            await self.notifier.stop()
         await self.store.close()
 
     async def wait(self) -> None:

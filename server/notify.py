@@ -14,7 +14,8 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
+from typing import Protocol
 
 JOBS_QUEUED = "jobs"
 
@@ -25,6 +26,13 @@ def operation_done(operation_id: str) -> str:
 
 def cancel_requested(operation_id: str) -> str:
     return f"cancel:{operation_id}"
+
+
+class Signals(Protocol):
+    """What handlers and workers need of a notifier, in process or across processes."""
+
+    def notify(self, key: str) -> None: ...
+    def subscribe(self, key: str) -> AbstractContextManager[Subscription]: ...
 
 
 class Subscription:

@@ -59,7 +59,7 @@ class WorkerPool:
     def __init__(
         self,
         store: Store,
-        notifier: notify.Notifier,
+        notifier: notify.Signals,
         processor: Processor,
         *,
         concurrency: int,
@@ -74,6 +74,7 @@ class WorkerPool:
         self.max_attempts = max_attempts
         self.identity = f"{socket.gethostname()}/{os.getpid()}/{names.new_id()[:8]}"
         self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Task[tuple[Outcome, int]]] = set()  # processors at work
 
     def start(self) -> None:
         for slot in range(self.concurrency):
@@ -82,7 +83,7 @@ class WorkerPool:
 
     async def stop(self) -> None:
         """Stop at once; jobs in hand are released for the next start to run."""
-        for task in self._tasks:
+        for task in [*self._tasks, *self._running]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
@@ -130,6 +131,8 @@ class WorkerPool:
     async def _run(self, job: ClaimedJob, owner: str) -> None:
         tracker = Tracker(job.cancel_requested)
         work = asyncio.create_task(self._process(job, tracker))
+        self._running.add(work)
+        work.add_done_callback(self._running.discard)
         beat = asyncio.create_task(self._heartbeat(job, owner, tracker, work))
         outcome: Outcome | None
         try:

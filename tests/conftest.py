@@ -21,17 +21,21 @@ from google.longrunning import operations_pb2_grpc
 
 from longreel.server.app import Config, VideoServer
 from longreel.server.processor import Processor
+from longreel.server.store.postgres import PostgresStore
+from longreel.server.store.sqlite import SQLiteStore
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
+from .databases import fresh_schema, test_database
 from .processors import GatedProcessor
 
 
 class ServerThread:
     """A VideoServer running on its own loop in a background thread."""
 
-    def __init__(self, config: Config, processor: Processor | None) -> None:
+    def __init__(self, config: Config, processor: Processor | None, store: Any = None) -> None:
         self.config = config
         self.processor = processor
+        self.store = store
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: VideoServer | None = None
@@ -43,7 +47,7 @@ class ServerThread:
         self.thread.start()
 
         async def start() -> int:
-            self.server = VideoServer(self.config, processor=self.processor)
+            self.server = VideoServer(self.config, processor=self.processor, store=self.store)
             return await self.server.start()
 
         return int(self.call(start()))
@@ -71,18 +75,44 @@ class Api:
     server: ServerThread
 
 
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A PostgreSQL database for this test run (see databases.py)."""
+    with test_database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_kind(request: pytest.FixtureRequest) -> str:
+    kind: str = request.param
+    return kind
+
+
+@pytest.fixture
+def make_store(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """Makes (unopened) stores on one fresh database of the kind under test."""
+    if store_kind == "sqlite":
+        return lambda: SQLiteStore(tmp_path / "videos.db")
+    url = fresh_schema(request.getfixturevalue("postgres_database"))
+    return lambda: PostgresStore(url)
+
+
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Any]:
     """Start servers; each is stopped at the end of the test."""
     running: list[tuple[ServerThread, grpc.Channel]] = []
 
     def start(
-        processor: Processor | None = None, *, data_dir: Path | None = None, **config: Any
+        processor: Processor | None = None,
+        *,
+        data_dir: Path | None = None,
+        store: Any = None,
+        **config: Any,
     ) -> Api:
         config.setdefault("workers", 2)
         config.setdefault("listen", "127.0.0.1:0")
         conf = Config(data_dir=data_dir or tmp_path / "data", **config)
-        thread = ServerThread(conf, processor)
+        thread = ServerThread(conf, processor, store)
         port = thread.start()
         target = f"127.0.0.1:{port}"
         channel = grpc.insecure_channel(target)
@@ -103,9 +133,12 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
 
 
 @pytest.fixture
-def api(start_server: Any) -> Api:
-    """A server whose renders finish only when the test opens their gate."""
-    result: Api = start_server(GatedProcessor())
+def api(
+    make_store: Any, start_server: Any
+) -> Api:  # in this order: the database outlives the server
+    """A server whose renders finish only when the test opens their gate, on
+    each kind of store in turn (SQLite, PostgreSQL)."""
+    result: Api = start_server(GatedProcessor(), store=make_store())
     return result
 
 

@@ -22,8 +22,8 @@ T0 = 1_800_000_000_000_000
 
 
 @pytest.fixture
-async def store(tmp_path):
-    opened = SQLiteStore(tmp_path / "videos.db")
+async def store(make_store):
+    opened = make_store()
     await opened.open()
     yield opened
     await opened.close()
@@ -38,18 +38,27 @@ def new_op(n: int, video: str | None = None, request_id: str | None = None, dige
     )  # fmt: skip
 
 
-async def test_concurrent_writes_share_transactions_and_all_commit(store, tmp_path):
-    before = store._db.transactions
+async def test_concurrent_writes_all_commit(store, make_store):
     rows = await asyncio.gather(*(store.start_create(new_op(i), f"T{i}", "") for i in range(300)))
     assert len({r.seq for r in rows}) == 300
-    assert store._db.transactions - before < 100  # group commit: far fewer commits than writes
-    reopened = SQLiteStore(tmp_path / "videos.db")
+    reopened = make_store()
     await reopened.open()
     try:
         listed = await reopened.list_operations(None, 0, 1000)
     finally:
         await reopened.close()
-    assert [r.id for r in listed] == [f"op{i}" for i in range(300)]
+    assert sorted(r.id for r in listed) == sorted(f"op{i}" for i in range(300))
+
+
+async def test_sqlite_group_commit_shares_transactions(tmp_path):
+    store = SQLiteStore(tmp_path / "videos.db")
+    await store.open()
+    try:
+        before = store._db.transactions
+        await asyncio.gather(*(store.start_create(new_op(i), f"T{i}", "") for i in range(300)))
+        assert store._db.transactions - before < 100  # far fewer commits than writes
+    finally:
+        await store.close()
 
 
 async def test_one_failing_write_in_a_batch_leaves_the_others_alone(store):
@@ -158,10 +167,10 @@ async def test_only_finished_operations_can_be_deleted(store):
         await store.delete_operation("op1")
 
 
-async def test_the_page_token_secret_survives_a_reopen(store, tmp_path):
+async def test_the_page_token_secret_survives_a_reopen(store, make_store):
     secret = await store.secret()
     assert len(secret) == 32
-    again = SQLiteStore(tmp_path / "videos.db")
+    again = make_store()
     await again.open()
     try:
         assert await again.secret() == secret
@@ -182,11 +191,25 @@ async def test_videos_are_listed_in_the_order_they_came_into_existence(store):
     assert [v.id for v in await store.list_videos(first[-1].seq, 10)] == ["slow"]
 
 
-async def test_a_write_after_close_is_unavailable_not_a_hang(tmp_path):
+async def test_a_write_after_close_is_unavailable_not_a_hang(make_store):
     from longreel.server.store import StoreUnavailable
 
-    closed = SQLiteStore(tmp_path / "closed.db")
+    closed = make_store()
     await closed.open()
     await closed.close()
     with pytest.raises(StoreUnavailable):
         await closed.start_create(new_op(1), "T", "")
+
+
+async def test_concurrent_twins_with_one_request_id_make_one_operation(store):
+    twins = [new_op(i, video="twin", request_id="same") for i in range(20)]
+    rows = await asyncio.gather(*(store.start_create(op, "T", "") for op in twins))
+    assert len({r.id for r in rows}) == 1
+
+
+async def test_workers_claiming_at_once_never_share_a_job(store):
+    for i in range(30):
+        await store.start_create(new_op(i), f"T{i}", "")
+    claims = await asyncio.gather(*(store.claim_job(f"w{i}", T0 + 100, LEASE) for i in range(40)))
+    taken = [c.operation_id for c in claims if c is not None]
+    assert len(taken) == len(set(taken)) == 30

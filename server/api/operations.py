@@ -35,7 +35,7 @@ FILTER_FIELDS = {
 
 
 class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
-    def __init__(self, store: Store, notifier: notify.Notifier, tokens: PageTokens) -> None:
+    def __init__(self, store: Store, notifier: notify.Signals, tokens: PageTokens) -> None:
         self.store = store
         self.notifier = notifier
         self.tokens = tokens

@@ -56,7 +56,7 @@ def _fit(rows: list[VideoRow]) -> list[VideoRow]:
 
 class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, store: Store, notifier: notify.Notifier, tokens: PageTokens, *, max_backlog: int
+        self, store: Store, notifier: notify.Signals, tokens: PageTokens, *, max_backlog: int
     ) -> None:
         self.store = store
         self.notifier = notifier

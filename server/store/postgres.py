@@ -1,0 +1,470 @@
+"""The PostgreSQL backend: several servers and workers on one database.
+
+Every method is one transaction on a pooled connection (psycopg 3, async).
+Workers claim jobs with FOR UPDATE SKIP LOCKED, so any number share the
+queue without taking one job twice. The schema is migrated on open under an
+advisory lock, so processes starting together do not race.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import secrets
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection, errors
+from psycopg_pool import AsyncConnectionPool
+
+from ..filtering import Filter
+from .base import (
+    CREATE,
+    DELETE,
+    AlreadyExists,
+    ClaimedJob,
+    Conflict,
+    LeaseLost,
+    NewOperation,
+    NotFound,
+    OperationRow,
+    Outcome,
+    RequestIdReused,
+    StoreUnavailable,
+    VideoRow,
+)
+from .sqlfilter import compile_filter
+
+T = TypeVar("T")
+Conn = AsyncConnection[Any]
+
+CANCELLED = 1  # google.rpc.Code.CANCELLED
+MIGRATION_LOCK = 0x6C6F6E67  # pg_advisory_xact_lock key ("long")
+POOL_SIZE = 10
+POOL_WAIT = 5.0  # seconds a call waits for a connection before the store counts as unavailable
+
+_OPERATION_COLUMNS = (
+    "id, seq, verb, target, done, progress_percent, status_message, cancel_requested,"
+    " create_time, update_time, end_time, response, error"
+)
+_VIDEO_COLUMNS = "id, list_seq, title, plot, create_time, update_time"
+_VISIBLE_VIDEO = "state IN ('active', 'deleting')"
+_FILTER_COLUMNS = {
+    "done": "done",
+    "verb": "verb",
+    "target": "target",
+    "error_code": "error_code",
+    "create_time": "create_time",
+}
+
+
+class _Replayed(Exception):
+    """A concurrent twin (same request_id) committed first: answer with its operation."""
+
+
+def _operation(row: Any) -> OperationRow:
+    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, resp, err = row
+    return OperationRow(
+        id_, seq, verb, target, done, percent, message, cancel,
+        created, updated, ended, _bytes(resp), _bytes(err),
+    )  # fmt: skip
+
+
+def _bytes(value: Any) -> bytes | None:
+    return None if value is None else bytes(value)
+
+
+async def _fetch_operation(conn: Conn, operation_id: str) -> OperationRow | None:
+    cursor = await conn.execute(
+        f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE id = %s", (operation_id,)
+    )
+    row = await cursor.fetchone()
+    return None if row is None else _operation(row)
+
+
+async def _operation_or_gone(conn: Conn, operation_id: str) -> OperationRow:
+    row = await _fetch_operation(conn, operation_id)
+    if row is None:
+        raise NotFound(operation_id)
+    return row
+
+
+async def _replay(conn: Conn, verb: str, op: NewOperation) -> OperationRow | None:
+    if op.request_id is None:
+        return None
+    cursor = await conn.execute(
+        "SELECT id, request_hash FROM operations WHERE verb = %s AND request_id = %s",
+        (verb, op.request_id),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        return None
+    if bytes(row[1]) != op.request_hash:
+        raise RequestIdReused(op.request_id)
+    return await _operation_or_gone(conn, row[0])
+
+
+async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> OperationRow:
+    cursor = await conn.execute(
+        "INSERT INTO operations (id, verb, target, video_id, status_message, create_time,"
+        " update_time, request_id, request_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
+        " RETURNING seq",
+        (op.id, verb, op.target, op.video_id, op.status_message, op.now, op.now,
+         op.request_id, op.request_hash),
+    )  # fmt: skip
+    row = await cursor.fetchone()
+    if row is None:
+        raise _Replayed()
+    await conn.execute("INSERT INTO jobs (operation_seq) VALUES (%s)", (row[0],))
+    return await _operation_or_gone(conn, op.id)
+
+
+async def _settle_video(conn: Conn, verb: str, video_id: str, ok: bool, now: int) -> None:
+    if verb == CREATE and ok:
+        await conn.execute(
+            "UPDATE videos SET state = 'active', create_time = %s, update_time = %s,"
+            " list_seq = nextval('video_list_seq') WHERE id = %s",
+            (now, now, video_id),
+        )
+    elif verb == CREATE:
+        await conn.execute("DELETE FROM videos WHERE id = %s AND state = 'creating'", (video_id,))
+    elif ok:
+        await conn.execute("DELETE FROM videos WHERE id = %s", (video_id,))
+    else:
+        await conn.execute(
+            "UPDATE videos SET state = 'active' WHERE id = %s AND state = 'deleting'", (video_id,)
+        )
+
+
+async def _finish(conn: Conn, seq: int, now: int, outcome: Outcome) -> None:
+    cursor = await conn.execute("SELECT verb, video_id FROM operations WHERE seq = %s", (seq,))
+    verb, video_id = await cursor.fetchone()  # type: ignore[misc]
+    ok = outcome.error is None
+    await _settle_video(conn, verb, video_id, ok, now)
+    await conn.execute(
+        "UPDATE operations SET done = TRUE, end_time = %s, update_time = %s, response = %s,"
+        " error = %s, error_code = %s, status_message = %s,"
+        " progress_percent = CASE WHEN %s THEN 100 ELSE progress_percent END WHERE seq = %s",
+        (now, now, outcome.response, outcome.error, outcome.error_code, outcome.message, ok, seq),
+    )
+    await conn.execute("DELETE FROM jobs WHERE operation_seq = %s", (seq,))
+
+
+async def _leased_seq(conn: Conn, operation_id: str, owner: str) -> int:
+    cursor = await conn.execute(
+        "SELECT o.seq FROM operations o JOIN jobs j ON j.operation_seq = o.seq"
+        " WHERE o.id = %s AND j.lease_owner = %s FOR UPDATE OF j",
+        (operation_id, owner),
+    )
+    row = await cursor.fetchone()
+    if row is None:
+        raise LeaseLost(operation_id)
+    return int(row[0])
+
+
+async def migrate(conn: Conn) -> None:
+    """Apply migrations/postgres_NNNN_*.sql not yet applied, one process at a time."""
+    folder = importlib.resources.files(__package__).joinpath("migrations")
+    files = sorted(
+        (f for f in folder.iterdir() if f.name.startswith("postgres_") and f.name.endswith(".sql")),
+        key=lambda f: f.name,
+    )
+    async with conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        await conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)"
+        )
+        cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
+        current = (await cursor.fetchone())[0]  # type: ignore[index]
+        for number, script in enumerate(files, start=1):
+            if number > current:
+                await conn.execute(script.read_text())
+                await conn.execute("INSERT INTO schema_migrations VALUES (%s)", (number,))
+
+
+class PostgresStore:
+    """Store on a PostgreSQL database, shared by any number of processes."""
+
+    def __init__(self, conninfo: str, *, pool_size: int = POOL_SIZE) -> None:
+        self.conninfo = conninfo
+        self._pool = AsyncConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=pool_size,
+            open=False,
+            timeout=POOL_WAIT,
+            kwargs={"autocommit": True},
+        )
+
+    async def open(self) -> None:
+        try:
+            await self._pool.open(wait=True, timeout=10)
+            async with self._pool.connection() as conn:
+                await migrate(conn)
+        except (psycopg.Error, TimeoutError) as exc:
+            raise StoreUnavailable(f"cannot open the database: {exc}") from exc
+
+    async def close(self) -> None:
+        await self._pool.close()
+
+    async def _run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """work(conn) in one transaction; database outages become StoreUnavailable."""
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                return await work(conn)
+        except (psycopg.OperationalError, errors.AdminShutdown) as exc:
+            raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
+
+    async def ping(self) -> None:
+        await self._run(lambda conn: conn.execute("SELECT 1"))
+
+    async def secret(self) -> bytes:
+        async def work(conn: Conn) -> bytes:
+            await conn.execute(
+                "INSERT INTO meta (key, value) VALUES ('page_token_secret', %s)"
+                " ON CONFLICT (key) DO NOTHING",
+                (secrets.token_bytes(32),),
+            )
+            cursor = await conn.execute("SELECT value FROM meta WHERE key = 'page_token_secret'")
+            return bytes((await cursor.fetchone())[0])  # type: ignore[index]
+
+        return await self._run(work)
+
+    async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
+        async def work(conn: Conn) -> OperationRow:
+            if (earlier := await _replay(conn, CREATE, op)) is not None:
+                return earlier
+            try:
+                async with conn.transaction():  # a savepoint: a clash leaves the rest usable
+                    await conn.execute(
+                        "INSERT INTO videos (id, title, plot, state, create_time, update_time)"
+                        " VALUES (%s, %s, %s, 'creating', %s, %s)",
+                        (op.video_id, title, plot, op.now, op.now),
+                    )
+            except errors.UniqueViolation:
+                # A twin with our request_id and video_id may just have committed.
+                if (earlier := await _replay(conn, CREATE, op)) is not None:
+                    return earlier
+                raise AlreadyExists(op.target) from None
+            return await _insert_operation(conn, CREATE, op)
+
+        return await self._replaying(work, CREATE, op)
+
+    async def start_delete(self, op: NewOperation) -> OperationRow:
+        async def work(conn: Conn) -> OperationRow:
+            if (earlier := await _replay(conn, DELETE, op)) is not None:
+                return earlier
+            cursor = await conn.execute(
+                "SELECT state FROM videos WHERE id = %s FOR UPDATE", (op.video_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None or row[0] == "creating":
+                raise NotFound(op.target)
+            if row[0] == "deleting":  # DELETE is idempotent: the delete under way answers
+                cursor = await conn.execute(
+                    "SELECT id FROM operations WHERE verb = %s AND video_id = %s AND NOT done",
+                    (DELETE, op.video_id),
+                )
+                return await _operation_or_gone(conn, (await cursor.fetchone())[0])  # type: ignore[index]
+            await conn.execute(
+                "UPDATE videos SET state = 'deleting', update_time = %s WHERE id = %s",
+                (op.now, op.video_id),
+            )
+            return await _insert_operation(conn, DELETE, op)
+
+        return await self._replaying(work, DELETE, op)
+
+    async def _replaying(
+        self, work: Callable[[Conn], Awaitable[OperationRow]], verb: str, op: NewOperation
+    ) -> OperationRow:
+        """Run work; if a twin with the same request_id won the race, answer with its operation."""
+        try:
+            return await self._run(work)
+        except _Replayed:
+
+            async def replay(conn: Conn) -> OperationRow:
+                found = await _replay(conn, verb, op)
+                assert found is not None
+                return found
+
+            return await self._run(replay)
+
+    async def get_operation(self, operation_id: str) -> OperationRow | None:
+        return await self._run(lambda conn: _fetch_operation(conn, operation_id))
+
+    async def list_operations(
+        self, where: Filter | None, after_seq: int, limit: int
+    ) -> list[OperationRow]:
+        condition, params = (
+            ("TRUE", []) if where is None else compile_filter(where, _FILTER_COLUMNS, "%s")
+        )
+        sql = (
+            f"SELECT {_OPERATION_COLUMNS} FROM operations"
+            f" WHERE seq > %s AND {condition} ORDER BY seq LIMIT %s"
+        )
+
+        async def work(conn: Conn) -> list[OperationRow]:
+            cursor = await conn.execute(sql, [after_seq, *params, limit])
+            return [_operation(r) for r in await cursor.fetchall()]
+
+        return await self._run(work)
+
+    async def get_video(self, video_id: str) -> VideoRow | None:
+        async def work(conn: Conn) -> VideoRow | None:
+            cursor = await conn.execute(
+                f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = %s AND {_VISIBLE_VIDEO}",
+                (video_id,),
+            )
+            row = await cursor.fetchone()
+            return None if row is None else VideoRow(*row)
+
+        return await self._run(work)
+
+    async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]:
+        async def work(conn: Conn) -> list[VideoRow]:
+            cursor = await conn.execute(
+                f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE list_seq > %s AND {_VISIBLE_VIDEO}"
+                " ORDER BY list_seq LIMIT %s",
+                (after_seq, limit),
+            )
+            return [VideoRow(*row) for row in await cursor.fetchall()]
+
+        return await self._run(work)
+
+    async def cancel_operation(self, operation_id: str, now: int, error: bytes) -> OperationRow:
+        async def work(conn: Conn) -> OperationRow:
+            cursor = await conn.execute(
+                "SELECT seq, done FROM operations WHERE id = %s FOR UPDATE", (operation_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                raise NotFound(operation_id)
+            seq, done = row
+            if not done:
+                await conn.execute(
+                    "UPDATE operations SET cancel_requested = TRUE, update_time = %s"
+                    " WHERE seq = %s",
+                    (now, seq),
+                )
+                cursor = await conn.execute(
+                    "SELECT lease_expires FROM jobs WHERE operation_seq = %s FOR UPDATE", (seq,)
+                )
+                lease = await cursor.fetchone()
+                if lease is not None and lease[0] <= now:  # no worker holds it: end it here
+                    outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
+                    await _finish(conn, seq, now, outcome)
+            return await _operation_or_gone(conn, operation_id)
+
+        return await self._run(work)
+
+    async def delete_operation(self, operation_id: str) -> None:
+        async def work(conn: Conn) -> None:
+            cursor = await conn.execute(
+                "SELECT done FROM operations WHERE id = %s", (operation_id,)
+            )
+            row = await cursor.fetchone()
+            if row is None:
+                raise NotFound(operation_id)
+            if not row[0]:
+                raise Conflict("the operation is still running; cancel it first")
+            await conn.execute("DELETE FROM operations WHERE id = %s", (operation_id,))
+
+        await self._run(work)
+
+    async def expire_operations(self, ended_before: int, limit: int) -> int:
+        async def work(conn: Conn) -> int:
+            cursor = await conn.execute(
+                "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
+                " WHERE done AND end_time < %s ORDER BY end_time LIMIT %s)",
+                (ended_before, limit),
+            )
+            return cursor.rowcount
+
+        return await self._run(work)
+
+    async def backlog(self) -> int:
+        async def work(conn: Conn) -> int:
+            cursor = await conn.execute("SELECT count(*) FROM jobs")
+            return int((await cursor.fetchone())[0])  # type: ignore[index]
+
+        return await self._run(work)
+
+    async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
+        async def work(conn: Conn) -> ClaimedJob | None:
+            cursor = await conn.execute(
+                "WITH next AS (SELECT operation_seq FROM jobs"
+                " WHERE lease_expires <= %s AND not_before <= %s"
+                " ORDER BY operation_seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
+                " UPDATE jobs SET lease_owner = %s, lease_expires = %s, attempts = attempts + 1"
+                " FROM next WHERE jobs.operation_seq = next.operation_seq"
+                " RETURNING jobs.operation_seq, jobs.attempts",
+                (now, now, owner, now + lease),
+            )
+            claimed = await cursor.fetchone()
+            if claimed is None:
+                return None
+            seq, attempts = claimed
+            message = "started" if attempts == 1 else f"started again (attempt {attempts})"
+            cursor = await conn.execute(
+                "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s"
+                " RETURNING id, verb, video_id, cancel_requested",
+                (message, now, seq),
+            )
+            op_id, verb, video_id, cancel = await cursor.fetchone()  # type: ignore[misc]
+            cursor = await conn.execute("SELECT title, plot FROM videos WHERE id = %s", (video_id,))
+            video = await cursor.fetchone() or ("", "")
+            return ClaimedJob(op_id, verb, video_id, video[0], video[1], attempts, cancel)
+
+        return await self._run(work)
+
+    async def heartbeat(
+        self, operation_id: str, owner: str, now: int, lease: int, percent: int, message: str
+    ) -> bool:
+        async def work(conn: Conn) -> bool:
+            seq = await _leased_seq(conn, operation_id, owner)
+            await conn.execute(
+                "UPDATE jobs SET lease_expires = %s WHERE operation_seq = %s", (now + lease, seq)
+            )
+            cursor = await conn.execute(
+                "UPDATE operations SET progress_percent = %s, status_message = %s,"
+                " update_time = %s WHERE seq = %s RETURNING cancel_requested",
+                (percent, message, now, seq),
+            )
+            return bool((await cursor.fetchone())[0])  # type: ignore[index]
+
+        return await self._run(work)
+
+    async def finish(self, operation_id: str, owner: str, now: int, outcome: Outcome) -> None:
+        async def work(conn: Conn) -> None:
+            await _finish(conn, await _leased_seq(conn, operation_id, owner), now, outcome)
+
+        await self._run(work)
+
+    async def retry_later(
+        self, operation_id: str, owner: str, now: int, not_before: int, message: str
+    ) -> None:
+        async def work(conn: Conn) -> None:
+            seq = await _leased_seq(conn, operation_id, owner)
+            await conn.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_expires = 0, not_before = %s"
+                " WHERE operation_seq = %s",
+                (not_before, seq),
+            )
+            await conn.execute(
+                "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s",
+                (message, now, seq),
+            )
+
+        await self._run(work)
+
+    async def release(self, operation_id: str, owner: str) -> None:
+        async def work(conn: Conn) -> None:
+            seq = await _leased_seq(conn, operation_id, owner)
+            await conn.execute(
+                "UPDATE jobs SET lease_owner = NULL, lease_expires = 0,"
+                " attempts = GREATEST(attempts - 1, 0) WHERE operation_seq = %s",
+                (seq,),
+            )
+
+        await self._run(work)

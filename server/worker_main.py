@@ -1,0 +1,118 @@
+"""`video-worker`: runs operations and nothing else, beside any number of
+servers and other workers on the same store (PostgreSQL, or one SQLite file).
+
+Workers claim jobs under leases, so a worker that dies loses nothing: its
+jobs are taken over once their leases run out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .__main__ import LOG_LEVELS, describe_store
+from .app import MIN_LEASE_SECONDS, Config, default_data_dir, open_store
+from .notify import Notifier, Signals
+from .notify_postgres import PostgresNotifier
+from .processor import SimulatedProcessor
+from .store import StoreError
+from .store.postgres import PostgresStore
+from .workers import WorkerPool
+
+log = logging.getLogger("longreel.worker")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(
+        prog="video-worker",
+        description="Run video operations from a shared store, beside video-server processes.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--database",
+        default=env("VIDEO_DATABASE_URL") or None,
+        help="postgresql://... [VIDEO_DATABASE_URL]",
+    )
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=env("VIDEO_DATA_DIR", str(default_data_dir())),
+        help="the SQLite store's directory, when no --database [VIDEO_DATA_DIR]",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=env("VIDEO_WORKERS", "2"),
+        help="operations run at once [VIDEO_WORKERS]",
+    )
+    parser.add_argument(
+        "--work-seconds",
+        type=float,
+        default=env("VIDEO_WORK_SECONDS", "5"),
+        help="how long the simulated renderer takes per video",
+    )
+    parser.add_argument("--lease-seconds", type=float, default=env("VIDEO_LEASE_SECONDS", "30"))
+    parser.add_argument("--log-level", default=env("VIDEO_LOG_LEVEL", "info"), choices=LOG_LEVELS)
+    args = parser.parse_args(argv)  # fmt: skip
+    if args.log_level not in LOG_LEVELS:
+        parser.error(f"VIDEO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    if args.concurrency < 1 or args.lease_seconds < MIN_LEASE_SECONDS:
+        parser.error(f"--concurrency must be 1 or more, --lease-seconds {MIN_LEASE_SECONDS:g}+")
+    return args
+
+
+async def work(config: Config) -> None:
+    store = open_store(config)
+    await store.open()
+    notifier: Signals = Notifier()
+    if isinstance(store, PostgresStore):
+        notifier = PostgresNotifier(store.conninfo)
+        await notifier.start()
+    pool = WorkerPool(
+        store, notifier, SimulatedProcessor(config.work_seconds),
+        concurrency=config.workers, lease_seconds=config.lease_seconds,
+    )  # fmt: skip
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+    pool.start()
+    print(
+        f"video-worker running {config.workers} at a time from {describe_store(config)}",
+        flush=True,
+    )
+    await stopping.wait()
+    log.info("stopping: handing running jobs back")
+    await pool.stop()
+    if isinstance(notifier, PostgresNotifier):
+        await notifier.stop()
+    await store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    config = Config(
+        data_dir=args.data_dir,
+        database=args.database,
+        workers=args.concurrency,
+        work_seconds=args.work_seconds,
+        lease_seconds=args.lease_seconds,
+    )
+    try:
+        asyncio.run(work(config))
+    except StoreError as exc:
+        print(f"video-worker: {exc}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
