@@ -28,6 +28,12 @@ log = logging.getLogger("longreel.server")
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
+def setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
 def describe_store(config: Config) -> str:
     """Where the data is, for people: the database URL without its password."""
     if config.database:
@@ -142,9 +148,7 @@ async def serve(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     config = Config(
         listen=args.listen,
         data_dir=args.data_dir,

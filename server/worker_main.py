@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .__main__ import LOG_LEVELS, describe_store
+from .__main__ import LOG_LEVELS, describe_store, setup_logging
 from .app import MIN_LEASE_SECONDS, Config, default_data_dir, open_store
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
@@ -97,9 +97,7 @@ async def work(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_logging(args.log_level)
     config = Config(
         data_dir=args.data_dir,
         database=args.database,

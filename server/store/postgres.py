@@ -33,29 +33,15 @@ from .base import (
     StoreUnavailable,
     VideoRow,
 )
+from .columns import CANCELLED, FILTER_COLUMNS, OPERATION_COLUMNS, VIDEO_COLUMNS, VISIBLE_VIDEO
 from .sqlfilter import compile_filter
 
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
 
-CANCELLED = 1  # google.rpc.Code.CANCELLED
 MIGRATION_LOCK = 0x6C6F6E67  # pg_advisory_xact_lock key ("long")
 POOL_SIZE = 10
 POOL_WAIT = 5.0  # seconds a call waits for a connection before the store counts as unavailable
-
-_OPERATION_COLUMNS = (
-    "id, seq, verb, target, done, progress_percent, status_message, cancel_requested,"
-    " create_time, update_time, end_time, response, error"
-)
-_VIDEO_COLUMNS = "id, list_seq, title, plot, create_time, update_time"
-_VISIBLE_VIDEO = "state IN ('active', 'deleting')"
-_FILTER_COLUMNS = {
-    "done": "done",
-    "verb": "verb",
-    "target": "target",
-    "error_code": "error_code",
-    "create_time": "create_time",
-}
 
 
 class _Replayed(Exception):
@@ -76,7 +62,7 @@ def _bytes(value: Any) -> bytes | None:
 
 async def _fetch_operation(conn: Conn, operation_id: str) -> OperationRow | None:
     cursor = await conn.execute(
-        f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE id = %s", (operation_id,)
+        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = %s", (operation_id,)
     )
     row = await cursor.fetchone()
     return None if row is None else _operation(row)
@@ -297,10 +283,10 @@ class PostgresStore:
         self, where: Filter | None, after_seq: int, limit: int
     ) -> list[OperationRow]:
         condition, params = (
-            ("TRUE", []) if where is None else compile_filter(where, _FILTER_COLUMNS, "%s")
+            ("TRUE", []) if where is None else compile_filter(where, FILTER_COLUMNS, "%s")
         )
         sql = (
-            f"SELECT {_OPERATION_COLUMNS} FROM operations"
+            f"SELECT {OPERATION_COLUMNS} FROM operations"
             f" WHERE seq > %s AND {condition} ORDER BY seq LIMIT %s"
         )
 
@@ -313,7 +299,7 @@ class PostgresStore:
     async def get_video(self, video_id: str) -> VideoRow | None:
         async def work(conn: Conn) -> VideoRow | None:
             cursor = await conn.execute(
-                f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = %s AND {_VISIBLE_VIDEO}",
+                f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = %s AND {VISIBLE_VIDEO}",
                 (video_id,),
             )
             row = await cursor.fetchone()
@@ -324,7 +310,7 @@ class PostgresStore:
     async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]:
         async def work(conn: Conn) -> list[VideoRow]:
             cursor = await conn.execute(
-                f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE list_seq > %s AND {_VISIBLE_VIDEO}"
+                f"SELECT {VIDEO_COLUMNS} FROM videos WHERE list_seq > %s AND {VISIBLE_VIDEO}"
                 " ORDER BY list_seq LIMIT %s",
                 (after_seq, limit),
             )

@@ -26,30 +26,13 @@ from .base import (
     RequestIdReused,
     VideoRow,
 )
+from .columns import CANCELLED, FILTER_COLUMNS, OPERATION_COLUMNS, VIDEO_COLUMNS, VISIBLE_VIDEO
 from .sqlfilter import compile_filter
 from .sqlite_db import Database
 
-CANCELLED = 1  # google.rpc.Code.CANCELLED
-
-_OPERATION_COLUMNS = (
-    "id, seq, verb, target, done, progress_percent, status_message, cancel_requested,"
-    " create_time, update_time, end_time, response, error"
-)
-# A video's keyset is its list_seq (see the migration), not the reservation order.
-_VIDEO_COLUMNS = "id, list_seq, title, plot, create_time, update_time"
-_VISIBLE_VIDEO = "state IN ('active', 'deleting')"
-# Filterable columns of operations; the filter compiler accepts no others.
-_FILTER_COLUMNS = {
-    "done": "done",
-    "verb": "verb",
-    "target": "target",
-    "error_code": "error_code",
-    "create_time": "create_time",
-}
-
 
 def _operation(row: Any) -> OperationRow:
-    """Map a row selected with _OPERATION_COLUMNS."""
+    """Map a row selected with OPERATION_COLUMNS."""
     id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, resp, err = row
     return OperationRow(
         id_, seq, verb, target, bool(done), percent, message, bool(cancel),
@@ -63,7 +46,7 @@ def _video(row: Any) -> VideoRow:
 
 def _fetch_operation(conn: sqlite3.Connection, operation_id: str) -> OperationRow | None:
     row = conn.execute(
-        f"SELECT {_OPERATION_COLUMNS} FROM operations WHERE id = ?", (operation_id,)
+        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?", (operation_id,)
     ).fetchone()
     return None if row is None else _operation(row)
 
@@ -218,23 +201,23 @@ class SQLiteStore:
         self, where: Filter | None, after_seq: int, limit: int
     ) -> list[OperationRow]:
         condition, params = (
-            ("1 = 1", []) if where is None else compile_filter(where, _FILTER_COLUMNS)
+            ("1 = 1", []) if where is None else compile_filter(where, FILTER_COLUMNS)
         )
         sql = (
-            f"SELECT {_OPERATION_COLUMNS} FROM operations"
+            f"SELECT {OPERATION_COLUMNS} FROM operations"
             f" WHERE seq > ? AND {condition} ORDER BY seq LIMIT ?"
         )
         rows = await self._db.read(lambda c: c.execute(sql, [after_seq, *params, limit]).fetchall())
         return [_operation(r) for r in rows]
 
     async def get_video(self, video_id: str) -> VideoRow | None:
-        sql = f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE id = ? AND {_VISIBLE_VIDEO}"
+        sql = f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = ? AND {VISIBLE_VIDEO}"
         row = await self._db.read(lambda c: c.execute(sql, (video_id,)).fetchone())
         return None if row is None else _video(row)
 
     async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]:
         sql = (
-            f"SELECT {_VIDEO_COLUMNS} FROM videos WHERE list_seq > ? AND {_VISIBLE_VIDEO}"
+            f"SELECT {VIDEO_COLUMNS} FROM videos WHERE list_seq > ? AND {VISIBLE_VIDEO}"
             " ORDER BY list_seq LIMIT ?"
         )
         rows = await self._db.read(lambda c: c.execute(sql, (after_seq, limit)).fetchall())
