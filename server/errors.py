@@ -111,6 +111,8 @@ def from_store_error(exc: store.StoreError) -> ApiError:
             "REQUEST_ID_REUSED",
             metadata={"request_id": str(exc)},
         )
+    if isinstance(exc, store.InvalidValue):
+        return ApiError(grpc.StatusCode.INVALID_ARGUMENT, str(exc), "INVALID_VALUE")
     if isinstance(exc, store.Conflict):
         return ApiError(grpc.StatusCode.FAILED_PRECONDITION, str(exc), "FAILED_PRECONDITION")
     log.error("unmapped store error %r", exc)

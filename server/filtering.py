@@ -180,6 +180,8 @@ def _convert(name: str, spec: FieldSpec, text: str) -> Value:
         return number
     if spec.kind == "timestamp":
         return _timestamp(name, text)
+    if "\x00" in text:
+        raise FilterError(f"field {name!r} cannot be compared with a NUL character")
     if spec.choices and text not in spec.choices:
         raise FilterError(f"field {name!r} is one of {', '.join(spec.choices)}, not {text!r}")
     return text

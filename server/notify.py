@@ -44,8 +44,12 @@ class Subscription:
 
     async def wait(self, timeout: float | None) -> bool:
         """True if notified (since subscribing or the last wait), False on timeout."""
+        # asyncio.timeout, not wait_for: on Python 3.11, wait_for can swallow a
+        # cancellation that lands as the event fires (gh-86296), and a worker
+        # being stopped would then carry on forever.
         try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
         except TimeoutError:
             return False
         self._event.clear()
@@ -61,6 +65,12 @@ class Notifier:
     def notify(self, key: str) -> None:
         for subscription in self._subscribers.get(key, ()):
             subscription.set()
+
+    def notify_all(self) -> None:
+        """Wake every subscriber (to re-read): signals may have been missed."""
+        for subscriptions in self._subscribers.values():
+            for subscription in subscriptions:
+                subscription.set()
 
     @contextmanager
     def subscribe(self, key: str) -> Iterator[Subscription]:

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 CHANNEL = "longreel"
 RECONNECT_DELAY = 1.0  # seconds between attempts to get the listener back
+LISTEN_WAIT = 10.0  # seconds start() waits for the listener before going on without it
 
 
 class PostgresNotifier:
@@ -39,7 +40,8 @@ class PostgresNotifier:
             asyncio.create_task(self._send(), name="pg notify"),
         ]
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._listening.wait(), 10)
+            async with asyncio.timeout(LISTEN_WAIT):
+                await self._listening.wait()
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -63,6 +65,9 @@ class PostgresNotifier:
                 ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
+                    # What was sent while we were not listening is lost: let
+                    # every waiter and worker look again.
+                    self._local.notify_all()
                     async for note in conn.notifies():
                         self._local.notify(note.payload)
             except psycopg.Error as exc:

@@ -34,6 +34,8 @@ def text(v: Violations, field: str, value: str, *, limit: int, required: bool) -
         v.add(field, "is required and must not be blank")
     elif len(value) > limit:
         v.add(field, f"is {len(value)} characters long; the limit is {limit}")
+    elif "\x00" in value:
+        v.add(field, "must not contain NUL characters")
 
 
 def video_id(v: Violations, field: str, value: str) -> None:

@@ -75,6 +75,7 @@ class WorkerPool:
         self.identity = f"{socket.gethostname()}/{os.getpid()}/{names.new_id()[:8]}"
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Task[tuple[Outcome, int]]] = set()  # processors at work
+        self._stopping = False
 
     def start(self) -> None:
         for slot in range(self.concurrency):
@@ -83,13 +84,14 @@ class WorkerPool:
 
     async def stop(self) -> None:
         """Stop at once; jobs in hand are released for the next start to run."""
+        self._stopping = True
         for task in [*self._tasks, *self._running]:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         self._tasks.clear()
 
     async def _loop(self, owner: str) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._next_job(owner)
             except asyncio.CancelledError:

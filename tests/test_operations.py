@@ -65,6 +65,7 @@ def test_filter_done_true_lists_only_finished_operations(api):
         "NOT " * 50 + "done = true",
         "(" * 50 + "done = true" + ")" * 50,
         "x" * 1001,
+        'metadata.target = "a\x00b"',
     ],
 )
 def test_a_bad_filter_is_an_invalid_argument(api, filter_):

@@ -11,6 +11,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psycopg
 import pytest
 
 from longreel.client import VideoClient
@@ -30,6 +31,14 @@ def spawn(command: str, *args: str) -> subprocess.Popen[str]:
     assert line, f"{command} did not start"
     process.first_line = line  # type: ignore[attr-defined]
     return process
+
+
+def leases_held_by(database: str, pid: int) -> int:
+    with psycopg.connect(database) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM jobs WHERE lease_owner LIKE %s", (f"%/{pid}/%",)
+        ).fetchone()
+    return int(row[0]) if row else 0
 
 
 def target_of(server: subprocess.Popen[str]) -> str:
@@ -66,10 +75,16 @@ def test_two_servers_and_three_workers_share_one_database(postgres_database, pro
         with VideoClient(targets[i % 2]) as client:
             return client.create_video(f"Film {i}").name
 
+    victim = workers[0]
     with ThreadPoolExecutor(16) as pool:
-        names = list(pool.map(create, range(CREATES)))
-        time.sleep(1)
-        workers[0].send_signal(signal.SIGKILL)  # mid-way: its jobs go to the others
+        pending = pool.map(create, range(CREATES))
+        # Kill a worker while it holds leases, so that its jobs must be taken over.
+        deadline = time.monotonic() + 60
+        while leases_held_by(database, victim.pid) == 0:
+            assert time.monotonic() < deadline, "the victim never took a job"
+            time.sleep(0.05)
+        victim.send_signal(signal.SIGKILL)
+        names = list(pending)
 
     with VideoClient(targets[1]) as other:
         for name in names:

@@ -213,3 +213,27 @@ async def test_workers_claiming_at_once_never_share_a_job(store):
     claims = await asyncio.gather(*(store.claim_job(f"w{i}", T0 + 100, LEASE) for i in range(40)))
     taken = [c.operation_id for c in claims if c is not None]
     assert len(taken) == len(set(taken)) == 30
+
+
+async def test_cancels_racing_heartbeats_and_finishes_never_deadlock(store):
+    for i in range(20):
+        await store.start_create(new_op(i), f"T{i}", "")
+    jobs = [await store.claim_job(f"w{i}", T0, LEASE) for i in range(20)]
+    assert all(jobs)
+
+    async def beat(i: int) -> None:
+        for step in range(10):
+            try:
+                await store.heartbeat(f"op{i}", f"w{i}", T0 + step, LEASE, step, "working")
+            except LeaseLost:
+                return
+        await store.finish(f"op{i}", f"w{i}", T0 + 50, Outcome("done", response=b""))
+
+    async def cancel(i: int) -> None:
+        for step in range(5):
+            await store.cancel_operation(f"op{i}", T0 + step, b"cancelled")
+
+    # Opposite lock orders would deadlock here; the store must never fail a call.
+    await asyncio.gather(*(beat(i) for i in range(20)), *(cancel(i) for i in range(20)))
+    rows = [await store.get_operation(f"op{i}") for i in range(20)]
+    assert all(row is not None and row.done and row.cancel_requested for row in rows)

@@ -21,6 +21,8 @@ VIDEO = pb.Video(title="T", plot="P")
         (pb.CreateVideoRequest(video=pb.Video(title="   ")), "video.title"),
         (pb.CreateVideoRequest(video=pb.Video(title="x" * 201)), "video.title"),
         (pb.CreateVideoRequest(video=pb.Video(title="T", plot="p" * 10_001)), "video.plot"),
+        (pb.CreateVideoRequest(video=pb.Video(title="a\x00b")), "video.title"),
+        (pb.CreateVideoRequest(video=pb.Video(title="T", plot="\x00")), "video.plot"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="Has Capitals"), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="-dash"), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="a/b"), "video_id"),

@@ -35,6 +35,10 @@ class RequestIdReused(StoreError):
     """A request_id came back with a different request (AIP-155)."""
 
 
+class InvalidValue(StoreError):
+    """The database cannot hold a value the caller sent (a NUL in a string, say)."""
+
+
 class LeaseLost(StoreError):
     """The job is no longer leased to this worker: another one took it over."""
 

@@ -24,6 +24,7 @@ from .base import (
     AlreadyExists,
     ClaimedJob,
     Conflict,
+    InvalidValue,
     LeaseLost,
     NewOperation,
     NotFound,
@@ -42,6 +43,8 @@ Conn = AsyncConnection[Any]
 MIGRATION_LOCK = 0x6C6F6E67  # pg_advisory_xact_lock key ("long")
 POOL_SIZE = 10
 POOL_WAIT = 5.0  # seconds a call waits for a connection before the store counts as unavailable
+CONNECT_TIMEOUT = 10  # seconds
+TRANSACTION_ATTEMPTS = 3  # a deadlock victim is run again this many times at most
 
 
 class _Replayed(Exception):
@@ -90,14 +93,22 @@ async def _replay(conn: Conn, verb: str, op: NewOperation) -> OperationRow | Non
     return await _operation_or_gone(conn, row[0])
 
 
+async def _next(conn: Conn, counter: str) -> int:
+    """The next keyset number; its row lock keeps numbers in commit order."""
+    cursor = await conn.execute(
+        "UPDATE counters SET value = value + 1 WHERE name = %s RETURNING value", (counter,)
+    )
+    return int((await cursor.fetchone())[0])  # type: ignore[index]
+
+
 async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> OperationRow:
     cursor = await conn.execute(
-        "INSERT INTO operations (id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        "INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,"
+        " update_time, request_id, request_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
         " ON CONFLICT (verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
         " RETURNING seq",
-        (op.id, verb, op.target, op.video_id, op.status_message, op.now, op.now,
-         op.request_id, op.request_hash),
+        (await _next(conn, "operations"), op.id, verb, op.target, op.video_id,
+         op.status_message, op.now, op.now, op.request_id, op.request_hash),
     )  # fmt: skip
     row = await cursor.fetchone()
     if row is None:
@@ -110,8 +121,8 @@ async def _settle_video(conn: Conn, verb: str, video_id: str, ok: bool, now: int
     if verb == CREATE and ok:
         await conn.execute(
             "UPDATE videos SET state = 'active', create_time = %s, update_time = %s,"
-            " list_seq = nextval('video_list_seq') WHERE id = %s",
-            (now, now, video_id),
+            " list_seq = %s WHERE id = %s",
+            (now, now, await _next(conn, "videos"), video_id),
         )
     elif verb == CREATE:
         await conn.execute("DELETE FROM videos WHERE id = %s AND state = 'creating'", (video_id,))
@@ -163,6 +174,11 @@ async def migrate(conn: Conn) -> None:
         )
         cursor = await conn.execute("SELECT COALESCE(MAX(version), 0) FROM schema_migrations")
         current = (await cursor.fetchone())[0]  # type: ignore[index]
+        if current > len(files):
+            raise StoreUnavailable(
+                f"the database schema is version {current}, newer than this program knows"
+                f" ({len(files)}); run a newer release"
+            )
         for number, script in enumerate(files, start=1):
             if number > current:
                 await conn.execute(script.read_text())
@@ -180,27 +196,41 @@ class PostgresStore:
             max_size=pool_size,
             open=False,
             timeout=POOL_WAIT,
+            check=AsyncConnectionPool.check_connection,  # a restart leaves dead connections
             kwargs={"autocommit": True},
         )
 
     async def open(self) -> None:
         try:
-            await self._pool.open(wait=True, timeout=10)
-            async with self._pool.connection() as conn:
+            # One plain connection first: its error names the cause (refused,
+            # no such database, bad password), where the pool's only says it timed out.
+            async with await AsyncConnection.connect(
+                self.conninfo, autocommit=True, connect_timeout=CONNECT_TIMEOUT
+            ) as conn:
                 await migrate(conn)
+            await self._pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except (psycopg.Error, TimeoutError) as exc:
-            raise StoreUnavailable(f"cannot open the database: {exc}") from exc
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise StoreUnavailable(f"cannot open the database: {reason}") from exc
 
     async def close(self) -> None:
         await self._pool.close()
 
     async def _run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
-        """work(conn) in one transaction; database outages become StoreUnavailable."""
-        try:
-            async with self._pool.connection() as conn, conn.transaction():
-                return await work(conn)
-        except (psycopg.OperationalError, errors.AdminShutdown) as exc:
-            raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
+        """work(conn) in one transaction, repeated if PostgreSQL chose it as a
+        deadlock victim; database outages become StoreUnavailable."""
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                async with self._pool.connection() as conn, conn.transaction():
+                    return await work(conn)
+            except (errors.DeadlockDetected, errors.SerializationFailure):
+                if attempt == TRANSACTION_ATTEMPTS - 1:
+                    raise StoreUnavailable("the database kept aborting the transaction") from None
+            except errors.DataError as exc:  # e.g. a NUL in a string: the caller's input
+                raise InvalidValue(str(exc).splitlines()[0]) from exc
+            except (psycopg.OperationalError, errors.AdminShutdown) as exc:
+                raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
+        raise AssertionError("unreachable")
 
     async def ping(self) -> None:
         await self._run(lambda conn: conn.execute("SELECT 1"))
@@ -320,23 +350,27 @@ class PostgresStore:
 
     async def cancel_operation(self, operation_id: str, now: int, error: bytes) -> OperationRow:
         async def work(conn: Conn) -> OperationRow:
-            cursor = await conn.execute(
-                "SELECT seq, done FROM operations WHERE id = %s FOR UPDATE", (operation_id,)
-            )
+            # Locks in the workers' order, job row first, then the operation:
+            # the other order deadlocks against heartbeats and finishes.
+            cursor = await conn.execute("SELECT seq FROM operations WHERE id = %s", (operation_id,))
             row = await cursor.fetchone()
             if row is None:
                 raise NotFound(operation_id)
-            seq, done = row
-            if not done:
+            seq = row[0]
+            cursor = await conn.execute(
+                "SELECT lease_expires FROM jobs WHERE operation_seq = %s FOR UPDATE", (seq,)
+            )
+            lease = await cursor.fetchone()
+            cursor = await conn.execute(
+                "SELECT done FROM operations WHERE seq = %s FOR UPDATE", (seq,)
+            )
+            done = await cursor.fetchone()
+            if done is not None and not done[0]:
                 await conn.execute(
                     "UPDATE operations SET cancel_requested = TRUE, update_time = %s"
                     " WHERE seq = %s",
                     (now, seq),
                 )
-                cursor = await conn.execute(
-                    "SELECT lease_expires FROM jobs WHERE operation_seq = %s FOR UPDATE", (seq,)
-                )
-                lease = await cursor.fetchone()
                 if lease is not None and lease[0] <= now:  # no worker holds it: end it here
                     outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
                     await _finish(conn, seq, now, outcome)
@@ -362,7 +396,7 @@ class PostgresStore:
         async def work(conn: Conn) -> int:
             cursor = await conn.execute(
                 "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
-                " WHERE done AND end_time < %s ORDER BY end_time LIMIT %s)",
+                " WHERE done AND end_time < %s ORDER BY end_time LIMIT %s FOR UPDATE SKIP LOCKED)",
                 (ended_before, limit),
             )
             return cursor.rowcount

@@ -6,7 +6,15 @@ CREATE TABLE meta (
     value BYTEA NOT NULL
 );
 
-CREATE SEQUENCE video_list_seq;
+-- Keyset numbers come from counter rows, not sequences: a sequence hands out
+-- numbers in statement order, so a page token could pass a number whose
+-- transaction commits later, and skip its row. The row lock on a counter is
+-- held to commit, so numbers become visible in order.
+CREATE TABLE counters (
+    name  TEXT   PRIMARY KEY,
+    value BIGINT NOT NULL
+);
+INSERT INTO counters (name, value) VALUES ('operations', 0), ('videos', 0);
 
 CREATE TABLE videos (
     seq         BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -21,7 +29,7 @@ CREATE TABLE videos (
 );
 
 CREATE TABLE operations (
-    seq              BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    seq              BIGINT  PRIMARY KEY,  -- from counters 'operations' 
     id               TEXT    NOT NULL UNIQUE,
     verb             TEXT    NOT NULL CHECK (verb IN ('create', 'delete')),
     target           TEXT    NOT NULL,
