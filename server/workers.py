@@ -35,6 +35,7 @@ PROGRESS_INTERVAL = 0.5  # seconds between progress writes of one job
 STORE_RETRY = 1.0  # seconds to wait after the store (or anything else) failed a worker
 MAX_BACKOFF = 60.0  # seconds
 MAX_ERROR_MESSAGE = 300  # characters of an exception kept in an operation's error
+FINISH_ATTEMPTS = 5  # tries to record an outcome, STORE_RETRY apart (well inside a lease)
 
 
 class Tracker:
@@ -195,16 +196,23 @@ class WorkerPool:
         return None
 
     async def _finish(self, job: ClaimedJob, owner: str, now: int, outcome: Outcome) -> None:
-        try:
-            await self.store.finish(job.operation_id, owner, now, outcome)
-        except LeaseLost:
-            log.warning("%s: finished, but the lease was lost; result dropped", job.operation_id)
-            return
-        except StoreUnavailable as exc:
-            # The lease runs out and another attempt redoes the job.
-            log.error("%s: could not record the result: %s", job.operation_id, exc)
-            return
-        self.notifier.notify(notify.operation_done(job.operation_id))
+        """Record the outcome; a store that is briefly away is tried again while
+        the lease still holds, so finished work is not redone for a blip."""
+        for attempt in range(FINISH_ATTEMPTS):
+            try:
+                await self.store.finish(job.operation_id, owner, now, outcome)
+            except LeaseLost:
+                log.warning("%s: finished, but its lease was lost; dropped", job.operation_id)
+                return
+            except StoreUnavailable as exc:
+                if attempt == FINISH_ATTEMPTS - 1:
+                    # The lease runs out and another attempt redoes the job.
+                    log.error("%s: could not record the result: %s", job.operation_id, exc)
+                    return
+                await asyncio.sleep(STORE_RETRY)
+            else:
+                self.notifier.notify(notify.operation_done(job.operation_id))
+                return
 
     async def _heartbeat(
         self,
