@@ -1,10 +1,11 @@
 """Completion signals across processes: PostgreSQL LISTEN/NOTIFY.
 
-Same interface as notify.Notifier. notify() wakes local subscribers at once
-and sends pg_notify, which every process listening on the channel (other
-servers, video-worker processes) turns into the same local wake-up. A
-listener that loses its connection reconnects; WaitOperation's periodic
-re-read covers the gap.
+Same interface as notify.Notifier. The PostgreSQL store sends the signals
+itself, with pg_notify inside the transaction that makes the change, so they
+are delivered on commit and only then; this notifier listens, turning each
+into the same local wake-up as an in-process notify. notify() itself wakes
+this process's subscribers at once. A listener that loses its connection
+reconnects and wakes every subscriber to re-read what it may have missed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from contextlib import contextmanager
 import psycopg
 
 from .notify import Notifier, Subscription
+from .store.postgres_db import CHANNEL
 
 log = logging.getLogger(__name__)
 
-CHANNEL = "longreel"
 RECONNECT_DELAY = 1.0  # seconds between attempts to get the listener back
 LISTEN_WAIT = 10.0  # seconds start() waits for the listener before going on without it
 
@@ -30,27 +31,24 @@ class PostgresNotifier:
     def __init__(self, conninfo: str) -> None:
         self.conninfo = conninfo
         self._local = Notifier()
-        self._outbox: asyncio.Queue[str] = asyncio.Queue()
-        self._tasks: list[asyncio.Task[None]] = []
+        self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
     async def start(self) -> None:
-        self._tasks = [
-            asyncio.create_task(self._listen(), name="pg listen"),
-            asyncio.create_task(self._send(), name="pg notify"),
-        ]
+        self._listener = asyncio.create_task(self._listen(), name="pg listen")
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(LISTEN_WAIT):
                 await self._listening.wait()
+        if not self._listening.is_set():
+            log.error("not listening for other processes' signals yet; waits re-read every 5 s")
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._listener is not None:
+            self._listener.cancel()
+            await asyncio.gather(self._listener, return_exceptions=True)
 
     def notify(self, key: str) -> None:
         self._local.notify(key)
-        self._outbox.put_nowait(key)
 
     @contextmanager
     def subscribe(self, key: str) -> Iterator[Subscription]:
@@ -73,19 +71,3 @@ class PostgresNotifier:
             except psycopg.Error as exc:
                 log.warning("lost the notification listener (%s); reconnecting", exc)
                 await asyncio.sleep(RECONNECT_DELAY)
-
-    async def _send(self) -> None:
-        conn: psycopg.AsyncConnection[object] | None = None
-        try:
-            while True:
-                key = await self._outbox.get()
-                try:
-                    if conn is None or conn.closed:
-                        conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
-                    await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, key))
-                except psycopg.Error as exc:
-                    log.warning("could not send a notification (%s)", exc)
-                    conn = None
-        finally:
-            if conn is not None:
-                await conn.close()

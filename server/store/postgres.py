@@ -15,6 +15,7 @@ from typing import Any
 from psycopg import errors
 
 from ..filtering import Filter
+from ..notify import JOBS_QUEUED, cancel_requested, operation_done
 from .base import (
     CREATE,
     DELETE,
@@ -30,7 +31,7 @@ from .base import (
     VideoRow,
 )
 from .columns import CANCELLED, FILTER_COLUMNS, OPERATION_COLUMNS, VIDEO_COLUMNS, VISIBLE_VIDEO
-from .postgres_db import Conn, Database
+from .postgres_db import CHANNEL, Conn, Database
 from .sqlfilter import compile_filter
 
 
@@ -80,6 +81,13 @@ async def _replay(conn: Conn, verb: str, op: NewOperation) -> OperationRow | Non
     return await _operation_or_gone(conn, row[0])
 
 
+async def _signal(conn: Conn, key: str) -> None:
+    """NOTIFY every listening process of key; PostgreSQL delivers it on commit
+    only, so a signal is never sent for a change that did not happen, nor lost
+    when a process dies between its commit and a separate send."""
+    await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, key))
+
+
 async def _next(conn: Conn, counter: str) -> int:
     """The next keyset number; its row lock keeps numbers in commit order."""
     cursor = await conn.execute(
@@ -101,6 +109,7 @@ async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> Operatio
     if row is None:
         raise _Replayed()
     await conn.execute("INSERT INTO jobs (operation_seq) VALUES (%s)", (row[0],))
+    await _signal(conn, JOBS_QUEUED)
     return await _operation_or_gone(conn, op.id)
 
 
@@ -122,8 +131,8 @@ async def _settle_video(conn: Conn, verb: str, video_id: str, ok: bool, now: int
 
 
 async def _finish(conn: Conn, seq: int, now: int, outcome: Outcome) -> None:
-    cursor = await conn.execute("SELECT verb, video_id FROM operations WHERE seq = %s", (seq,))
-    verb, video_id = await cursor.fetchone()  # type: ignore[misc]
+    cursor = await conn.execute("SELECT verb, video_id, id FROM operations WHERE seq = %s", (seq,))
+    verb, video_id, operation_id = await cursor.fetchone()  # type: ignore[misc]
     ok = outcome.error is None
     await _settle_video(conn, verb, video_id, ok, now)
     await conn.execute(
@@ -133,6 +142,7 @@ async def _finish(conn: Conn, seq: int, now: int, outcome: Outcome) -> None:
         (now, now, outcome.response, outcome.error, outcome.error_code, outcome.message, ok, seq),
     )
     await conn.execute("DELETE FROM jobs WHERE operation_seq = %s", (seq,))
+    await _signal(conn, operation_done(operation_id))
 
 
 async def _leased_seq(conn: Conn, operation_id: str, owner: str) -> int:
@@ -303,6 +313,8 @@ class PostgresStore:
                 if lease is not None and lease[0] <= now:  # no worker holds it: end it here
                     outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
                     await _finish(conn, seq, now, outcome)
+                else:
+                    await _signal(conn, cancel_requested(operation_id))
             return await _operation_or_gone(conn, operation_id)
 
         return await self._run(work)
@@ -400,6 +412,7 @@ class PostgresStore:
                 " WHERE operation_seq = %s",
                 (not_before, seq),
             )
+            await _signal(conn, JOBS_QUEUED)
             await conn.execute(
                 "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s",
                 (message, now, seq),
@@ -415,5 +428,6 @@ class PostgresStore:
                 " attempts = GREATEST(attempts - 1, 0) WHERE operation_seq = %s",
                 (seq,),
             )
+            await _signal(conn, JOBS_QUEUED)  # handed back: another worker may take it now
 
         await self._run(work)

@@ -22,6 +22,7 @@ T = TypeVar("T")
 Conn = AsyncConnection[Any]
 
 MIGRATION_LOCK = 0x6C6F6E67  # pg_advisory_xact_lock key ("long")
+CHANNEL = "longreel"  # the LISTEN/NOTIFY channel of signals between processes
 POOL_SIZE = 10
 POOL_WAIT = 5.0  # seconds a call waits for a connection before the store counts as unavailable
 CONNECT_TIMEOUT = 10  # seconds
