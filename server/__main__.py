@@ -8,38 +8,12 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 
-import psycopg
-
-from .app import (
-    DATABASE_FILE,
-    MIN_LEASE_SECONDS,
-    Config,
-    StartupError,
-    VideoServer,
-    default_data_dir,
-)
+from . import flags
+from .app import Config, StartupError, VideoServer
 from .store import StoreError
 
 log = logging.getLogger("longreel.server")
-
-
-LOG_LEVELS = ("debug", "info", "warning", "error")
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-
-
-def describe_store(config: Config) -> str:
-    """Where the data is, for people: the database URL without its password."""
-    if config.database:
-        info = psycopg.conninfo.conninfo_to_dict(config.database)
-        return f"PostgreSQL database {info.get('dbname', '?')} on {info.get('host', 'localhost')}"
-    return str(config.data_dir / DATABASE_FILE)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -55,18 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=env("VIDEO_LISTEN", "127.0.0.1:50051"),
         help="HOST:PORT to serve gRPC on; port 0 picks a free one [VIDEO_LISTEN]",
     )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=env("VIDEO_DATA_DIR", str(default_data_dir())),
-        help=f"directory of the SQLite database ({DATABASE_FILE}) [VIDEO_DATA_DIR]",
-    )
-    parser.add_argument(
-        "--database",
-        default=env("VIDEO_DATABASE_URL") or None,
-        help="postgresql://... to share one database among servers and workers; "
-        "without it, SQLite under --data-dir [VIDEO_DATABASE_URL]",
-    )
+    flags.add_store_flags(parser)
     parser.add_argument(
         "--workers",
         type=int,
@@ -81,18 +44,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=argparse.SUPPRESS,
         help="serve the API only; other processes run the operations",
     )
-    parser.add_argument(
-        "--work-seconds",
-        type=float,
-        default=env("VIDEO_WORK_SECONDS", "5"),
-        help="how long the simulated renderer takes per video [VIDEO_WORK_SECONDS]",
-    )
-    parser.add_argument(
-        "--lease-seconds",
-        type=float,
-        default=env("VIDEO_LEASE_SECONDS", "30"),
-        help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
-    )
+    flags.add_work_flags(parser)
     parser.add_argument(
         "--max-backlog",
         type=int,
@@ -106,25 +58,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=env("VIDEO_RETENTION_HOURS", "168"),
         help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
     )
-    parser.add_argument(
-        "--log-level",
-        default=env("VIDEO_LOG_LEVEL", "info"),
-        choices=LOG_LEVELS,
-        help="[VIDEO_LOG_LEVEL]",
-    )
-    # String defaults go through `type` like typed flags, so a bad VIDEO_*
-    # value is a usage error too; `choices` is not applied to defaults.
+    flags.add_log_flag(parser)
     args = parser.parse_args(argv)
-    if args.log_level not in LOG_LEVELS:
-        parser.error(f"VIDEO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    flags.check_shared(parser, args)
     if args.workers < 0:
         parser.error("--workers must be 0 or more")
-    if args.work_seconds < 0:
-        parser.error("--work-seconds must be 0 or more")
     if args.max_backlog < 1 or args.retention_hours <= 0:
         parser.error("--max-backlog must be at least 1 and --retention-hours more than 0")
-    if args.lease_seconds < MIN_LEASE_SECONDS:
-        parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
     return args
 
 
@@ -138,7 +78,7 @@ async def serve(config: Config) -> None:
     host = config.listen.rsplit(":", 1)[0]
     print(
         f"video-server listening on {host}:{server.port} (gRPC, plaintext); "
-        f"data in {describe_store(config)}; {config.workers} workers",
+        f"data in {flags.describe_store(config)}; {config.workers} workers",
         flush=True,
     )
     await stopping.wait()
@@ -148,7 +88,7 @@ async def serve(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    setup_logging(args.log_level)
+    flags.setup_logging(args.log_level)
     config = Config(
         listen=args.listen,
         data_dir=args.data_dir,

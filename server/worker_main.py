@@ -13,10 +13,9 @@ import logging
 import os
 import signal
 import sys
-from pathlib import Path
 
-from .__main__ import LOG_LEVELS, describe_store, setup_logging
-from .app import MIN_LEASE_SECONDS, Config, default_data_dir, open_store
+from . import flags
+from .app import Config, open_store
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .processor import SimulatedProcessor
@@ -34,36 +33,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description="Run video operations from a shared store, beside video-server processes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--database",
-        default=env("VIDEO_DATABASE_URL") or None,
-        help="postgresql://... [VIDEO_DATABASE_URL]",
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=env("VIDEO_DATA_DIR", str(default_data_dir())),
-        help="the SQLite store's directory, when no --database [VIDEO_DATA_DIR]",
-    )
+    flags.add_store_flags(parser)
     parser.add_argument(
         "--concurrency",
         type=int,
         default=env("VIDEO_WORKERS", "2"),
         help="operations run at once [VIDEO_WORKERS]",
     )
-    parser.add_argument(
-        "--work-seconds",
-        type=float,
-        default=env("VIDEO_WORK_SECONDS", "5"),
-        help="how long the simulated renderer takes per video",
-    )
-    parser.add_argument("--lease-seconds", type=float, default=env("VIDEO_LEASE_SECONDS", "30"))
-    parser.add_argument("--log-level", default=env("VIDEO_LOG_LEVEL", "info"), choices=LOG_LEVELS)
-    args = parser.parse_args(argv)  # fmt: skip
-    if args.log_level not in LOG_LEVELS:
-        parser.error(f"VIDEO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
-    if args.concurrency < 1 or args.lease_seconds < MIN_LEASE_SECONDS:
-        parser.error(f"--concurrency must be 1 or more, --lease-seconds {MIN_LEASE_SECONDS:g}+")
+    flags.add_work_flags(parser)
+    flags.add_log_flag(parser)
+    args = parser.parse_args(argv)
+    flags.check_shared(parser, args)
+    if args.concurrency < 1:
+        parser.error("--concurrency must be 1 or more")
     return args
 
 
@@ -84,7 +66,7 @@ async def work(config: Config) -> None:
         loop.add_signal_handler(sig, stopping.set)
     pool.start()
     print(
-        f"video-worker running {config.workers} at a time from {describe_store(config)}",
+        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}",
         flush=True,
     )
     await stopping.wait()
@@ -97,7 +79,7 @@ async def work(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    setup_logging(args.log_level)
+    flags.setup_logging(args.log_level)
     config = Config(
         data_dir=args.data_dir,
         database=args.database,
