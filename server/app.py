@@ -152,7 +152,7 @@ class VideoServer:
         retention = int(self.config.retention_seconds * clock.SECOND)
         while True:
             try:
-                while await self.store.expire_operations(clock.now() - retention, SWEEP_BATCH):
+                while await self.store.expire_operations(self.store.now() - retention, SWEEP_BATCH):
                     pass
             except StoreError as exc:
                 log.warning("could not expire old operations: %s", exc)

@@ -116,13 +116,13 @@ class WorkerPool:
             # Each earlier attempt ended with its worker gone (crash, lost lease).
             message = f"gave up after {self.max_attempts} attempts whose workers stopped"
             error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
-            await self._finish(job, owner, clock.now(), _failure(message, error))
+            await self._finish(job, owner, self.store.now(), _failure(message, error))
             return
         await self._run(job, owner)
 
     async def _claim(self, owner: str) -> ClaimedJob | None:
         """Claim a job; one claimed while we are being stopped is handed back."""
-        claim = asyncio.ensure_future(self.store.claim_job(owner, clock.now(), self.lease))
+        claim = asyncio.ensure_future(self.store.claim_job(owner, self.store.now(), self.lease))
         try:
             return await asyncio.shield(claim)
         except asyncio.CancelledError:
@@ -148,7 +148,7 @@ class WorkerPool:
             await self._release(job, owner)
             raise
         except Exception as exc:
-            outcome, finish_time = await self._after_failure(job, owner, exc), clock.now()
+            outcome, finish_time = await self._after_failure(job, owner, exc), self.store.now()
         finally:
             beat.cancel()
         if outcome is not None:
@@ -157,7 +157,7 @@ class WorkerPool:
     async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
         """How the job ended, and when (the finish time the store records)."""
         with self.notifier.subscribe(notify.cancel_requested(job.operation_id)) as cancel:
-            watcher = asyncio.create_task(_watch_cancel(cancel, tracker))
+            watcher = asyncio.create_task(_watch_cancel(self.store, job, cancel, tracker))
             try:
                 # A cancel committed between the claim and the subscription
                 # sent its signal to nobody: look once more.
@@ -167,15 +167,17 @@ class WorkerPool:
                 if job.verb == CREATE:
                     spec = VideoSpec(job.video_id, job.title, job.plot)
                     await self.processor.create(spec, tracker)
-                    return _created(job, clock.now())
+                    return _created(job, self.store.now())
                 await self.processor.delete(job.video_id, tracker)
-                return Outcome("deleted", response=convert.pack(empty_pb2.Empty())), clock.now()
+                return Outcome(
+                    "deleted", response=convert.pack(empty_pb2.Empty())
+                ), self.store.now()
             except Cancelled:
-                return _failure("cancelled", cancelled()), clock.now()
+                return _failure("cancelled", cancelled()), self.store.now()
             except PermanentError as exc:
                 message = _short(exc)
                 error = operation_error(code_pb2.FAILED_PRECONDITION, message, "PROCESSING_FAILED")
-                return _failure(f"failed: {message}", error), clock.now()
+                return _failure(f"failed: {message}", error), self.store.now()
             finally:
                 watcher.cancel()
 
@@ -186,7 +188,7 @@ class WorkerPool:
             error = operation_error(code_pb2.INTERNAL, message, "PROCESSING_FAILED")
             return _failure(message, error)
         delay = min(MAX_BACKOFF, 2.0 ** (job.attempts - 1)) * random.uniform(0.5, 1.0)
-        now = clock.now()
+        now = self.store.now()
         message = f"attempt {job.attempts} failed; retrying in {delay:.1f} s"
         with contextlib.suppress(LeaseLost, StoreUnavailable):
             await self.store.retry_later(
@@ -233,7 +235,7 @@ class WorkerPool:
                 continue
             try:
                 cancel = await self.store.heartbeat(
-                    job.operation_id, owner, clock.now(), self.lease, *current
+                    job.operation_id, owner, self.store.now(), self.lease, *current
                 )
             except LeaseLost:
                 tracker.lease_lost = True
@@ -250,9 +252,20 @@ class WorkerPool:
             await asyncio.shield(self.store.release(job.operation_id, owner))
 
 
-async def _watch_cancel(subscription: notify.Subscription, tracker: Tracker) -> None:
-    await subscription.wait(None)
-    tracker.cancelled = True
+async def _watch_cancel(
+    store: Store, job: ClaimedJob, subscription: notify.Subscription, tracker: Tracker
+) -> None:
+    """Mark the job cancelled once the store says so. A wake-up alone is not
+    enough: a notifier that lost its listener wakes everyone to re-read."""
+    while True:
+        await subscription.wait(None)
+        try:
+            row = await store.get_operation(job.operation_id)
+        except StoreUnavailable:
+            continue  # the heartbeat learns of a cancellation too, once the store is back
+        if row is None or row.cancel_requested:
+            tracker.cancelled = True
+            return
 
 
 def _created(job: ClaimedJob, now: int) -> tuple[Outcome, int]:

@@ -25,7 +25,7 @@ from longreel.server.store.postgres import PostgresStore
 from longreel.server.store.sqlite import SQLiteStore
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .databases import fresh_schema, test_database
+from .databases import fresh_database, fresh_schema
 from .processors import GatedProcessor
 
 
@@ -78,7 +78,7 @@ class Api:
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str]:
     """A PostgreSQL database for this test run (see databases.py)."""
-    with test_database() as url:
+    with fresh_database() as url:
         yield url
 
 

@@ -32,7 +32,7 @@ def _missing(reason: str) -> None:
 
 
 @contextmanager
-def test_database() -> Iterator[str]:
+def fresh_database() -> Iterator[str]:
     """A fresh database for this run; yields its URL and drops it afterwards."""
     name = f"longreel_test_{secrets.token_hex(4)}"
     try:

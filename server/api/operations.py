@@ -9,7 +9,7 @@ import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 
-from .. import clock, convert, filtering, names, notify, validation
+from .. import convert, filtering, names, notify, validation
 from ..errors import ApiError, cancelled, invalid_argument, not_found, rpc_errors
 from ..store import Conflict, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
@@ -102,7 +102,9 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     ) -> empty_pb2.Empty:
         error = cancelled().SerializeToString()
         try:
-            row = await self.store.cancel_operation(_operation_id(request.name), clock.now(), error)
+            row = await self.store.cancel_operation(
+                _operation_id(request.name), self.store.now(), error
+            )
         except NotFound:
             raise not_found(OPERATION, request.name) from None
         if row.done:

@@ -14,7 +14,7 @@ from google.rpc import error_details_pb2
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .. import clock, convert, names, notify, validation
+from .. import convert, names, notify, validation
 from ..errors import ApiError, not_found, rpc_errors
 from ..store import AlreadyExists, NewOperation, NotFound, Store, VideoRow
 from ..store.pagination import PageTokens
@@ -152,7 +152,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             id=names.new_id(),
             video_id=video_id,
             target=names.video_name(video_id),
-            now=clock.now(),
+            now=self.store.now(),
             status_message=message,
             request_id=request_id or None,
             request_hash=fingerprint(request) if request_id else None,

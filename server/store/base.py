@@ -114,6 +114,11 @@ class Outcome:
 
 
 class Store(Protocol):
+    def now(self) -> int:
+        """The time to record and to compare leases by: one clock for every
+        process on the database, whatever the machines' clocks say."""
+        ...
+
     async def open(self) -> None: ...
     async def close(self) -> None: ...
     async def ping(self) -> None:

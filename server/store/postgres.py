@@ -31,6 +31,7 @@ from .base import (
     VideoRow,
 )
 from .columns import CANCELLED, FILTER_COLUMNS, OPERATION_COLUMNS, VIDEO_COLUMNS, VISIBLE_VIDEO
+from .postgres_clock import DatabaseClock, monotonic_us
 from .postgres_db import CHANNEL, Conn, Database
 from .sqlfilter import compile_filter
 
@@ -160,15 +161,22 @@ async def _leased_seq(conn: Conn, operation_id: str, owner: str) -> int:
 class PostgresStore:
     """Store on a PostgreSQL database, shared by any number of processes."""
 
-    def __init__(self, conninfo: str) -> None:
+    def __init__(self, conninfo: str, *, local_clock: Callable[[], int] = monotonic_us) -> None:
         self.conninfo = conninfo
         self._db = Database(conninfo)
         self._run = self._db.run
+        self._clock = DatabaseClock(self._db, local_clock)
+
+    def now(self) -> int:
+        """The database server's clock, so leases mean the same on every machine."""
+        return self._clock.now()
 
     async def open(self) -> None:
         await self._db.open()
+        await self._clock.start()
 
     async def close(self) -> None:
+        await self._clock.stop()
         await self._db.close()
 
     async def ping(self) -> None:

@@ -11,6 +11,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+from .. import clock
 from ..filtering import Filter
 from .base import (
     CREATE,
@@ -137,6 +138,10 @@ class SQLiteStore:
 
     def __init__(self, path: Path) -> None:
         self._db = Database(path)
+
+    def now(self) -> int:
+        """This machine's clock: every process on one SQLite file runs on it."""
+        return clock.now()
 
     async def open(self) -> None:
         self._db.open()

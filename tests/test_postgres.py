@@ -1,0 +1,162 @@
+"""What only PostgreSQL has to get right: one clock for every machine, a schema
+migrated by many processes at once, keyset pages that a slow commit cannot
+slip behind, and outages (no database at start, connections killed mid-run)."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+import time
+
+import psycopg
+import pytest
+from google.longrunning import operations_pb2
+
+from longreel.server.store import NewOperation
+from longreel.server.store.base import CREATE
+from longreel.server.store.postgres import PostgresStore, _insert_operation
+from longreel.server.store.postgres_clock import monotonic_us
+from longreel.server.store.postgres_db import Database
+
+from .databases import fresh_database, fresh_schema
+from .helpers import create, video, wait
+from .processors import GatedProcessor
+
+SECOND = 1_000_000
+HOUR = 3600 * SECOND
+LEASE = 10 * SECOND
+NOWHERE = "postgresql://postgres@127.0.0.1:1/longreel?connect_timeout=2"
+
+
+@pytest.fixture
+def url(postgres_database):
+    return fresh_schema(postgres_database)
+
+
+def new_op(name: str, now: int) -> NewOperation:
+    return NewOperation(
+        id=name, video_id=name, target=f"videos/{name}", now=now, status_message="queued"
+    )
+
+
+async def test_a_worker_whose_clock_runs_an_hour_ahead_leaves_a_live_lease_alone(url):
+    here = PostgresStore(url)
+    ahead = PostgresStore(url, local_clock=lambda: monotonic_us() + HOUR)
+    await here.open()
+    await ahead.open()
+    try:
+        await here.start_create(new_op("v1", here.now()), "Title", "")
+        assert await here.claim_job("here", here.now(), LEASE) is not None
+        # By its own clock the lease ran out long ago; by the database's it did not.
+        assert await ahead.claim_job("ahead", ahead.now(), LEASE) is None
+        assert abs(ahead.now() - here.now()) < SECOND
+    finally:
+        await ahead.close()
+        await here.close()
+
+
+async def test_the_store_tells_the_time_by_the_database_server(url):
+    store = PostgresStore(url)
+    await store.open()
+    try:
+        with psycopg.connect(url) as conn:
+            row = conn.execute(
+                "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+            ).fetchone()
+        assert row is not None
+        # The local clock it reads is monotonic, whose origin is the boot, not 1970.
+        assert abs(store.now() - row[0]) < SECOND
+    finally:
+        await store.close()
+
+
+async def test_processes_starting_together_migrate_the_schema_once(url):
+    databases = [Database(url, pool_size=1) for _ in range(8)]
+    try:
+        await asyncio.gather(*(db.open() for db in databases))
+    finally:
+        await asyncio.gather(*(db.close() for db in databases))
+    with psycopg.connect(url) as conn:
+        versions = [v for (v,) in conn.execute("SELECT version FROM schema_migrations")]
+        counters = conn.execute("SELECT count(*) FROM counters").fetchone()
+    assert versions == [1]
+    assert counters == (2,)  # the seed rows went in once
+
+
+async def test_a_page_token_cannot_pass_a_create_that_commits_late(url):
+    store = PostgresStore(url)
+    await store.open()
+    seen = []
+    try:
+        async with await psycopg.AsyncConnection.connect(url) as slow, slow.transaction():
+            # Another server's create has taken its keyset number and not committed yet.
+            await _insert_operation(slow, CREATE, new_op("slow", store.now()))
+            fast = asyncio.create_task(store.start_create(new_op("fast", store.now()), "F", ""))
+            await asyncio.sleep(0.3)  # time for "fast" to commit first, if it could
+            seen += await store.list_operations(None, 0, 100)
+        await fast
+        after = seen[-1].seq if seen else 0
+        seen += await store.list_operations(None, after, 100)
+    finally:
+        await store.close()
+    assert sorted(row.id for row in seen) == ["fast", "slow"]
+
+
+def test_a_server_without_its_database_says_so_and_exits():
+    for program in ("longreel.server", "longreel.server.worker_main"):
+        result = subprocess.run(
+            [sys.executable, "-m", program, "--database", NOWHERE],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 1, result
+        assert "cannot open the database" in result.stderr
+        assert "Traceback" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def kill_backends(url: str) -> int:
+    """Terminate every other connection to the database, as a failover or restart would."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        killed = conn.execute(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        ).fetchone()
+    return int(killed[0]) if killed else 0
+
+
+def until_listening(url: str) -> None:
+    deadline = time.monotonic() + 10
+    with psycopg.connect(url, autocommit=True) as conn:
+        while not conn.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+            " AND query LIKE 'LISTEN %'"
+        ).fetchone():
+            assert time.monotonic() < deadline, "the listener did not come back"
+            time.sleep(0.05)
+
+
+def test_work_and_waiters_survive_their_connections_being_killed(start_server):
+    processor = GatedProcessor()
+    with fresh_database() as own:  # its own database: every connection to it is ours
+        api = start_server(processor, store=PostgresStore(own), workers=1, lease_seconds=2)
+        name = create(api, title="Survivor").name
+        assert processor.started.wait(10)
+        answer: dict[str, operations_pb2.Operation] = {}
+        waiter = threading.Thread(target=lambda: answer.update(op=wait(api, name, 30)))
+        waiter.start()
+        time.sleep(0.3)  # the waiter is subscribed
+        assert kill_backends(own) >= 2  # the pool's and the listener's
+        for _ in range(5):  # no caller pays for a dead connection: the pool checks first
+            api.operations.GetOperation(operations_pb2.GetOperationRequest(name=name), timeout=5)
+        # The listener comes back and wakes every subscriber to re-read what it
+        # missed, the running job's cancel watcher too: that is no cancellation.
+        until_listening(own)
+        time.sleep(0.2)
+        processor.gate.set()
+        waiter.join(35)
+        assert answer["op"].done, answer
+        assert video(answer["op"]).title == "Survivor"
+        assert create(api, title="After").name  # the pool found new connections
+        api.server.stop()  # before its database goes
