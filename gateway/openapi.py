@@ -210,10 +210,15 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 200,
-                "pattern": r"\S",
-                "description": "Not blank",
+                "pattern": r"^[^\u0000]*\S[^\u0000]*$",
+                "description": "Not blank; no NUL characters",
             },
-            "plot": {"type": "string", "maxLength": 10_000},
+            "plot": {
+                "type": "string",
+                "maxLength": 10_000,
+                "pattern": r"^[^\u0000]*$",
+                "description": "No NUL characters",
+            },
             "id": {
                 "type": "string",
                 "pattern": VIDEO_ID_PATTERN,
