@@ -12,6 +12,7 @@ import math
 import os
 import sys
 from collections.abc import Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TextIO
 
 import grpc
@@ -145,10 +146,14 @@ def follow(
 ) -> int:
     """Wait for op with a progress line; Ctrl-C offers to cancel it."""
     bar = ProgressLine(sys.stderr)
+    # The waits run on a thread and this one waits for their results: Ctrl-C
+    # then lands in Python, never inside a blocking gRPC call, where a signal
+    # can leave the channel unusable for the cancel that follows.
+    waits = ThreadPoolExecutor(1, thread_name_prefix="videoctl-wait")
     try:
         while not op.done:
             bar.show(op)
-            op = client.wait_operation(op.name, timeout=PROGRESS_SLICE)
+            op = waits.submit(client.wait_operation, op.name, timeout=PROGRESS_SLICE).result()
     except KeyboardInterrupt:
         bar.end()
         if args.cancel_on_interrupt or ask(f"Cancel {op.name}? [y/N] "):
@@ -158,6 +163,8 @@ def follow(
             print(f"videoctl: {op.name} goes on; `videoctl operations wait {op.name}`",
                   file=sys.stderr)  # fmt: skip
         return 130
+    finally:
+        waits.shutdown(wait=False)
     bar.show(op)
     bar.end()
     if op.HasField("error"):
