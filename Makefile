@@ -77,9 +77,10 @@ test: setup
 lint-protos: setup
 	tests/node/node_modules/.bin/buf lint
 
-## bench: how soon clients learn an operation is done: ours (WaitOperation) vs api-core polling
+## bench: completion-notice latency (ours vs api-core polling); CreateVideo rate per store
 bench: setup
 	$(PY) bench/notice.py
+	$(PY) bench/accept.py
 
 ## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
 lint: setup
