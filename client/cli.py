@@ -11,9 +11,10 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TextIO
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future
+from typing import Any, TextIO, TypeVar
 
 import grpc
 from google.api_core import exceptions
@@ -29,6 +30,7 @@ from .sync import VideoClient
 PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
+T = TypeVar("T")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -146,14 +148,10 @@ def follow(
 ) -> int:
     """Wait for op with a progress line; Ctrl-C offers to cancel it."""
     bar = ProgressLine(sys.stderr)
-    # The waits run on a thread and this one waits for their results: Ctrl-C
-    # then lands in Python, never inside a blocking gRPC call, where a signal
-    # can leave the channel unusable for the cancel that follows.
-    waits = ThreadPoolExecutor(1, thread_name_prefix="videoctl-wait")
     try:
         while not op.done:
             bar.show(op)
-            op = waits.submit(client.wait_operation, op.name, timeout=PROGRESS_SLICE).result()
+            op = _in_background(client.wait_operation, op.name, timeout=PROGRESS_SLICE)
     except KeyboardInterrupt:
         bar.end()
         if args.cancel_on_interrupt or ask(f"Cancel {op.name}? [y/N] "):
@@ -163,8 +161,6 @@ def follow(
             print(f"videoctl: {op.name} goes on; `videoctl operations wait {op.name}`",
                   file=sys.stderr)  # fmt: skip
         return 130
-    finally:
-        waits.shutdown(wait=False)
     bar.show(op)
     bar.end()
     if op.HasField("error"):
@@ -176,6 +172,23 @@ def follow(
     if op.response.Unpack(video):  # a creation ends with the video it made
         return out.videos([video], single=True)
     return out.operations([op], single=True)
+
+
+def _in_background(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """call(...) on a daemon thread while this one waits for it: Ctrl-C then
+    lands here, never inside a blocking gRPC call, where a signal can leave
+    the channel unusable for the cancel that follows (grpc/grpc#19973), and
+    an abandoned call does not hold the process open at exit."""
+    result: Future[T] = Future()
+
+    def run() -> None:
+        try:
+            result.set_result(call(*args, **kwargs))
+        except BaseException as exc:  # handed to the caller, whatever it is
+            result.set_exception(exc)
+
+    threading.Thread(target=run, name="videoctl-call", daemon=True).start()
+    return result.result()
 
 
 def ask(question: str) -> bool:

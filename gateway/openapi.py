@@ -210,13 +210,13 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 200,
-                "pattern": r"^[^\u0000]*\S[^\u0000]*$",
+                "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$",
                 "description": "Not blank; no NUL characters",
             },
             "plot": {
                 "type": "string",
                 "maxLength": 10_000,
-                "pattern": r"^[^\u0000]*$",
+                "pattern": r"^[^\x00]*$",
                 "description": "No NUL characters",
             },
             "id": {

@@ -261,8 +261,9 @@ async def _watch_cancel(
         await subscription.wait(None)
         try:
             row = await store.get_operation(job.operation_id)
-        except StoreUnavailable:
-            continue  # the heartbeat learns of a cancellation too, once the store is back
+        except Exception as exc:  # the heartbeat learns of a cancellation too
+            log.warning("%s: could not re-read the operation: %r", job.operation_id, exc)
+            continue
         if row is None or row.cancel_requested:
             tracker.cancelled = True
             return

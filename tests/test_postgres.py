@@ -9,12 +9,14 @@ import subprocess
 import sys
 import threading
 import time
+from importlib import resources
 
 import psycopg
 import pytest
 from google.longrunning import operations_pb2
 
-from longreel.server.store import NewOperation
+from longreel.server import clock
+from longreel.server.store import NewOperation, migrations
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore, _insert_operation
 from longreel.server.store.postgres_clock import monotonic_us
@@ -24,6 +26,7 @@ from .databases import fresh_database, fresh_schema
 from .helpers import create, video, wait
 from .processors import GatedProcessor
 
+MIGRATIONS = [f for f in resources.files(migrations).iterdir() if f.name.startswith("postgres_")]
 SECOND = 1_000_000
 HOUR = 3600 * SECOND
 LEASE = 10 * SECOND
@@ -41,33 +44,43 @@ def new_op(name: str, now: int) -> NewOperation:
     )
 
 
-async def test_a_worker_whose_clock_runs_an_hour_ahead_leaves_a_live_lease_alone(url):
-    here = PostgresStore(url)
-    ahead = PostgresStore(url, local_clock=lambda: monotonic_us() + HOUR)
+def wall_clock_ahead(monkeypatch, by_us: int) -> None:
+    """This machine's wall clock jumps ahead (NTP step, a bad RTC)."""
+    real = time.time_ns
+    monkeypatch.setattr(time, "time_ns", lambda: real() + by_us * 1000)
+    assert abs(clock.now() - real() // 1000 - by_us) < SECOND
+
+
+def database_time(url: str) -> int:
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_a_worker_whose_clock_runs_an_hour_ahead_leaves_a_live_lease_alone(url, monkeypatch):
+    here, there = PostgresStore(url), PostgresStore(url)
     await here.open()
-    await ahead.open()
+    await there.open()
     try:
         await here.start_create(new_op("v1", here.now()), "Title", "")
         assert await here.claim_job("here", here.now(), LEASE) is not None
-        # By its own clock the lease ran out long ago; by the database's it did not.
-        assert await ahead.claim_job("ahead", ahead.now(), LEASE) is None
-        assert abs(ahead.now() - here.now()) < SECOND
+        wall_clock_ahead(monkeypatch, HOUR)
+        # By the wall clock the lease ran out long ago; by the database's it did not.
+        assert await there.claim_job("there", there.now(), LEASE) is None
     finally:
-        await ahead.close()
+        await there.close()
         await here.close()
 
 
-async def test_the_store_tells_the_time_by_the_database_server(url):
-    store = PostgresStore(url)
+async def test_the_store_tells_the_time_by_the_database_server(url, monkeypatch):
+    store = PostgresStore(url, local_clock=lambda: monotonic_us() + HOUR)
     await store.open()
     try:
-        with psycopg.connect(url) as conn:
-            row = conn.execute(
-                "SELECT (extract(epoch FROM clock_timestamp()) * 1000000)::bigint"
-            ).fetchone()
-        assert row is not None
-        # The local clock it reads is monotonic, whose origin is the boot, not 1970.
-        assert abs(store.now() - row[0]) < SECOND
+        wall_clock_ahead(monkeypatch, -HOUR)
+        assert abs(store.now() - database_time(url)) < SECOND
     finally:
         await store.close()
 
@@ -79,9 +92,11 @@ async def test_processes_starting_together_migrate_the_schema_once(url):
     finally:
         await asyncio.gather(*(db.close() for db in databases))
     with psycopg.connect(url) as conn:
-        versions = [v for (v,) in conn.execute("SELECT version FROM schema_migrations")]
+        versions = [
+            v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+        ]
         counters = conn.execute("SELECT count(*) FROM counters").fetchone()
-    assert versions == [1]
+    assert versions == list(range(1, len(MIGRATIONS) + 1))
     assert counters == (2,)  # the seed rows went in once
 
 
@@ -116,22 +131,29 @@ def test_a_server_without_its_database_says_so_and_exits():
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
 
 
-def kill_backends(url: str) -> int:
+def kill_backends(url: str) -> list[int]:
     """Terminate every other connection to the database, as a failover or restart would."""
     with psycopg.connect(url, autocommit=True) as conn:
-        killed = conn.execute(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        ).fetchone()
-    return int(killed[0]) if killed else 0
+        pids = [
+            pid
+            for (pid,) in conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ]
+        for pid in pids:
+            conn.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    return pids
 
 
-def until_listening(url: str) -> None:
+def until_listening(url: str, killed: list[int]) -> None:
+    """Until a new listener (not one of the killed, which may linger a moment) is in."""
     deadline = time.monotonic() + 10
     with psycopg.connect(url, autocommit=True) as conn:
         while not conn.execute(
             "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
-            " AND query LIKE 'LISTEN %'"
+            " AND query LIKE 'LISTEN %%' AND NOT pid = ANY(%s)",
+            (killed,),
         ).fetchone():
             assert time.monotonic() < deadline, "the listener did not come back"
             time.sleep(0.05)
@@ -147,12 +169,13 @@ def test_work_and_waiters_survive_their_connections_being_killed(start_server):
         waiter = threading.Thread(target=lambda: answer.update(op=wait(api, name, 30)))
         waiter.start()
         time.sleep(0.3)  # the waiter is subscribed
-        assert kill_backends(own) >= 2  # the pool's and the listener's
+        killed = kill_backends(own)
+        assert len(killed) >= 2  # the pool's and the listener's
         for _ in range(5):  # no caller pays for a dead connection: the pool checks first
             api.operations.GetOperation(operations_pb2.GetOperationRequest(name=name), timeout=5)
         # The listener comes back and wakes every subscriber to re-read what it
         # missed, the running job's cancel watcher too: that is no cancellation.
-        until_listening(own)
+        until_listening(own, killed)
         time.sleep(0.2)
         processor.gate.set()
         waiter.join(35)

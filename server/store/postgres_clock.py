@@ -16,7 +16,6 @@ import logging
 import time
 from collections.abc import Callable
 
-from .base import StoreError
 from .postgres_db import Conn, Database
 
 log = logging.getLogger(__name__)
@@ -49,6 +48,7 @@ class DatabaseClock:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
             self._task = None
 
     async def sync(self) -> None:
@@ -75,5 +75,5 @@ class DatabaseClock:
             await asyncio.sleep(SYNC_INTERVAL)
             try:
                 await self.sync()
-            except StoreError as exc:  # keep the last offset; it drifts by ppm only
+            except Exception as exc:  # keep the last offset; it drifts by ppm only
                 log.warning("could not read the database clock: %s", exc)
