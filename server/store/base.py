@@ -85,6 +85,7 @@ class NewOperation:
     status_message: str
     request_id: str | None = None
     request_hash: bytes | None = None
+    principal: str = ""  # the caller it belongs to ('' without authentication)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,29 +132,38 @@ class Store(Protocol):
 
     # --- starting operations (one transaction each: operation, job, video) ---
     async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
-        """Reserve video `op.target` and queue its creation; a repeat of the
-        same request_id returns the first operation."""
+        """Reserve video `op.target` for `op.principal` and queue its creation;
+        a repeat of the same request_id by the same caller returns the first
+        operation. Video ids are one namespace for all callers."""
         ...
 
     async def start_delete(self, op: NewOperation) -> OperationRow:
-        """Queue the deletion of video `op.target`; while one is under way, that
-        operation is the answer (deleting twice is deleting once)."""
+        """Queue the deletion of `op.principal`'s video `op.target`; while one is
+        under way, that operation is the answer (deleting twice is deleting once)."""
         ...
 
-    # --- reading ---
-    async def get_operation(self, operation_id: str) -> OperationRow | None: ...
+    # --- reading (and steering): `principal` keeps a caller to its own
+    # operations and videos, as if no others existed; None (the workers,
+    # the sweeper) sees them all ---
+    async def get_operation(
+        self, operation_id: str, principal: str | None = None
+    ) -> OperationRow | None: ...
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int
+        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
     ) -> list[OperationRow]: ...
-    async def get_video(self, video_id: str) -> VideoRow | None: ...
-    async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]: ...
+    async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None: ...
+    async def list_videos(
+        self, after_seq: int, limit: int, principal: str | None = None
+    ) -> list[VideoRow]: ...
 
     # --- steering ---
-    async def cancel_operation(self, operation_id: str, now: int, error: bytes) -> OperationRow:
+    async def cancel_operation(
+        self, operation_id: str, now: int, error: bytes, principal: str | None = None
+    ) -> OperationRow:
         """Ask for cancellation; a job no worker holds ends at once with `error`."""
         ...
 
-    async def delete_operation(self, operation_id: str) -> None: ...
+    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None: ...
     async def expire_operations(self, ended_before: int, limit: int) -> int:
         """Forget up to `limit` operations that finished before `ended_before`;
         returns how many went."""

@@ -52,16 +52,27 @@ def _bytes(value: Any) -> bytes | None:
     return None if value is None else bytes(value)
 
 
-async def _fetch_operation(conn: Conn, operation_id: str) -> OperationRow | None:
+def _scope(principal: str | None) -> tuple[str, tuple[str, ...]]:
+    """The condition that keeps a caller to its own rows (None: everyone's)."""
+    return ("TRUE", ()) if principal is None else ("principal = %s", (principal,))
+
+
+async def _fetch_operation(
+    conn: Conn, operation_id: str, principal: str | None = None
+) -> OperationRow | None:
+    mine, params = _scope(principal)
     cursor = await conn.execute(
-        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = %s", (operation_id,)
+        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = %s AND {mine}",
+        (operation_id, *params),
     )
     row = await cursor.fetchone()
     return None if row is None else _operation(row)
 
 
-async def _operation_or_gone(conn: Conn, operation_id: str) -> OperationRow:
-    row = await _fetch_operation(conn, operation_id)
+async def _operation_or_gone(
+    conn: Conn, operation_id: str, principal: str | None = None
+) -> OperationRow:
+    row = await _fetch_operation(conn, operation_id, principal)
     if row is None:
         raise NotFound(operation_id)
     return row
@@ -71,8 +82,9 @@ async def _replay(conn: Conn, verb: str, op: NewOperation) -> OperationRow | Non
     if op.request_id is None:
         return None
     cursor = await conn.execute(
-        "SELECT id, request_hash FROM operations WHERE verb = %s AND request_id = %s",
-        (verb, op.request_id),
+        "SELECT id, request_hash FROM operations"
+        " WHERE principal = %s AND verb = %s AND request_id = %s",
+        (op.principal, verb, op.request_id),
     )
     row = await cursor.fetchone()
     if row is None:
@@ -100,11 +112,12 @@ async def _next(conn: Conn, counter: str) -> int:
 async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> OperationRow:
     cursor = await conn.execute(
         "INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
+        " update_time, request_id, request_hash, principal)"
+        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+        " ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
         " RETURNING seq",
         (await _next(conn, "operations"), op.id, verb, op.target, op.video_id,
-         op.status_message, op.now, op.now, op.request_id, op.request_hash),
+         op.status_message, op.now, op.now, op.request_id, op.request_hash, op.principal),
     )  # fmt: skip
     row = await cursor.fetchone()
     if row is None:
@@ -201,9 +214,9 @@ class PostgresStore:
             try:
                 async with conn.transaction():  # a savepoint: a clash leaves the rest usable
                     await conn.execute(
-                        "INSERT INTO videos (id, title, plot, state, create_time, update_time)"
-                        " VALUES (%s, %s, %s, 'creating', %s, %s)",
-                        (op.video_id, title, plot, op.now, op.now),
+                        "INSERT INTO videos (id, title, plot, state, create_time, update_time,"
+                        " principal) VALUES (%s, %s, %s, 'creating', %s, %s, %s)",
+                        (op.video_id, title, plot, op.now, op.now, op.principal),
                     )
             except errors.UniqueViolation:
                 # A twin with our request_id and video_id may just have committed.
@@ -219,7 +232,8 @@ class PostgresStore:
             if (earlier := await _replay(conn, DELETE, op)) is not None:
                 return earlier
             cursor = await conn.execute(
-                "SELECT state FROM videos WHERE id = %s FOR UPDATE", (op.video_id,)
+                "SELECT state FROM videos WHERE id = %s AND principal = %s FOR UPDATE",
+                (op.video_id, op.principal),
             )
             row = await cursor.fetchone()
             if row is None or row[0] == "creating":
@@ -253,53 +267,68 @@ class PostgresStore:
 
             return await self._run(replay)
 
-    async def get_operation(self, operation_id: str) -> OperationRow | None:
-        return await self._run(lambda conn: _fetch_operation(conn, operation_id))
+    async def get_operation(
+        self, operation_id: str, principal: str | None = None
+    ) -> OperationRow | None:
+        return await self._run(lambda conn: _fetch_operation(conn, operation_id, principal))
 
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int
+        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
     ) -> list[OperationRow]:
         condition, params = (
             ("TRUE", []) if where is None else compile_filter(where, FILTER_COLUMNS, "%s")
         )
+        mine, scope = _scope(principal)
         sql = (
             f"SELECT {OPERATION_COLUMNS} FROM operations"
-            f" WHERE seq > %s AND {condition} ORDER BY seq LIMIT %s"
+            f" WHERE seq > %s AND {mine} AND {condition} ORDER BY seq LIMIT %s"
         )
 
         async def work(conn: Conn) -> list[OperationRow]:
-            cursor = await conn.execute(sql, [after_seq, *params, limit])
+            cursor = await conn.execute(sql, [after_seq, *scope, *params, limit])
             return [_operation(r) for r in await cursor.fetchall()]
 
         return await self._run(work)
 
-    async def get_video(self, video_id: str) -> VideoRow | None:
+    async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
+        mine, scope = _scope(principal)
+
         async def work(conn: Conn) -> VideoRow | None:
             cursor = await conn.execute(
-                f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = %s AND {VISIBLE_VIDEO}",
-                (video_id,),
+                f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = %s AND {mine} AND {VISIBLE_VIDEO}",
+                (video_id, *scope),
             )
             row = await cursor.fetchone()
             return None if row is None else VideoRow(*row)
 
         return await self._run(work)
 
-    async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]:
+    async def list_videos(
+        self, after_seq: int, limit: int, principal: str | None = None
+    ) -> list[VideoRow]:
+        mine, scope = _scope(principal)
+
         async def work(conn: Conn) -> list[VideoRow]:
             cursor = await conn.execute(
-                f"SELECT {VIDEO_COLUMNS} FROM videos WHERE list_seq > %s AND {VISIBLE_VIDEO}"
-                " ORDER BY list_seq LIMIT %s",
-                (after_seq, limit),
+                f"SELECT {VIDEO_COLUMNS} FROM videos"
+                f" WHERE list_seq > %s AND {mine} AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT %s",
+                (after_seq, *scope, limit),
             )
             return [VideoRow(*row) for row in await cursor.fetchall()]
 
         return await self._run(work)
 
-    async def cancel_operation(self, operation_id: str, now: int, error: bytes) -> OperationRow:
+    async def cancel_operation(
+        self, operation_id: str, now: int, error: bytes, principal: str | None = None
+    ) -> OperationRow:
+        mine, scope = _scope(principal)
+
         async def work(conn: Conn) -> OperationRow:
             # Locks in the workers' order, job row first, then the operation:
             # the other order deadlocks against heartbeats and finishes.
-            cursor = await conn.execute("SELECT seq FROM operations WHERE id = %s", (operation_id,))
+            cursor = await conn.execute(
+                f"SELECT seq FROM operations WHERE id = %s AND {mine}", (operation_id, *scope)
+            )
             row = await cursor.fetchone()
             if row is None:
                 raise NotFound(operation_id)
@@ -327,15 +356,12 @@ class PostgresStore:
 
         return await self._run(work)
 
-    async def delete_operation(self, operation_id: str) -> None:
+    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
         async def work(conn: Conn) -> None:
-            cursor = await conn.execute(
-                "SELECT done FROM operations WHERE id = %s", (operation_id,)
-            )
-            row = await cursor.fetchone()
+            row = await _fetch_operation(conn, operation_id, principal)
             if row is None:
                 raise NotFound(operation_id)
-            if not row[0]:
+            if not row.done:
                 raise Conflict("the operation is still running; cancel it first")
             await conn.execute("DELETE FROM operations WHERE id = %s", (operation_id,))
 

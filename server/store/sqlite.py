@@ -45,15 +45,26 @@ def _video(row: Any) -> VideoRow:
     return VideoRow(*row)
 
 
-def _fetch_operation(conn: sqlite3.Connection, operation_id: str) -> OperationRow | None:
+def _scope(principal: str | None) -> tuple[str, tuple[str, ...]]:
+    """The condition that keeps a caller to its own rows (None: everyone's)."""
+    return ("1 = 1", ()) if principal is None else ("principal = ?", (principal,))
+
+
+def _fetch_operation(
+    conn: sqlite3.Connection, operation_id: str, principal: str | None = None
+) -> OperationRow | None:
+    mine, params = _scope(principal)
     row = conn.execute(
-        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ?", (operation_id,)
+        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ? AND {mine}",
+        (operation_id, *params),
     ).fetchone()
     return None if row is None else _operation(row)
 
 
-def _operation_or_gone(conn: sqlite3.Connection, operation_id: str) -> OperationRow:
-    row = _fetch_operation(conn, operation_id)
+def _operation_or_gone(
+    conn: sqlite3.Connection, operation_id: str, principal: str | None = None
+) -> OperationRow:
+    row = _fetch_operation(conn, operation_id, principal)
     if row is None:
         raise NotFound(operation_id)
     return row
@@ -64,8 +75,9 @@ def _replay(conn: sqlite3.Connection, verb: str, op: NewOperation) -> OperationR
     if op.request_id is None:
         return None
     row = conn.execute(
-        "SELECT id, request_hash FROM operations WHERE verb = ? AND request_id = ?",
-        (verb, op.request_id),
+        "SELECT id, request_hash FROM operations"
+        " WHERE principal = ? AND verb = ? AND request_id = ?",
+        (op.principal, verb, op.request_id),
     ).fetchone()
     if row is None:
         return None
@@ -77,9 +89,10 @@ def _replay(conn: sqlite3.Connection, verb: str, op: NewOperation) -> OperationR
 def _insert_operation(conn: sqlite3.Connection, verb: str, op: NewOperation) -> OperationRow:
     cursor = conn.execute(
         "INSERT INTO operations (id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " update_time, request_id, request_hash, principal)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (op.id, verb, op.target, op.video_id, op.status_message, op.now, op.now,
-         op.request_id, op.request_hash),
+         op.request_id, op.request_hash, op.principal),
     )  # fmt: skip
     conn.execute("INSERT INTO jobs (operation_seq) VALUES (?)", (cursor.lastrowid,))
     return _operation_or_gone(conn, op.id)
@@ -170,9 +183,9 @@ class SQLiteStore:
             if conn.execute("SELECT 1 FROM videos WHERE id = ?", (op.video_id,)).fetchone():
                 raise AlreadyExists(op.target)
             conn.execute(
-                "INSERT INTO videos (id, title, plot, state, create_time, update_time)"
-                " VALUES (?, ?, ?, 'creating', ?, ?)",
-                (op.video_id, title, plot, op.now, op.now),
+                "INSERT INTO videos (id, title, plot, state, create_time, update_time, principal)"
+                " VALUES (?, ?, ?, 'creating', ?, ?, ?)",
+                (op.video_id, title, plot, op.now, op.now, op.principal),
             )
             return _insert_operation(conn, CREATE, op)
 
@@ -182,7 +195,10 @@ class SQLiteStore:
         def write(conn: sqlite3.Connection) -> OperationRow:
             if (earlier := _replay(conn, DELETE, op)) is not None:
                 return earlier
-            row = conn.execute("SELECT state FROM videos WHERE id = ?", (op.video_id,)).fetchone()
+            row = conn.execute(
+                "SELECT state FROM videos WHERE id = ? AND principal = ?",
+                (op.video_id, op.principal),
+            ).fetchone()
             if row is None or row[0] == "creating":
                 raise NotFound(op.target)
             if row[0] == "deleting":  # DELETE is idempotent: the delete under way answers
@@ -199,38 +215,49 @@ class SQLiteStore:
 
         return await self._db.write(write)
 
-    async def get_operation(self, operation_id: str) -> OperationRow | None:
-        return await self._db.read(lambda conn: _fetch_operation(conn, operation_id))
+    async def get_operation(
+        self, operation_id: str, principal: str | None = None
+    ) -> OperationRow | None:
+        return await self._db.read(lambda conn: _fetch_operation(conn, operation_id, principal))
 
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int
+        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
     ) -> list[OperationRow]:
         condition, params = (
             ("1 = 1", []) if where is None else compile_filter(where, FILTER_COLUMNS)
         )
+        mine, scope = _scope(principal)
         sql = (
             f"SELECT {OPERATION_COLUMNS} FROM operations"
-            f" WHERE seq > ? AND {condition} ORDER BY seq LIMIT ?"
+            f" WHERE seq > ? AND {mine} AND {condition} ORDER BY seq LIMIT ?"
         )
-        rows = await self._db.read(lambda c: c.execute(sql, [after_seq, *params, limit]).fetchall())
+        rows = await self._db.read(
+            lambda c: c.execute(sql, [after_seq, *scope, *params, limit]).fetchall()
+        )
         return [_operation(r) for r in rows]
 
-    async def get_video(self, video_id: str) -> VideoRow | None:
-        sql = f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = ? AND {VISIBLE_VIDEO}"
-        row = await self._db.read(lambda c: c.execute(sql, (video_id,)).fetchone())
+    async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
+        mine, scope = _scope(principal)
+        sql = f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = ? AND {mine} AND {VISIBLE_VIDEO}"
+        row = await self._db.read(lambda c: c.execute(sql, (video_id, *scope)).fetchone())
         return None if row is None else _video(row)
 
-    async def list_videos(self, after_seq: int, limit: int) -> list[VideoRow]:
+    async def list_videos(
+        self, after_seq: int, limit: int, principal: str | None = None
+    ) -> list[VideoRow]:
+        mine, scope = _scope(principal)
         sql = (
-            f"SELECT {VIDEO_COLUMNS} FROM videos WHERE list_seq > ? AND {VISIBLE_VIDEO}"
-            " ORDER BY list_seq LIMIT ?"
+            f"SELECT {VIDEO_COLUMNS} FROM videos"
+            f" WHERE list_seq > ? AND {mine} AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT ?"
         )
-        rows = await self._db.read(lambda c: c.execute(sql, (after_seq, limit)).fetchall())
+        rows = await self._db.read(lambda c: c.execute(sql, (after_seq, *scope, limit)).fetchall())
         return [_video(r) for r in rows]
 
-    async def cancel_operation(self, operation_id: str, now: int, error: bytes) -> OperationRow:
+    async def cancel_operation(
+        self, operation_id: str, now: int, error: bytes, principal: str | None = None
+    ) -> OperationRow:
         def write(conn: sqlite3.Connection) -> OperationRow:
-            row = _operation_or_gone(conn, operation_id)
+            row = _operation_or_gone(conn, operation_id, principal)
             if row.done:
                 return row  # the result stands
             conn.execute(
@@ -247,14 +274,12 @@ class SQLiteStore:
 
         return await self._db.write(write)
 
-    async def delete_operation(self, operation_id: str) -> None:
+    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
         def write(conn: sqlite3.Connection) -> None:
-            row = conn.execute(
-                "SELECT done FROM operations WHERE id = ?", (operation_id,)
-            ).fetchone()
+            row = _fetch_operation(conn, operation_id, principal)
             if row is None:
                 raise NotFound(operation_id)
-            if not row[0]:
+            if not row.done:
                 raise Conflict("the operation is still running; cancel it first")
             conn.execute("DELETE FROM operations WHERE id = ?", (operation_id,))
 
