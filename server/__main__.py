@@ -8,9 +8,11 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 from . import flags
 from .app import Config, StartupError, VideoServer
+from .security import AUTH_MODES, describe
 from .store import StoreError
 
 log = logging.getLogger("longreel.server")
@@ -58,6 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=env("VIDEO_RETENTION_HOURS", "168"),
         help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
     )
+    add_security_flags(parser)
     flags.add_log_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
@@ -66,6 +69,79 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.max_backlog < 1 or args.retention_hours <= 0:
         parser.error("--max-backlog must be at least 1 and --retention-hours more than 0")
     return args
+
+
+def add_security_flags(parser: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    tls = parser.add_argument_group("TLS (plaintext is allowed on loopback only)")
+    tls.add_argument(
+        "--tls-cert",
+        default=env("VIDEO_TLS_CERT"),
+        type=Path,
+        metavar="FILE",
+        help="PEM certificate chain to serve TLS with [VIDEO_TLS_CERT]",
+    )
+    tls.add_argument(
+        "--tls-key",
+        default=env("VIDEO_TLS_KEY"),
+        type=Path,
+        metavar="FILE",
+        help="its PEM private key [VIDEO_TLS_KEY]",
+    )
+    tls.add_argument(
+        "--tls-client-ca",
+        default=env("VIDEO_TLS_CLIENT_CA"),
+        type=Path,
+        metavar="FILE",
+        help="PEM CAs that client certificates must chain to (mutual TLS) [VIDEO_TLS_CLIENT_CA]",
+    )
+    tls.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve plaintext on an address other than loopback (TLS terminated in front)",
+    )
+    auth = parser.add_argument_group("authentication: `authorization: Bearer TOKEN` on each call")
+    auth.add_argument(
+        "--auth",
+        choices=AUTH_MODES,
+        default=env("VIDEO_AUTH", "none"),
+        help="none: every caller is the same one; api-keys: tokens from"
+        " --api-keys-file; jwt: tokens signed with --jwt-key [VIDEO_AUTH]",
+    )
+    auth.add_argument(
+        "--api-keys-file",
+        default=env("VIDEO_API_KEYS_FILE"),
+        type=Path,
+        metavar="FILE",
+        help="lines of 'token principal' [VIDEO_API_KEYS_FILE]",
+    )
+    auth.add_argument(
+        "--jwt-key",
+        default=env("VIDEO_JWT_KEY"),
+        type=Path,
+        metavar="FILE",
+        help="PEM public key (RS/PS/ES/EdDSA) or an HMAC secret of 32+ bytes"
+        " (HS256); the principal is the token's sub [VIDEO_JWT_KEY]",
+    )
+    auth.add_argument(
+        "--jwt-issuer",
+        default=env("VIDEO_JWT_ISSUER"),
+        help="the iss tokens must carry [VIDEO_JWT_ISSUER]",
+    )
+    auth.add_argument(
+        "--jwt-audience",
+        default=env("VIDEO_JWT_AUDIENCE"),
+        help="the aud tokens must carry [VIDEO_JWT_AUDIENCE]",
+    )
+    auth.add_argument(
+        "--rate-limit",
+        type=float,
+        default=env("VIDEO_RATE_LIMIT", "0"),
+        help="calls a second per caller (bursts of twice that); past it,"
+        " RESOURCE_EXHAUSTED; 0: no limit [VIDEO_RATE_LIMIT]",
+    )
+    auth.add_argument("--no-reflection", dest="reflection", action="store_false",
+                      help="do not serve gRPC reflection")  # fmt: skip
 
 
 async def serve(config: Config) -> None:
@@ -77,7 +153,7 @@ async def serve(config: Config) -> None:
     await server.start()
     host = config.listen.rsplit(":", 1)[0]
     print(
-        f"video-server listening on {host}:{server.port} (gRPC, plaintext); "
+        f"video-server listening on {host}:{server.port} ({describe(config)}); "
         f"data in {flags.describe_store(config)}; {config.workers} workers",
         flush=True,
     )
@@ -98,6 +174,17 @@ def main(argv: list[str] | None = None) -> None:
         lease_seconds=args.lease_seconds,
         max_backlog=args.max_backlog,
         retention_seconds=args.retention_hours * 3600,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+        tls_client_ca=args.tls_client_ca,
+        insecure=args.insecure,
+        auth=args.auth,
+        api_keys_file=args.api_keys_file,
+        jwt_key=args.jwt_key,
+        jwt_issuer=args.jwt_issuer,
+        jwt_audience=args.jwt_audience,
+        rate_limit=args.rate_limit,
+        reflection=args.reflection,
     )
     try:
         asyncio.run(serve(config))

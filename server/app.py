@@ -15,10 +15,11 @@ from grpc_reflection.v1alpha import reflection
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import clock
+from . import clock, security
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
+from .auth import ConfigError
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .processor import Processor, SimulatedProcessor
@@ -35,6 +36,7 @@ DATABASE_FILE = "videos.db"
 MIN_LEASE_SECONDS = 1.0  # the heartbeat renews a lease every third of it
 SWEEP_BATCH = 1_000  # expired operations forgotten per transaction
 MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
+MAX_STREAMS = 1_000  # concurrent calls per connection, long polls included (HTTP/2 streams)
 
 VIDEO_SERVICE = pb.DESCRIPTOR.services_by_name["VideoService"]
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
@@ -71,6 +73,17 @@ class Config:
     max_backlog: int = 10_000  # unfinished operations; past it, new ones are refused
     retention_seconds: float = 7 * 86_400  # finished operations are kept this long
     sweep_interval: float = 60.0  # seconds between sweeps for expired operations
+    tls_cert: Path | None = None  # PEM certificate chain; with tls_key, the server speaks TLS
+    tls_key: Path | None = None
+    tls_client_ca: Path | None = None  # PEM CAs; clients must then present a certificate (mTLS)
+    insecure: bool = False  # allow plaintext on an address other than loopback
+    auth: str = "none"  # none | api-keys | jwt
+    api_keys_file: Path | None = None
+    jwt_key: Path | None = None
+    jwt_issuer: str | None = None
+    jwt_audience: str | None = None
+    rate_limit: float = 0.0  # calls a second per caller; 0: no limit
+    reflection: bool = True
 
 
 class VideoServer:
@@ -95,6 +108,11 @@ class VideoServer:
             lease_seconds=config.lease_seconds,
             max_attempts=config.max_attempts,
         )
+        try:  # before anything opens: bad settings fail fast
+            self.gate = security.gate(config)
+            self.credentials = security.server_credentials(config)
+        except ConfigError as exc:
+            raise StartupError(str(exc)) from None
         self.health = health.aio.HealthServicer()
         self.server: grpc.aio.Server | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -111,16 +129,19 @@ class VideoServer:
                 # A taken port must be an error, not a silent share (SO_REUSEPORT).
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+                ("grpc.max_concurrent_streams", MAX_STREAMS),
             ]
         )
         backlog = self.config.max_backlog
         videos = VideoService(self.store, self.notifier, tokens, max_backlog=backlog)
-        add_service(server, videos, VIDEO_SERVICE)
-        add_service(server, Operations(self.store, self.notifier, tokens), OPERATIONS_SERVICE)
+        add_service(server, videos, VIDEO_SERVICE, self.gate)
+        operations = Operations(self.store, self.notifier, tokens)
+        add_service(server, operations, OPERATIONS_SERVICE, self.gate)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
-        reflection.enable_server_reflection(
-            (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-        )
+        if self.config.reflection:
+            reflection.enable_server_reflection(
+                (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
+            )
         self.port = self._bind(server)
         await server.start()
         self.server = server
@@ -136,8 +157,12 @@ class VideoServer:
         return self.port
 
     def _bind(self, server: grpc.aio.Server) -> int:
+        credentials = self.credentials
         try:
-            port = server.add_insecure_port(self.config.listen)
+            if credentials is None:
+                port = server.add_insecure_port(self.config.listen)
+            else:
+                port = server.add_secure_port(self.config.listen, credentials)
         except RuntimeError:
             port = 0
         if port == 0:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import grpc
 from google.protobuf import any_pb2, duration_pb2
@@ -164,7 +164,11 @@ def rpc_errors(handler: Handler[R]) -> Handler[R]:
         except Exception:
             log.exception("unexpected error in %s", handler.__qualname__)
             error = ApiError(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
-        await context.abort_with_status(rpc_status.to_status(error.to_status()))
-        raise AssertionError("abort_with_status returned")  # pragma: no cover
+        await abort(context, error)
 
     return wrapper
+
+
+async def abort(context: grpc.aio.ServicerContext[Any, Any], error: ApiError) -> NoReturn:
+    await context.abort_with_status(rpc_status.to_status(error.to_status()))
+    raise AssertionError("abort_with_status returned")  # pragma: no cover

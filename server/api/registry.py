@@ -1,29 +1,51 @@
 """Registers our servicers with the gRPC server, straight from the service
 descriptors, so that every request goes through a lenient deserializer (see
-errors.lenient): corrupt bytes get INVALID_ARGUMENT, not UNKNOWN."""
+errors.lenient): corrupt bytes get INVALID_ARGUMENT, not UNKNOWN; and
+through the gate (authentication, rate limit), which sets auth.PRINCIPAL
+for the handler."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import grpc
 from google.protobuf import descriptor, message_factory
 
-from ..errors import lenient
+from ..auth import PRINCIPAL
+from ..errors import ApiError, abort, lenient
+from ..gate import Gate
+
+Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 def add_service(
-    server: grpc.aio.Server, servicer: Any, service: descriptor.ServiceDescriptor
+    server: grpc.aio.Server, servicer: Any, service: descriptor.ServiceDescriptor, gate: Gate
 ) -> None:
     handlers = {}
     for method in service.methods:
         request = message_factory.GetMessageClass(method.input_type)
         response = message_factory.GetMessageClass(method.output_type)
         handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            getattr(servicer, method.name),
+            _behind(gate, getattr(servicer, method.name)),
             request_deserializer=lenient(request.FromString),
             response_serializer=response.SerializeToString,
         )
     server.add_generic_rpc_handlers(
         (grpc.method_handlers_generic_handler(service.full_name, handlers),)
     )
+
+
+def _behind(gate: Gate, handler: Handler) -> Handler:
+    async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            principal = gate.admit(context)
+        except ApiError as exc:
+            await abort(context, exc)
+        token = PRINCIPAL.set(principal)
+        try:
+            return await handler(request, context)
+        finally:
+            PRINCIPAL.reset(token)
+
+    return call

@@ -15,6 +15,7 @@ from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from .. import convert, names, notify, validation
+from ..auth import PRINCIPAL
 from ..errors import ApiError, not_found, rpc_errors
 from ..store import AlreadyExists, NewOperation, NotFound, Store, VideoRow
 from ..store.pagination import PageTokens
@@ -109,7 +110,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         v = validation.Violations()
         video_id = validation.name(v, "name", request.name, names.VIDEOS)
         v.raise_if_any()
-        row = await self.store.get_video(video_id)
+        row = await self.store.get_video(video_id, PRINCIPAL.get())
         if row is None:
             raise not_found(VIDEO, request.name)
         return convert.video(row)
@@ -122,7 +123,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         size = validation.page_size(v, request.page_size)
         v.raise_if_any()
         after = validation.page_token(self.tokens, request.page_token, names.VIDEOS)
-        rows = await self.store.list_videos(after, size + 1)
+        rows = await self.store.list_videos(after, size + 1, PRINCIPAL.get())
         shown = _fit(rows[:size])
         response = pb.ListVideosResponse(videos=[convert.video(r) for r in shown])
         if len(rows) > len(shown):
@@ -156,4 +157,5 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             status_message=message,
             request_id=request_id or None,
             request_hash=fingerprint(request) if request_id else None,
+            principal=PRINCIPAL.get(),
         )

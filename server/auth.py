@@ -1,0 +1,147 @@
+"""Who is calling: a bearer token in `authorization`, checked against static
+API keys (a file) or as a signed JWT (PyJWT), becomes the caller's principal.
+
+Every operation and video belongs to the principal that created it; the
+handlers read it from PRINCIPAL, which the registry sets before each call.
+Without authentication every caller is the same principal, ''. No token,
+nor any part of one, is ever logged or echoed back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from contextvars import ContextVar
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import jwt
+
+PRINCIPAL: ContextVar[str] = ContextVar("principal", default="")
+MAX_TOKEN = 8_192  # characters; a header longer than this is not a token of ours
+ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
+MIN_HMAC_KEY = 32  # bytes: RFC 7518 asks for at least the hash's size for HS256
+
+
+class Unauthenticated(Exception):
+    """Credentials missing or refused; `reason` is for ErrorInfo, str() for people."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
+class ConfigError(Exception):
+    """The authentication settings cannot be used; the message says why."""
+
+
+class Authenticator(Protocol):
+    def principal(self, token: str) -> str:
+        """The caller the token names; raises Unauthenticated."""
+        ...
+
+
+def bearer(header: str | None) -> str:
+    """The token in an `authorization: Bearer <token>` value."""
+    if not header:
+        raise Unauthenticated("CREDENTIALS_MISSING", "this call needs a bearer token")
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token or len(token) > MAX_TOKEN:
+        raise Unauthenticated(
+            "CREDENTIALS_MALFORMED", "the authorization value must be 'Bearer <token>'"
+        )
+    return token
+
+
+class ApiKeys:
+    """Static keys from a file of `token principal` lines (# starts a comment).
+
+    Tokens are kept as SHA-256 digests and compared in constant time."""
+
+    def __init__(self, keys: dict[bytes, str]) -> None:
+        self._keys = keys
+
+    @classmethod
+    def load(cls, path: Path) -> ApiKeys:
+        try:
+            text = path.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the API keys file {path}: {exc.strerror}") from None
+        keys: dict[bytes, str] = {}
+        for number, line in enumerate(text.splitlines(), start=1):
+            line = line.split("#", 1)[0].strip()
+            if not line:
+                continue
+            parts = line.split()
+            if len(parts) != 2:
+                raise ConfigError(f"{path}:{number}: expected 'token principal'")
+            keys[_digest(parts[0])] = parts[1]
+        if not keys:
+            raise ConfigError(f"{path} holds no API keys")
+        return cls(keys)
+
+    def principal(self, token: str) -> str:
+        digest = _digest(token)
+        found = ""
+        for known, principal in self._keys.items():  # every key, so time does not tell
+            if hmac.compare_digest(known, digest):
+                found = principal
+        if not found:
+            raise Unauthenticated("TOKEN_INVALID", "the API key is not valid")
+        return found
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Jwts:
+    """JWTs signed with a configured key; the principal is the `sub` claim.
+
+    A PEM public key allows the asymmetric algorithms, anything else is an
+    HMAC secret for HS256. `exp` is required; issuer and audience are checked
+    when configured."""
+
+    key: str | bytes
+    algorithms: tuple[str, ...]
+    issuer: str | None = None
+    audience: str | None = None
+    leeway: float = 30.0  # seconds of clock skew forgiven
+
+    @classmethod
+    def load(cls, path: Path, issuer: str | None, audience: str | None) -> Jwts:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            raise ConfigError(f"cannot read the JWT key file {path}: {exc.strerror}") from None
+        if b"-----BEGIN" in raw:
+            if b"PRIVATE KEY" in raw:
+                raise ConfigError(f"{path} holds a private key; give the server the public key")
+            return cls(raw.decode(), tuple(ASYMMETRIC), issuer, audience)
+        secret = raw.strip()
+        if len(secret) < MIN_HMAC_KEY:
+            raise ConfigError(f"{path}: an HMAC secret must be at least {MIN_HMAC_KEY} bytes")
+        return cls(secret, ("HS256",), issuer, audience)
+
+    def principal(self, token: str) -> str:
+        try:
+            claims = jwt.decode(
+                token,
+                self.key,
+                algorithms=list(self.algorithms),
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway,
+                options={"require": ["exp", "sub"], "verify_aud": self.audience is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise Unauthenticated("TOKEN_EXPIRED", "the token has expired") from None
+        except jwt.InvalidTokenError as exc:
+            raise Unauthenticated("TOKEN_INVALID", f"the token is not valid: {exc}") from None
+        subject = claims["sub"]
+        if not isinstance(subject, str) or not subject:
+            raise Unauthenticated("TOKEN_INVALID", "the token's subject is empty")
+        return subject

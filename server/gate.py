@@ -1,0 +1,81 @@
+"""What every call to our services passes first: who is calling (auth), and
+whether that caller is within its request rate. Health and reflection are
+not behind it."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import grpc
+from google.protobuf import duration_pb2
+from google.rpc import error_details_pb2
+
+from .auth import Authenticator, Unauthenticated, bearer
+from .errors import ApiError
+
+MAX_BUCKETS = 10_000  # callers tracked at once; idle ones are dropped first
+
+
+class RateLimit:
+    """A token bucket per caller: `rate` calls a second, bursts of `burst`."""
+
+    def __init__(self, rate: float, burst: float | None = None) -> None:
+        self.rate = rate
+        self.burst = burst if burst is not None else max(1.0, 2 * rate)
+        self._buckets: dict[str, tuple[float, float]] = {}  # caller -> (tokens, when)
+
+    def take(self, caller: str) -> float:
+        """0 if the call may go ahead, else the seconds until it could."""
+        now = time.monotonic()
+        tokens, then = self._buckets.get(caller, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - then) * self.rate)
+        if tokens < 1:
+            self._buckets[caller] = (tokens, now)
+            return (1 - tokens) / self.rate
+        if caller not in self._buckets and len(self._buckets) >= MAX_BUCKETS:
+            self._forget_idle(now)
+        self._buckets[caller] = (tokens - 1, now)
+        return 0.0
+
+    def _forget_idle(self, now: float) -> None:
+        full = [c for c, (t, w) in self._buckets.items() if t + (now - w) * self.rate >= self.burst]
+        for caller in full or list(self._buckets)[: MAX_BUCKETS // 10]:
+            del self._buckets[caller]
+
+
+class Gate:
+    def __init__(self, authenticator: Authenticator | None, limit: RateLimit | None) -> None:
+        self.authenticator = authenticator
+        self.limit = limit
+
+    def admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+        """The caller's principal; raises ApiError if the call may not go on."""
+        principal = ""
+        if self.authenticator is not None:
+            header = dict(context.invocation_metadata() or ()).get("authorization")
+            try:
+                principal = self.authenticator.principal(bearer(_text(header)))
+            except Unauthenticated as exc:
+                raise ApiError(grpc.StatusCode.UNAUTHENTICATED, str(exc), exc.reason) from None
+        if self.limit is not None:
+            wait = self.limit.take(principal or _peer_host(context.peer()))
+            if wait > 0:
+                delay = duration_pb2.Duration()
+                delay.FromMilliseconds(max(1, int(wait * 1000)))
+                raise ApiError(
+                    grpc.StatusCode.RESOURCE_EXHAUSTED,
+                    f"too many calls; at most {self.limit.rate:g} a second per caller",
+                    "RATE_LIMITED",
+                    details=[error_details_pb2.RetryInfo(retry_delay=delay)],
+                )
+        return principal
+
+
+def _text(value: str | bytes | None) -> str | None:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _peer_host(peer: str) -> str:
+    """'ipv4:127.0.0.1:5555' -> 'ipv4:127.0.0.1': one bucket per address, not per port."""
+    return peer.rsplit(":", 1)[0] if peer.count(":") >= 2 else peer
