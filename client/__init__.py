@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from longreel.video.v1.video_service_pb2 import OperationMetadata, Video
 
+    from ._core import tls_credentials
     from .aio import AsyncVideoClient
     from .future import AsyncOperation, Operation
     from .sync import VideoClient
@@ -41,6 +42,7 @@ __all__ = [
     "Video",
     "VideoClient",
     "exceptions",
+    "tls_credentials",
 ]
 
 _WHERE = {
@@ -50,6 +52,7 @@ _WHERE = {
     "VideoClient": ".sync",
     "Video": "longreel.video.v1.video_service_pb2",
     "OperationMetadata": "longreel.video.v1.video_service_pb2",
+    "tls_credentials": "._core",
 }
 
 

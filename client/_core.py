@@ -7,9 +7,13 @@ generated clients do.
 
 from __future__ import annotations
 
+import functools
 import uuid
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
+import grpc
 from google.api_core import exceptions, retry
 from google.api_core import timeout as api_timeout
 from google.longrunning import operations_pb2
@@ -36,6 +40,31 @@ RETRYABLE = retry.if_exception_type(exceptions.ServiceUnavailable)
 def default_retry() -> retry.Retry:
     """Exponential backoff with jitter on UNAVAILABLE, for at most a minute."""
     return retry.Retry(predicate=RETRYABLE, initial=0.1, maximum=5.0, multiplier=2.0, timeout=60.0)
+
+
+def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+    """What each call carries for a server that authenticates its callers."""
+    return () if not token else (("authorization", f"Bearer {token}"),)
+
+
+def with_metadata(
+    call: Callable[..., Any], metadata: tuple[tuple[str, str], ...]
+) -> Callable[..., Any]:
+    return functools.partial(call, metadata=metadata) if metadata else call
+
+
+def tls_credentials(
+    ca: Path | None = None, cert: Path | None = None, key: Path | None = None
+) -> grpc.ChannelCredentials:
+    """TLS towards the server: trust `ca` (else the system's roots); present
+    `cert`/`key` where the server asks for a client certificate."""
+    if (cert is None) != (key is None):
+        raise ValueError("a client certificate needs both cert and key")
+    return grpc.ssl_channel_credentials(
+        root_certificates=ca.read_bytes() if ca else None,
+        private_key=key.read_bytes() if key else None,
+        certificate_chain=cert.read_bytes() if cert else None,
+    )
 
 
 def video_name(video: str) -> str:

@@ -46,9 +46,11 @@ class AsyncVideoClient:
         *,
         credentials: grpc.ChannelCredentials | None = None,
         channel: grpc.aio.Channel | None = None,
+        token: str | None = None,
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry_async.AsyncRetry | None = None,
     ) -> None:
+        self._metadata = _core.auth_metadata(token)
         self._own_channel = channel is None
         self._channel = channel or _channel(target, credentials)
         self._wait_channel = channel or _channel(target, credentials, local_pool=True)
@@ -66,16 +68,22 @@ class AsyncVideoClient:
         )
         self._cancel_op = wrap(operations.CancelOperation)
         self._delete_op = wrap(operations.DeleteOperation)
-        self._wait_op = gapic_v1.method_async.wrap_method(
-            waits.WaitOperation, default_retry=self._retry, client_info=None
+        self._wait_op = _core.with_metadata(
+            gapic_v1.method_async.wrap_method(
+                waits.WaitOperation, default_retry=self._retry, client_info=None
+            ),
+            self._metadata,
         )
 
     def _options(self, timeout: float | None) -> dict[str, Any]:
         return _core.call_options(self._timeout if timeout is None else timeout, self._retry)
 
     def _wrap(self, method: Any) -> Callable[..., Any]:
-        return gapic_v1.method_async.wrap_method(  # type: ignore[no-any-return]
-            method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
+        return _core.with_metadata(
+            gapic_v1.method_async.wrap_method(
+                method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
+            ),
+            self._metadata,
         )
 
     async def __aenter__(self) -> AsyncVideoClient:

@@ -14,6 +14,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
 import grpc
@@ -43,6 +44,23 @@ def parser() -> argparse.ArgumentParser:
         default=env("VIDEO_TARGET", _core.DEFAULT_TARGET),
         help="HOST:PORT of the video-server [VIDEO_TARGET] (default: %(default)s)",
     )
+    top.add_argument(
+        "--token",
+        default=env("VIDEO_TOKEN"),
+        help="bearer token for a server that authenticates callers [VIDEO_TOKEN]",
+    )
+    top.add_argument("--tls", action="store_true", help="speak TLS, trusting the system's CAs")
+    top.add_argument(
+        "--tls-ca",
+        type=Path,
+        default=env("VIDEO_TLS_CA"),
+        metavar="FILE",
+        help="speak TLS, trusting the PEM CAs in FILE [VIDEO_TLS_CA]",
+    )
+    top.add_argument(
+        "--tls-cert", type=Path, metavar="FILE", help="client certificate (mutual TLS)"
+    )
+    top.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key")
     top.add_argument("--output", "-o", choices=["table", "json"], default="table")
     top.add_argument(
         "--timeout",
@@ -97,10 +115,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     host, _, port = args.target.rpartition(":")
     if not host or not port.isdigit():
         command.error(f"--target must be HOST:PORT, not {args.target!r}")
+    credentials = None
+    if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
+        try:
+            credentials = _core.tls_credentials(args.tls_ca, args.tls_cert, args.tls_key)
+        except (OSError, ValueError) as exc:
+            command.error(f"TLS: {getattr(exc, 'strerror', None) or exc}")
     out = Output(args.output, sys.stdout)
     try:
         retry = _core.default_retry().with_timeout(args.timeout)
-        with VideoClient(args.target, timeout=args.timeout, retry=retry) as client:
+        with VideoClient(
+            args.target,
+            credentials=credentials,
+            token=args.token,
+            timeout=args.timeout,
+            retry=retry,
+        ) as client:
             return run(client, args, out)
     except exceptions.GoogleAPICallError as error:
         code = error.grpc_status_code.name if error.grpc_status_code else "ERROR"

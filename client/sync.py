@@ -29,8 +29,10 @@ class VideoClient:
             for each in client.list_videos():
                 print(each.name, each.title)
 
-    Pass `credentials` (grpc.ssl_channel_credentials(...)) for TLS, or a
-    ready `channel` (with interceptors, say) instead of a target.
+    Pass `credentials` (grpc.ssl_channel_credentials(...), or
+    `tls_credentials(ca=...)`) for TLS, `token` for a server that wants a
+    bearer token, or a ready `channel` (with interceptors, say) instead of a
+    target.
     """
 
     def __init__(
@@ -39,9 +41,11 @@ class VideoClient:
         *,
         credentials: grpc.ChannelCredentials | None = None,
         channel: grpc.Channel | None = None,
+        token: str | None = None,
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry.Retry | None = None,
     ) -> None:
+        self._metadata = _core.auth_metadata(token)
         self._own_channel = channel is None
         self._channel = channel or _channel(target, credentials)
         # Long polls ride their own connection, so they never queue short calls.
@@ -60,16 +64,22 @@ class VideoClient:
         )
         self._cancel_op = wrap(operations.CancelOperation)
         self._delete_op = wrap(operations.DeleteOperation)
-        self._wait_op = gapic_v1.method.wrap_method(
-            waits.WaitOperation, default_retry=self._retry, client_info=None
+        self._wait_op = _core.with_metadata(
+            gapic_v1.method.wrap_method(
+                waits.WaitOperation, default_retry=self._retry, client_info=None
+            ),
+            self._metadata,
         )
 
     def _options(self, timeout: float | None) -> dict[str, Any]:
         return _core.call_options(self._timeout if timeout is None else timeout, self._retry)
 
     def _wrap(self, method: Any) -> Callable[..., Any]:
-        return gapic_v1.method.wrap_method(  # type: ignore[no-any-return]
-            method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
+        return _core.with_metadata(
+            gapic_v1.method.wrap_method(
+                method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
+            ),
+            self._metadata,
         )
 
     def __enter__(self) -> VideoClient:
