@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import socket
+import ssl
 import sys
+from pathlib import Path
 
+import grpc
 import uvicorn
 
 from .app import create_app
@@ -37,12 +41,54 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="HOST:PORT of the gRPC video-server [VIDEO_TARGET]",
     )
     parser.add_argument(
+        "--tls-ca",
+        type=Path,
+        default=env("VIDEO_TLS_CA"),
+        metavar="FILE",
+        help="reach the server over TLS, trusting the PEM CAs in FILE [VIDEO_TLS_CA]",
+    )
+    parser.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=env("VIDEO_GATEWAY_TLS_CERT"),
+        metavar="FILE",
+        help="serve HTTPS with this PEM certificate chain [VIDEO_GATEWAY_TLS_CERT]",
+    )
+    parser.add_argument(
+        "--tls-key",
+        type=Path,
+        default=env("VIDEO_GATEWAY_TLS_KEY"),
+        metavar="FILE",
+        help="its PEM private key [VIDEO_GATEWAY_TLS_KEY]",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve plain HTTP on an address other than loopback (TLS terminated in front)",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("VIDEO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
         help="[VIDEO_LOG_LEVEL]",
     )
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
+    if args.tls_cert is None and not args.insecure and not is_loopback(args.listen):
+        parser.error(
+            f"refusing to serve plain HTTP on {args.listen}, which is not loopback: give"
+            " --tls-cert and --tls-key, or --insecure if something in front terminates TLS"
+        )
+    return args
+
+
+def is_loopback(listen: str) -> bool:
+    host = listen.rpartition(":")[0].strip("[]")
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def bind(listen: str) -> socket.socket:
@@ -61,13 +107,26 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
-def server(sock: socket.socket, target: str, log_level: str = "info") -> uvicorn.Server:
+def server(
+    sock: socket.socket,
+    target: str,
+    log_level: str = "info",
+    *,
+    backend_ca: Path | None = None,
+    cert: Path | None = None,
+    key: Path | None = None,
+) -> uvicorn.Server:
+    credentials = None
+    if backend_ca is not None:
+        credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
-        create_app(target),
+        create_app(target, credentials),
         log_level=log_level,
         access_log=False,
         server_header=False,
         lifespan="on",
+        ssl_certfile=cert,
+        ssl_keyfile=key,
     )
     return uvicorn.Server(config)
 
@@ -78,14 +137,24 @@ def main(argv: list[str] | None = None) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     sock = bind(args.listen)
+    try:
+        gateway = server(
+            sock, args.target, args.log_level,
+            backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
+        )  # fmt: skip
+        gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
+    except (OSError, ssl.SSLError) as exc:
+        raise SystemExit(f"video-gateway: cannot use the TLS files: {exc}") from None
     host, port = sock.getsockname()[:2]
+    scheme = "https" if args.tls_cert else "http"
+    backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"
     print(
-        f"video-gateway listening on http://{host}:{port} (HTTP); gRPC backend {args.target}; "
-        f"API docs at http://{host}:{port}/docs",
+        f"video-gateway listening on {scheme}://{host}:{port}; gRPC backend {backend}; "
+        f"API docs at {scheme}://{host}:{port}/docs",
         flush=True,
     )
     try:
-        asyncio.run(server(sock, args.target, args.log_level).serve(sockets=[sock]))
+        asyncio.run(gateway.serve(sockets=[sock]))
     except KeyboardInterrupt:
         sys.exit(130)
 

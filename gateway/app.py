@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import docs
 from .backend import Backend
+from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
 from .routes import ROUTES, ClientGone
 
@@ -83,12 +84,13 @@ async def _home(request: Request) -> Response:
     return RedirectResponse("/docs", 303)
 
 
-def create_app(target: str) -> Starlette:
-    """The gateway in front of the gRPC server at target (HOST:PORT)."""
+def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) -> Starlette:
+    """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
+    when given credentials."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.backend = Backend(target)
+        app.state.backend = Backend(target, credentials)
         try:
             yield
         finally:
@@ -104,7 +106,7 @@ def create_app(target: str) -> Starlette:
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,
-        middleware=[Middleware(CatchAll)],
+        middleware=[Middleware(CatchAll), Middleware(ForwardAuthorization)],
         lifespan=lifespan,
     )
     # /videos/ is a 404 like any unknown path, not a redirect built from Host:.

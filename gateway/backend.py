@@ -12,6 +12,8 @@ from google.longrunning import operations_pb2_grpc
 
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
+from .credentials import AuthorizationInterceptor
+
 CALL_TIMEOUT = 10.0  # seconds for every unary call
 WAIT_SLACK = 5.0  # seconds a long poll's deadline exceeds its wait
 # gRPC backs off reconnecting up to 120 s by default: a server back from a
@@ -24,12 +26,12 @@ RECONNECT = [
 
 
 class Backend:
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, credentials: grpc.ChannelCredentials | None = None) -> None:
         self.target = target
-        self._channel = grpc.aio.insecure_channel(target, options=RECONNECT)
+        self._channel = _channel(target, credentials, RECONNECT)
         # A local subchannel pool keeps this channel off the shared connection.
-        self._wait_channel = grpc.aio.insecure_channel(
-            target, options=[*RECONNECT, ("grpc.use_local_subchannel_pool", 1)]
+        self._wait_channel = _channel(
+            target, credentials, [*RECONNECT, ("grpc.use_local_subchannel_pool", 1)]
         )
         self.videos = pb_grpc.VideoServiceStub(self._channel)
         self.operations = operations_pb2_grpc.OperationsStub(self._channel)
@@ -38,3 +40,12 @@ class Backend:
     async def close(self) -> None:
         await self._channel.close()
         await self._wait_channel.close()
+
+
+def _channel(
+    target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, int]]
+) -> grpc.aio.Channel:
+    interceptors = [AuthorizationInterceptor()]
+    if credentials is None:
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
+    return grpc.aio.secure_channel(target, credentials, options=options, interceptors=interceptors)

@@ -155,6 +155,15 @@ def retry_after(status: status_pb2.Status) -> int | None:
     return None
 
 
+def www_authenticate(status: status_pb2.Status) -> str:
+    """The RFC 6750 challenge: no error code when credentials were missing."""
+    for detail in status.details:
+        info = error_details_pb2.ErrorInfo()
+        if detail.Unpack(info) and info.reason != "CREDENTIALS_MISSING":
+            return 'Bearer realm="longreel", error="invalid_token"'
+    return 'Bearer realm="longreel"'
+
+
 def error_response(status: status_pb2.Status, status_code: int | None = None) -> Response:
     code = CODE_BY_NUMBER.get(status.code, grpc.StatusCode.UNKNOWN)
     status_code = status_code or http_status(status.code)
@@ -163,6 +172,8 @@ def error_response(status: status_pb2.Status, status_code: int | None = None) ->
         headers["Retry-After"] = str(delay)
     elif code == grpc.StatusCode.UNAVAILABLE:
         headers["Retry-After"] = "1"
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        headers["WWW-Authenticate"] = www_authenticate(status)
     try:
         body = json.dumps({"error": status_json(status, status_code)}).encode()
     except Exception:  # a detail that does not marshal must not become a traceback

@@ -310,5 +310,17 @@ DOCUMENT: dict[str, Any] = {
         f"(at most {MAX_BODY} bytes); errors use the google.rpc.Status shape.",
     },
     "paths": PATHS,
-    "components": {"schemas": SCHEMAS},
+    "components": {
+        "schemas": SCHEMAS,
+        "securitySchemes": {
+            "bearer": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "Passed to the gRPC server as is; needed when it runs with"
+                " --auth api-keys or --auth jwt (401 with WWW-Authenticate otherwise)",
+            }
+        },
+    },
+    # Without credentials when the server does not authenticate, with them when it does.
+    "security": [{}, {"bearer": []}],
 }
