@@ -7,7 +7,9 @@ generated clients do.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import ipaddress
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -51,6 +53,18 @@ def with_metadata(
     call: Callable[..., Any], metadata: tuple[tuple[str, str], ...]
 ) -> Callable[..., Any]:
     return functools.partial(call, metadata=metadata) if metadata else call
+
+
+def refuse_plaintext_token(target: str, token: str | None, secure: bool) -> None:
+    """A bearer token goes in plaintext to loopback only: elsewhere anyone on
+    the path could read it and act as its owner."""
+    if not token or secure:
+        return
+    host = target.rpartition(":")[0].strip("[]")
+    with contextlib.suppress(ValueError):
+        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
+            return
+    raise ValueError(f"refusing to send a token in plaintext to {target}: use TLS (credentials)")
 
 
 def tls_credentials(

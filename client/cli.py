@@ -121,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             credentials = _core.tls_credentials(args.tls_ca, args.tls_cert, args.tls_key)
         except (OSError, ValueError) as exc:
             command.error(f"TLS: {getattr(exc, 'strerror', None) or exc}")
+    try:
+        _core.refuse_plaintext_token(args.target, args.token, credentials is not None)
+    except ValueError as exc:
+        command.error(f"{exc} (--tls or --tls-ca)")
     out = Output(args.output, sys.stdout)
     try:
         retry = _core.default_retry().with_timeout(args.timeout)

@@ -45,6 +45,8 @@ class VideoClient:
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry.Retry | None = None,
     ) -> None:
+        if channel is None:
+            _core.refuse_plaintext_token(target, token, credentials is not None)
         self._metadata = _core.auth_metadata(token)
         self._own_channel = channel is None
         self._channel = channel or _channel(target, credentials)

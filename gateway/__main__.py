@@ -75,6 +75,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
+    if args.tls_ca is None and not args.insecure and not is_loopback(args.target):
+        parser.error(
+            f"refusing to forward callers' credentials in plaintext to {args.target}, which is"
+            " not loopback: give --tls-ca, or --insecure"
+        )
     if args.tls_cert is None and not args.insecure and not is_loopback(args.listen):
         parser.error(
             f"refusing to serve plain HTTP on {args.listen}, which is not loopback: give"
@@ -118,6 +123,7 @@ def server(
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
+        ssl.create_default_context(cafile=backend_ca)  # a bad file fails here, in one line
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
         create_app(target, credentials),

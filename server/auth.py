@@ -14,13 +14,17 @@ import hmac
 from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import jwt
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 PRINCIPAL: ContextVar[str] = ContextVar("principal", default="")
+PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 MAX_TOKEN = 8_192  # characters; a header longer than this is not a token of ours
-ASYMMETRIC = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "EdDSA"]
+MIN_API_KEY = 20  # characters
 MIN_HMAC_KEY = 32  # bytes: RFC 7518 asks for at least the hash's size for HS256
 
 
@@ -69,6 +73,8 @@ class ApiKeys:
             text = path.read_text()
         except OSError as exc:
             raise ConfigError(f"cannot read the API keys file {path}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise ConfigError(f"{path} is not UTF-8 text") from None
         keys: dict[bytes, str] = {}
         for number, line in enumerate(text.splitlines(), start=1):
             line = line.split("#", 1)[0].strip()
@@ -77,6 +83,11 @@ class ApiKeys:
             parts = line.split()
             if len(parts) != 2:
                 raise ConfigError(f"{path}:{number}: expected 'token principal'")
+            if len(parts[0]) < MIN_API_KEY:
+                raise ConfigError(
+                    f"{path}:{number}: a token must be at least {MIN_API_KEY} characters"
+                    " (e.g. `openssl rand -hex 16`), or it can be guessed"
+                )
             keys[_digest(parts[0])] = parts[1]
         if not keys:
             raise ConfigError(f"{path} holds no API keys")
@@ -105,7 +116,7 @@ class Jwts:
     HMAC secret for HS256. `exp` is required; issuer and audience are checked
     when configured."""
 
-    key: str | bytes
+    key: Any  # a public key object, or an HMAC secret
     algorithms: tuple[str, ...]
     issuer: str | None = None
     audience: str | None = None
@@ -120,7 +131,8 @@ class Jwts:
         if b"-----BEGIN" in raw:
             if b"PRIVATE KEY" in raw:
                 raise ConfigError(f"{path} holds a private key; give the server the public key")
-            return cls(raw.decode(), tuple(ASYMMETRIC), issuer, audience)
+            key = _public_key(path, raw)
+            return cls(key, _algorithms(path, key), issuer, audience)
         secret = raw.strip()
         if len(secret) < MIN_HMAC_KEY:
             raise ConfigError(f"{path}: an HMAC secret must be at least {MIN_HMAC_KEY} bytes")
@@ -141,7 +153,37 @@ class Jwts:
             raise Unauthenticated("TOKEN_EXPIRED", "the token has expired") from None
         except jwt.InvalidTokenError as exc:
             raise Unauthenticated("TOKEN_INVALID", f"the token is not valid: {exc}") from None
+        except (jwt.PyJWTError, ValueError, TypeError):  # e.g. an algorithm the key cannot do
+            raise Unauthenticated("TOKEN_INVALID", "the token is not valid") from None
         subject = claims["sub"]
         if not isinstance(subject, str) or not subject:
             raise Unauthenticated("TOKEN_INVALID", "the token's subject is empty")
         return subject
+
+
+def _public_key(path: Path, raw: bytes) -> PublicKey:
+    """The public key in a PEM file: a bare key, or the one in a certificate."""
+    key: Any
+    try:
+        if b"CERTIFICATE" in raw:
+            key = x509.load_pem_x509_certificate(raw).public_key()
+        else:
+            key = serialization.load_pem_public_key(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not a PEM public key or certificate: {exc}") from None
+    if not isinstance(key, rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey):
+        raise ConfigError(f"{path}: JWTs are checked with RSA, EC or Ed25519 keys only")
+    return key
+
+
+def _algorithms(path: Path, key: PublicKey) -> tuple[str, ...]:
+    """Only what this kind of key signs with: a token naming another algorithm
+    is refused before any verification."""
+    if isinstance(key, rsa.RSAPublicKey):
+        return ("RS256", "RS384", "RS512", "PS256", "PS384", "PS512")
+    if isinstance(key, ec.EllipticCurvePublicKey):
+        by_curve = {"secp256r1": "ES256", "secp384r1": "ES384", "secp521r1": "ES512"}
+        if key.curve.name not in by_curve:
+            raise ConfigError(f"{path}: the EC curve {key.curve.name} has no JWT algorithm")
+        return (by_curve[key.curve.name],)
+    return ("EdDSA",)

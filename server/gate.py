@@ -4,6 +4,8 @@ not behind it."""
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import time
 from typing import Any
 
@@ -53,23 +55,31 @@ class Gate:
         """The caller's principal; raises ApiError if the call may not go on."""
         principal = ""
         if self.authenticator is not None:
-            header = dict(context.invocation_metadata() or ()).get("authorization")
+            given = [v for k, v in context.invocation_metadata() or () if k == "authorization"]
             try:
-                principal = self.authenticator.principal(bearer(_text(header)))
+                if len(given) > 1:
+                    raise Unauthenticated(
+                        "CREDENTIALS_MALFORMED", "give one authorization value, not several"
+                    )
+                principal = self.authenticator.principal(bearer(_text(given[0] if given else None)))
             except Unauthenticated as exc:
+                # Failures count against the address, so guessing keys is slow too.
+                self._charge(f"failed:{_peer_host(context.peer())}")
                 raise ApiError(grpc.StatusCode.UNAUTHENTICATED, str(exc), exc.reason) from None
-        if self.limit is not None:
-            wait = self.limit.take(principal or _peer_host(context.peer()))
-            if wait > 0:
-                delay = duration_pb2.Duration()
-                delay.FromMilliseconds(max(1, int(wait * 1000)))
-                raise ApiError(
-                    grpc.StatusCode.RESOURCE_EXHAUSTED,
-                    f"too many calls; at most {self.limit.rate:g} a second per caller",
-                    "RATE_LIMITED",
-                    details=[error_details_pb2.RetryInfo(retry_delay=delay)],
-                )
+        self._charge(principal or _peer_host(context.peer()))
         return principal
+
+    def _charge(self, caller: str) -> None:
+        if self.limit is None or (wait := self.limit.take(caller)) <= 0:
+            return
+        delay = duration_pb2.Duration()
+        delay.FromMilliseconds(max(1, int(wait * 1000)))
+        raise ApiError(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"too many calls; at most {self.limit.rate:g} a second per caller",
+            "RATE_LIMITED",
+            details=[error_details_pb2.RetryInfo(retry_delay=delay)],
+        )
 
 
 def _text(value: str | bytes | None) -> str | None:
@@ -77,5 +87,11 @@ def _text(value: str | bytes | None) -> str | None:
 
 
 def _peer_host(peer: str) -> str:
-    """'ipv4:127.0.0.1:5555' -> 'ipv4:127.0.0.1': one bucket per address, not per port."""
-    return peer.rsplit(":", 1)[0] if peer.count(":") >= 2 else peer
+    """One bucket per address, not per port; per /64 for IPv6, where one host
+    commonly holds a whole /64 ('ipv6:[2001:db8::1]:5555' -> 'ipv6:2001:db8::/64')."""
+    kind, _, rest = peer.partition(":")
+    host = rest.rsplit(":", 1)[0].strip("[]") if ":" in rest else rest
+    if kind == "ipv6":
+        with contextlib.suppress(ValueError):
+            return f"ipv6:{ipaddress.ip_network(f'{host}/64', strict=False)}"
+    return f"{kind}:{host}"

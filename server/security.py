@@ -8,6 +8,8 @@ raised before the server opens anything.
 from __future__ import annotations
 
 import ipaddress
+import math
+import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -52,6 +54,17 @@ def server_credentials(config: Config) -> grpc.ServerCredentials | None:
     client_ca = (
         None if config.tls_client_ca is None else _read(config.tls_client_ca, "--tls-client-ca")
     )
+    # gRPC would only say that the port could not be bound: check the files here.
+    check = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        check.load_cert_chain(config.tls_cert, config.tls_key)
+    except ssl.SSLError as exc:
+        raise ConfigError(f"--tls-cert/--tls-key: not a certificate and its key: {exc}") from None
+    if config.tls_client_ca is not None:
+        try:
+            check.load_verify_locations(cafile=config.tls_client_ca)
+        except ssl.SSLError as exc:
+            raise ConfigError(f"--tls-client-ca: not PEM certificates: {exc}") from None
     return grpc.ssl_server_credentials(
         [(key, cert)], root_certificates=client_ca, require_client_auth=client_ca is not None
     )
@@ -78,8 +91,8 @@ def gate(config: Config) -> Gate:
         if config.jwt_key is None:
             raise ConfigError("--auth jwt needs --jwt-key FILE")
         authenticator = Jwts.load(config.jwt_key, config.jwt_issuer, config.jwt_audience)
-    if config.rate_limit < 0:
-        raise ConfigError("--rate-limit must not be negative")
+    if not 0 <= config.rate_limit < math.inf:
+        raise ConfigError("--rate-limit must be a number of calls a second, 0 or more")
     limit = RateLimit(config.rate_limit) if config.rate_limit > 0 else None
     return Gate(authenticator, limit)
 

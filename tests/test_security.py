@@ -30,7 +30,7 @@ from .helpers import details
 from .processors import GatedProcessor
 
 VIDEOCTL = str(Path(sys.executable).with_name("videoctl"))
-ALICE, BOB = "alice-key-0123456789", "bob-key-9876543210"
+ALICE, BOB = "alice-key-0123456789abcdef", "bob-key-9876543210fedcba"
 
 
 class Caller:
@@ -359,3 +359,63 @@ def test_the_gateway_serves_https_and_reaches_the_server_over_tls(start_server, 
         gateway.wait(timeout=10)
         if gateway.stdout:
             gateway.stdout.close()
+
+
+def test_a_jwt_key_in_a_certificate_and_tokens_of_other_algorithms(start_server, pki):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    api = jwt_server(start_server, pki.server_cert)  # the issuer's certificate, as IdPs publish
+    signer = serialization.load_pem_private_key(pki.server_key.read_bytes(), password=None)
+    assert Caller(api.channel, token(signer)).list_operations() == []
+    other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    for alg, key in (("RS256", other), ("PS256", other), ("HS256", "s" * 32)):
+        err = refused(
+            lambda a=alg, k=key: Caller(api.channel, token(k, alg=a)).list_operations(),
+            grpc.StatusCode.UNAUTHENTICATED,
+        )
+        assert details(err)["ErrorInfo"].reason == "TOKEN_INVALID"
+
+
+def test_failed_logins_are_rate_limited_and_one_authorization_only(start_server, keys_file):
+    api = start_server(auth="api-keys", api_keys_file=keys_file, rate_limit=2)
+    stub = pb_grpc.VideoServiceStub(api.channel)
+    twice = [("authorization", f"Bearer {BOB}"), ("authorization", f"Bearer {ALICE}")]
+    err = refused(
+        lambda: stub.ListVideos(pb.ListVideosRequest(), metadata=twice, timeout=10),
+        grpc.StatusCode.UNAUTHENTICATED,
+    )
+    assert details(err)["ErrorInfo"].reason == "CREDENTIALS_MALFORMED"
+    guesser = Caller(api.channel, "guess-0000000000000000")
+    codes = set()
+    for _ in range(20):
+        try:
+            guesser.list_videos()
+        except grpc.RpcError as exc:
+            codes.add(exc.code())
+    assert codes == {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+
+
+def test_bad_security_files_and_plaintext_tokens_are_refused_up_front(tmp_path, pki):
+    short = tmp_path / "short-keys"
+    short.write_text("abc alice\n")
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("-----BEGIN PUBLIC KEY-----\nnot base64\n-----END PUBLIC KEY-----\n")
+    for config, message in (
+        (Config(tls_cert=pki.server_cert, tls_key=pki.client_key), "not a certificate and its key"),
+        (Config(tls_cert=pki.server_cert, tls_key=pki.server_key, tls_client_ca=garbage),
+         "--tls-client-ca"),
+        (Config(auth="api-keys", api_keys_file=short), "at least 20 characters"),
+        (Config(auth="jwt", jwt_key=garbage), "not a PEM public key"),
+        (Config(rate_limit=float("nan")), "--rate-limit"),
+    ):  # fmt: skip
+        with pytest.raises(StartupError, match=message):
+            VideoServer(config)
+    with pytest.raises(ValueError, match="plaintext"):
+        VideoClient("192.0.2.1:50051", token=ALICE)
+    gateway = subprocess.run(
+        [str(Path(sys.executable).with_name("video-gateway")), "--target", "192.0.2.1:50051"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert gateway.returncode == 2
+    assert "refusing to forward callers' credentials in plaintext" in gateway.stderr
