@@ -21,13 +21,15 @@ PYTEST_ARGS ?=
 setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 
 # Debian packages the tests drive as real peers: curl (the seeds' session),
-# Node.js (a grpc-js client), protoc (C++/Java/C# stubs). Installed only if missing.
+# Node.js (a grpc-js client), protoc (C++/Java/C# stubs); and DejaVu, the font
+# videos are rendered in (accents, Greek, Cyrillic). Installed only if missing.
 $(SYSTEM_TOOLS):
 	@missing=""; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
+	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -77,10 +79,11 @@ test: setup
 lint-protos: setup
 	tests/node/node_modules/.bin/buf lint
 
-## bench: completion-notice latency (ours vs api-core polling); CreateVideo rate per store
+## bench: notice latency (ours vs api-core polling), CreateVideo rate per store, p99 under renders
 bench: setup
 	$(PY) bench/notice.py
 	$(PY) bench/accept.py
+	$(PY) bench/render_load.py
 
 ## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
 lint: setup

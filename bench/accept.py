@@ -41,8 +41,9 @@ ADMIN_URL = os.environ.get(
 
 
 @contextlib.contextmanager
-def servers(count: int, *store: str) -> Iterator[list[str]]:
-    command = [str(BIN / "video-server"), "--listen", "127.0.0.1:0", "--no-workers",
+def servers(count: int, *store: str, workers: bool = False) -> Iterator[list[str]]:
+    command = [str(BIN / "video-server"), "--listen", "127.0.0.1:0",
+               *([] if workers else ["--no-workers"]),
                "--max-backlog", "100000000", "--log-level", "error", *store]  # fmt: skip
     procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True) for _ in range(count)]
     try:

@@ -33,7 +33,9 @@ _ROUTING = {
 
 async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HttpError)
-    return error_response(exc.status, exc.http_status)
+    response = error_response(exc.status, exc.http_status)
+    response.headers.update(exc.headers)
+    return response
 
 
 async def _rpc_error(request: Request, exc: Exception) -> Response:

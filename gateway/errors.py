@@ -72,11 +72,13 @@ class HttpError(Exception):
         reason: str,
         *details: Message,
         http_status: int | None = None,
+        headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN)
         self.status = build_status(code, message, (info, *details))
         self.http_status = http_status
+        self.headers = headers or {}
 
 
 def bad_request(violations: Iterable[tuple[str, str]]) -> HttpError:

@@ -30,6 +30,20 @@ def _json(schema: dict[str, Any], description: str, **headers: str) -> dict[str,
     return response
 
 
+def _file(media_type: str, description: str, **headers: str) -> dict[str, Any]:
+    response = _json({"type": "string", "format": "binary"}, description, **headers)
+    response["content"] = {media_type: response["content"]["application/json"]}
+    return response
+
+
+_CONDITIONS = [
+    {"name": name, "in": "header", "schema": {"type": "string"}, "description": text}
+    for name, text in (
+        ("Range", "bytes=FIRST-LAST, FIRST- or -SUFFIX: one range"),
+        ("If-Range", "An ETag: the range only if the file still has it"),
+        ("If-None-Match", "An ETag: 304 if the file still has it"),
+    )
+]
 ERROR = _json(_ref("Error"), "An error in the google.rpc.Status shape")
 ERRORS = {"400": ERROR, "404": ERROR, "503": ERROR, "default": ERROR}
 TASK_STARTED = _json(
@@ -189,6 +203,26 @@ PATHS: dict[str, Any] = {
             "responses": {"202": TASK_STARTED, **REPLAYED, **ERRORS},
         },
     },
+    "/videos/{video}/content": {
+        "get": {
+            "summary": "The rendered MP4, whole or a byte range (a browser can play and seek it)",
+            "parameters": [VIDEO_ID, *_CONDITIONS],
+            "responses": {
+                "200": _file("video/mp4", "The whole file", ETag="The file's SHA-256"),
+                "206": _file("video/mp4", "The range asked for", **{"Content-Range": "Which"}),
+                "304": {"description": "Not modified (If-None-Match matched the ETag)"},
+                "416": ERROR,
+                **ERRORS,
+            },
+        },
+    },
+    "/videos/{video}/thumbnail": {
+        "get": {
+            "summary": "A PNG of the video's title card",
+            "parameters": [VIDEO_ID],
+            "responses": {"200": _file("image/png", "The thumbnail"), **ERRORS},
+        },
+    },
 }
 
 _TIME = {"type": "string", "format": "date-time"}
@@ -235,6 +269,11 @@ SCHEMAS: dict[str, Any] = {
             "plot": {"type": "string"},
             "createTime": _TIME,
             "updateTime": _TIME,
+            "uri": {"type": "string", "example": "/videos/my-movie/content"},
+            "duration": {"type": "string", "example": "10s"},
+            "sizeBytes": {"type": "string", "description": "int64, as a string"},
+            "sha256": {"type": "string"},
+            "thumbnailUri": {"type": "string", "example": "/videos/my-movie/thumbnail"},
         },
     },
     "VideoList": {

@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import bodies, tasks
+from . import bodies, content, tasks
 from .backend import CALL_TIMEOUT, WAIT_SLACK, Backend
 from .errors import bad_request
 
@@ -187,5 +187,7 @@ ROUTES = [
     # The seeds' own curl reads tasks at the singular path.
     route("/video/tasks/{task}", GET=get_task),
     route("/videos", GET=list_videos),
+    route("/videos/{video}/content", GET=content.video_content),
+    route("/videos/{video}/thumbnail", GET=content.thumbnail),
     route("/videos/{video}", GET=get_video, DELETE=delete_video),
 ]

@@ -170,8 +170,7 @@ def main(argv: list[str] | None = None) -> None:
         data_dir=args.data_dir,
         database=args.database,
         workers=args.workers,
-        work_seconds=args.work_seconds,
-        lease_seconds=args.lease_seconds,
+        **flags.work_config(args),  # type: ignore[arg-type]
         max_backlog=args.max_backlog,
         retention_seconds=args.retention_hours * 3600,
         tls_cert=args.tls_cert,

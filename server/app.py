@@ -20,9 +20,10 @@ from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
 from .auth import ConfigError
+from .media import MediaFiles
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
-from .processor import Processor, SimulatedProcessor
+from .processor import Processor, Profile, RenderingProcessor, SimulatedProcessor
 from .readiness import follow_store
 from .store import Store, StoreError
 from .store.pagination import PageTokens
@@ -50,6 +51,18 @@ def open_store(config: Config) -> Store:
     return SQLiteStore(config.data_dir / DATABASE_FILE)
 
 
+def media_files(config: Config) -> MediaFiles:
+    return MediaFiles(config.media_dir or config.data_dir / "media")
+
+
+def make_processor(config: Config) -> Processor:
+    if config.processor == "simulated":
+        return SimulatedProcessor(config.work_seconds)
+    rendering = RenderingProcessor(media_files(config), config.profile)
+    rendering.sweep()  # part files a crash left behind long ago
+    return rendering
+
+
 class StartupError(Exception):
     """The server cannot start; the message says why, for a person."""
 
@@ -66,6 +79,9 @@ class Config:
     data_dir: Path = field(default_factory=default_data_dir)
     database: str | None = None  # postgresql://...; None: SQLite under data_dir
     workers: int = 2
+    processor: str = "render"  # render | simulated
+    media_dir: Path | None = None  # rendered files; None: media/ under data_dir
+    profile: Profile = field(default_factory=Profile)  # size, rate and length of renders
     work_seconds: float = 5.0  # how long the simulated processor takes per video
     lease_seconds: float = 30.0  # at least MIN_LEASE_SECONDS
     max_attempts: int = 5
@@ -99,7 +115,7 @@ class VideoServer:
             if isinstance(self.store, PostgresStore)
             else Notifier()
         )
-        self.processor = processor or SimulatedProcessor(config.work_seconds)
+        self.processor = processor or make_processor(config)
         self.workers = WorkerPool(
             self.store,
             self.notifier,
@@ -133,7 +149,9 @@ class VideoServer:
             ]
         )
         backlog = self.config.max_backlog
-        videos = VideoService(self.store, self.notifier, tokens, max_backlog=backlog)
+        videos = VideoService(
+            self.store, self.notifier, tokens, media_files(self.config), max_backlog=backlog
+        )
         add_service(server, videos, VIDEO_SERVICE, self.gate)
         operations = Operations(self.store, self.notifier, tokens)
         add_service(server, operations, OPERATIONS_SERVICE, self.gate)

@@ -21,13 +21,18 @@ def timestamp(micros: int) -> timestamp_pb2.Timestamp:
 
 
 def video(row: VideoRow) -> pb.Video:
-    return pb.Video(
+    found = pb.Video(
         name=names.video_name(row.id),
         title=row.title,
         plot=row.plot,
         create_time=timestamp(row.create_time),
         update_time=timestamp(row.update_time),
     )
+    if (media := row.media) is not None:
+        found.uri, found.size_bytes, found.sha256 = media.uri, media.size_bytes, media.sha256
+        found.duration.FromMicroseconds(media.duration_us)
+        found.thumbnail_uri = media.thumbnail_uri
+    return found
 
 
 def metadata(row: OperationRow) -> pb.OperationMetadata:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any, NoReturn, TypeVar
 
 import grpc
@@ -140,6 +140,26 @@ def lenient(parse: Callable[[bytes], Message]) -> Callable[[bytes], Message | Un
 
 
 Handler = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[R]]
+StreamHandler = Callable[[Any, Any, grpc.aio.ServicerContext[Any, Any]], AsyncIterator[R]]
+
+
+def _decodable(request: Any) -> None:
+    if isinstance(request, Undecodable):
+        raise ApiError(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"the request could not be decoded: {request.reason}",
+            "MALFORMED_REQUEST",
+        )
+
+
+def _as_api_error(exc: Exception, where: str) -> ApiError:
+    """What a handler's failure tells the caller; the unexpected are logged."""
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, store.StoreError):
+        return from_store_error(exc)
+    log.error("unexpected error in %s", where, exc_info=exc)
+    return ApiError(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
 
 
 def rpc_errors(handler: Handler[R]) -> Handler[R]:
@@ -148,23 +168,31 @@ def rpc_errors(handler: Handler[R]) -> Handler[R]:
     @functools.wraps(handler)
     async def wrapper(self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> R:
         try:
-            if isinstance(request, Undecodable):
-                raise ApiError(
-                    grpc.StatusCode.INVALID_ARGUMENT,
-                    f"the request could not be decoded: {request.reason}",
-                    "MALFORMED_REQUEST",
-                )
+            _decodable(request)
             return await handler(self, request, context)
-        except ApiError as exc:
-            error = exc
-        except store.StoreError as exc:
-            error = from_store_error(exc)
         except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("unexpected error in %s", handler.__qualname__)
-            error = ApiError(grpc.StatusCode.INTERNAL, "internal error", "INTERNAL")
-        await abort(context, error)
+        except Exception as exc:
+            await abort(context, _as_api_error(exc, handler.__qualname__))
+
+    return wrapper
+
+
+def rpc_stream_errors(handler: StreamHandler[R]) -> StreamHandler[R]:
+    """rpc_errors for a server-streaming handler (an async generator)."""
+
+    @functools.wraps(handler)
+    async def wrapper(
+        self: Any, request: Any, context: grpc.aio.ServicerContext[Any, Any]
+    ) -> AsyncIterator[R]:
+        try:
+            _decodable(request)
+            async for item in handler(self, request, context):
+                yield item
+        except grpc.aio.AbortError:
+            raise
+        except Exception as exc:
+            await abort(context, _as_api_error(exc, handler.__qualname__))
 
     return wrapper
 

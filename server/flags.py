@@ -12,8 +12,10 @@ from pathlib import Path
 import psycopg
 
 from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
+from .processor import Profile
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+PROCESSORS = ("render", "simulated")
 
 
 def add_store_flags(parser: argparse.ArgumentParser) -> None:
@@ -35,10 +37,40 @@ def add_store_flags(parser: argparse.ArgumentParser) -> None:
 def add_work_flags(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
+        "--processor",
+        choices=PROCESSORS,
+        default=env("VIDEO_PROCESSOR", "render"),
+        help="render: real MP4s (PyAV); simulated: sleep --work-seconds [VIDEO_PROCESSOR]",
+    )
+    parser.add_argument(
+        "--media-dir",
+        type=Path,
+        default=env("VIDEO_MEDIA_DIR"),
+        help="where rendered files go (default: media/ under --data-dir); servers and"
+        " workers sharing a database must share it too [VIDEO_MEDIA_DIR]",
+    )
+    parser.add_argument(
+        "--render-size",
+        default=env("VIDEO_RENDER_SIZE", "640x360"),
+        help="WIDTHxHEIGHT of rendered videos, even numbers [VIDEO_RENDER_SIZE]",
+    )
+    parser.add_argument(
+        "--render-fps",
+        type=int,
+        default=env("VIDEO_RENDER_FPS", "24"),
+        help="frames a second [VIDEO_RENDER_FPS]",
+    )
+    parser.add_argument(
+        "--render-seconds",
+        type=float,
+        default=env("VIDEO_RENDER_SECONDS", "10"),
+        help="length of rendered videos [VIDEO_RENDER_SECONDS]",
+    )
+    parser.add_argument(
         "--work-seconds",
         type=float,
         default=env("VIDEO_WORK_SECONDS", "5"),
-        help="how long the simulated renderer takes per video [VIDEO_WORK_SECONDS]",
+        help="how long the simulated processor takes per video [VIDEO_WORK_SECONDS]",
     )
     parser.add_argument(
         "--lease-seconds",
@@ -63,8 +95,30 @@ def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error(f"VIDEO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
     if args.work_seconds < 0:
         parser.error("--work-seconds must be 0 or more")
+    if args.processor not in PROCESSORS:
+        parser.error(f"VIDEO_PROCESSOR must be one of {', '.join(PROCESSORS)}")
+    width, _, height = args.render_size.partition("x")
+    if not (width.isdigit() and height.isdigit()):
+        parser.error("--render-size must be WIDTHxHEIGHT, e.g. 640x360")
+    args.render_size = (int(width), int(height))
+    if min(args.render_size) < 16 or any(n % 2 for n in args.render_size):
+        parser.error("--render-size: both sides must be even and at least 16")
+    if not 1 <= args.render_fps <= 120 or not 0 < args.render_seconds <= 3600:
+        parser.error("--render-fps must be 1-120 and --render-seconds above 0, up to 3600")
     if args.lease_seconds < MIN_LEASE_SECONDS:
         parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
+
+
+def work_config(args: argparse.Namespace) -> dict[str, object]:
+    """The Config fields the work flags set."""
+    width, height = args.render_size
+    return {
+        "processor": args.processor,
+        "media_dir": args.media_dir,
+        "profile": Profile(width, height, args.render_fps, args.render_seconds),
+        "work_seconds": args.work_seconds,
+        "lease_seconds": args.lease_seconds,
+    }
 
 
 def setup_logging(level: str) -> None:

@@ -15,10 +15,9 @@ import signal
 import sys
 
 from . import flags
-from .app import Config, open_store
+from .app import Config, make_processor, open_store
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
-from .processor import SimulatedProcessor
 from .store import StoreError
 from .store.postgres import PostgresStore
 from .workers import WorkerPool
@@ -57,7 +56,7 @@ async def work(config: Config) -> None:
         notifier = PostgresNotifier(store.conninfo)
         await notifier.start()
     pool = WorkerPool(
-        store, notifier, SimulatedProcessor(config.work_seconds),
+        store, notifier, make_processor(config),
         concurrency=config.workers, lease_seconds=config.lease_seconds,
     )  # fmt: skip
     stopping = asyncio.Event()
@@ -84,8 +83,7 @@ def main(argv: list[str] | None = None) -> None:
         data_dir=args.data_dir,
         database=args.database,
         workers=args.concurrency,
-        work_seconds=args.work_seconds,
-        lease_seconds=args.lease_seconds,
+        **flags.work_config(args),  # type: ignore[arg-type]
     )
     try:
         asyncio.run(work(config))

@@ -20,13 +20,11 @@ import time
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
 
-from longreel.video.v1 import video_service_pb2 as pb
-
 from . import clock, convert, names, notify
 from .errors import cancelled, operation_error
 from .processor import Cancelled, PermanentError, Processor, VideoSpec
-from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable
-from .store.base import CREATE
+from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable, VideoRow
+from .store.base import CREATE, Media
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +164,8 @@ class WorkerPool:
                 tracker.raise_if_cancelled()
                 if job.verb == CREATE:
                     spec = VideoSpec(job.video_id, job.title, job.plot)
-                    await self.processor.create(spec, tracker)
-                    return _created(job, self.store.now())
+                    media = await self.processor.create(spec, tracker)
+                    return _created(job, self.store.now(), media)
                 await self.processor.delete(job.video_id, tracker)
                 return Outcome(
                     "deleted", response=convert.pack(empty_pb2.Empty())
@@ -269,17 +267,11 @@ async def _watch_cancel(
             return
 
 
-def _created(job: ClaimedJob, now: int) -> tuple[Outcome, int]:
+def _created(job: ClaimedJob, now: int, media: Media | None) -> tuple[Outcome, int]:
     # The video comes into existence as the operation finishes, at the time
     # this response records; the store stamps the row with the same time.
-    video = pb.Video(
-        name=names.video_name(job.video_id),
-        title=job.title,
-        plot=job.plot,
-        create_time=convert.timestamp(now),
-        update_time=convert.timestamp(now),
-    )
-    return Outcome("done", response=convert.pack(video)), now
+    video = convert.video(VideoRow(job.video_id, 0, job.title, job.plot, now, now, media))
+    return Outcome("done", response=convert.pack(video), media=media), now
 
 
 def _failure(message: str, error: status_pb2.Status) -> Outcome:

@@ -31,7 +31,8 @@ class Server:
     def __init__(self, data_dir, port: int) -> None:
         self.command = [
             sys.executable, "-m", "longreel.server", "--listen", f"127.0.0.1:{port}",
-            "--data-dir", str(data_dir), "--work-seconds", "0.3", "--lease-seconds", "1",
+            "--data-dir", str(data_dir), "--processor", "simulated",
+            "--work-seconds", "0.3", "--lease-seconds", "1",
             "--workers", "4", "--log-level", "error",
         ]  # fmt: skip
         self.process: subprocess.Popen[str] | None = None

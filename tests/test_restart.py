@@ -29,7 +29,7 @@ class Process:
     def __init__(self, data_dir: Path, *flags: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "longreel.server", "--listen", "127.0.0.1:0",
-             "--data-dir", str(data_dir), *flags],
+             "--data-dir", str(data_dir), "--processor", "simulated", *flags],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         line = self.proc.stdout.readline() if self.proc.stdout else ""

@@ -65,7 +65,7 @@ def test_two_servers_and_three_workers_share_one_database(postgres_database, pro
     ]
     workers = [
         spawn("video-worker", "--database", database, "--concurrency", "8",
-              "--work-seconds", "0.2", "--lease-seconds", "2")
+              "--processor", "simulated", "--work-seconds", "0.2", "--lease-seconds", "2")
         for _ in range(3)
     ]  # fmt: skip
     processes.extend(servers + workers)

@@ -26,8 +26,13 @@ def add_service(
     for method in service.methods:
         request = message_factory.GetMessageClass(method.input_type)
         response = message_factory.GetMessageClass(method.output_type)
-        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
-            _behind(gate, getattr(servicer, method.name)),
+        make, behind = (
+            (grpc.unary_stream_rpc_method_handler, _behind_stream)
+            if method.server_streaming
+            else (grpc.unary_unary_rpc_method_handler, _behind)
+        )
+        handlers[method.name] = make(
+            behind(gate, getattr(servicer, method.name)),
             request_deserializer=lenient(request.FromString),
             response_serializer=response.SerializeToString,
         )
@@ -47,5 +52,20 @@ def _behind(gate: Gate, handler: Handler) -> Handler:
             return await handler(request, context)
         finally:
             PRINCIPAL.reset(token)
+
+    return call
+
+
+def _behind_stream(gate: Gate, handler: Any) -> Any:
+    async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        try:
+            principal = gate.admit(context)
+        except ApiError as exc:
+            await abort(context, exc)
+        # The stream's task is its own: the value is not reset, as a generator
+        # may be finished in another context than the one it started in.
+        PRINCIPAL.set(principal)
+        async for item in handler(request, context):
+            yield item
 
     return call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
@@ -16,7 +17,8 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from .. import convert, names, notify, validation
 from ..auth import PRINCIPAL
-from ..errors import ApiError, not_found, rpc_errors
+from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
+from ..media import MediaFiles, read_range
 from ..store import AlreadyExists, NewOperation, NotFound, Store, VideoRow
 from ..store.pagination import PageTokens
 
@@ -57,8 +59,15 @@ def _fit(rows: list[VideoRow]) -> list[VideoRow]:
 
 class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
     def __init__(
-        self, store: Store, notifier: notify.Signals, tokens: PageTokens, *, max_backlog: int
+        self,
+        store: Store,
+        notifier: notify.Signals,
+        tokens: PageTokens,
+        media: MediaFiles,
+        *,
+        max_backlog: int,
     ) -> None:
+        self.media = media
         self.store = store
         self.notifier = notifier
         self.tokens = tokens
@@ -146,6 +155,42 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             raise not_found(VIDEO, request.name) from None
         self.notifier.notify(notify.JOBS_QUEUED)
         return convert.operation(row)
+
+    @rpc_stream_errors
+    async def ReadVideoContent(
+        self, request: pb.ReadVideoContentRequest, context: Context
+    ) -> AsyncIterator[pb.ReadVideoContentResponse]:
+        v = validation.Violations()
+        video_id = validation.name(v, "name", request.name, names.VIDEOS)
+        if request.read_offset < 0:
+            v.add("read_offset", "must not be negative")
+        if request.read_limit < 0:
+            v.add("read_limit", "must not be negative")
+        v.raise_if_any()
+        row = await self.store.get_video(video_id, PRINCIPAL.get())
+        if row is None:
+            raise not_found(VIDEO, request.name)
+        if row.media is None:
+            raise ApiError(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"{request.name} has no rendered content (it was made by a simulated processor)",
+                "NO_CONTENT",
+            )
+        thumbnail = request.part == pb.ReadVideoContentRequest.THUMBNAIL
+        path = self.media.thumbnail(video_id) if thumbnail else self.media.video(video_id)
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise not_found(VIDEO, request.name) from None  # deleted as we looked
+        if request.read_offset > size:
+            raise ApiError(
+                grpc.StatusCode.OUT_OF_RANGE,
+                f"read_offset {request.read_offset} is past the end ({size} bytes)",
+                "OFFSET_OUT_OF_RANGE",
+                metadata={"size": str(size)},
+            )
+        async for piece in read_range(path, request.read_offset, request.read_limit):
+            yield pb.ReadVideoContentResponse(data=piece)
 
     def _new_operation(self, video_id: str, request: Message, message: str) -> NewOperation:
         request_id: str = getattr(request, "request_id", "")

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from ..store.base import Media
+
 
 class Cancelled(Exception):
     """The work stopped because cancellation was asked for."""
@@ -37,5 +39,8 @@ class Progress(Protocol):
 
 
 class Processor(Protocol):
-    async def create(self, video: VideoSpec, progress: Progress) -> None: ...
+    async def create(self, video: VideoSpec, progress: Progress) -> Media | None:
+        """Make the video; what it made (files), or None if nothing to record."""
+        ...
+
     async def delete(self, video_id: str, progress: Progress) -> None: ...

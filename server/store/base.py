@@ -48,6 +48,17 @@ class StoreUnavailable(StoreError):
 
 
 @dataclass(frozen=True, slots=True)
+class Media:
+    """What rendering made of a video; the URIs are the gateway's paths."""
+
+    uri: str
+    duration_us: int
+    size_bytes: int
+    sha256: str
+    thumbnail_uri: str
+
+
+@dataclass(frozen=True, slots=True)
 class VideoRow:
     id: str
     seq: int
@@ -55,6 +66,7 @@ class VideoRow:
     plot: str
     create_time: int
     update_time: int
+    media: Media | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +124,7 @@ class Outcome:
     response: bytes | None = None
     error: bytes | None = None
     error_code: int = 0
+    media: Media | None = None  # a create's rendered files, recorded on the video
 
 
 class Store(Protocol):

@@ -23,6 +23,7 @@ from .base import (
     ClaimedJob,
     Conflict,
     LeaseLost,
+    Media,
     NewOperation,
     NotFound,
     OperationRow,
@@ -30,7 +31,16 @@ from .base import (
     RequestIdReused,
     VideoRow,
 )
-from .columns import CANCELLED, FILTER_COLUMNS, OPERATION_COLUMNS, VIDEO_COLUMNS, VISIBLE_VIDEO
+from .columns import (
+    CANCELLED,
+    FILTER_COLUMNS,
+    MEDIA_UPDATE,
+    OPERATION_COLUMNS,
+    VIDEO_COLUMNS,
+    VISIBLE_VIDEO,
+    media_values,
+    video_row,
+)
 from .postgres_clock import DatabaseClock, monotonic_us
 from .postgres_db import CHANNEL, Conn, Database
 from .sqlfilter import compile_filter
@@ -127,8 +137,15 @@ async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> Operatio
     return await _operation_or_gone(conn, op.id)
 
 
-async def _settle_video(conn: Conn, verb: str, video_id: str, ok: bool, now: int) -> None:
+async def _settle_video(
+    conn: Conn, verb: str, video_id: str, ok: bool, now: int, media: Media | None
+) -> None:
     if verb == CREATE and ok:
+        if media is not None:
+            await conn.execute(
+                f"UPDATE videos SET {MEDIA_UPDATE.format('%s')} WHERE id = %s",
+                (*media_values(media), video_id),
+            )
         await conn.execute(
             "UPDATE videos SET state = 'active', create_time = %s, update_time = %s,"
             " list_seq = %s WHERE id = %s",
@@ -148,7 +165,7 @@ async def _finish(conn: Conn, seq: int, now: int, outcome: Outcome) -> None:
     cursor = await conn.execute("SELECT verb, video_id, id FROM operations WHERE seq = %s", (seq,))
     verb, video_id, operation_id = await cursor.fetchone()  # type: ignore[misc]
     ok = outcome.error is None
-    await _settle_video(conn, verb, video_id, ok, now)
+    await _settle_video(conn, verb, video_id, ok, now, outcome.media)
     await conn.execute(
         "UPDATE operations SET done = TRUE, end_time = %s, update_time = %s, response = %s,"
         " error = %s, error_code = %s, status_message = %s,"
@@ -299,7 +316,7 @@ class PostgresStore:
                 (video_id, *scope),
             )
             row = await cursor.fetchone()
-            return None if row is None else VideoRow(*row)
+            return None if row is None else video_row(row)
 
         return await self._run(work)
 
@@ -314,7 +331,7 @@ class PostgresStore:
                 f" WHERE list_seq > %s AND {mine} AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT %s",
                 (after_seq, *scope, limit),
             )
-            return [VideoRow(*row) for row in await cursor.fetchall()]
+            return [video_row(row) for row in await cursor.fetchall()]
 
         return await self._run(work)
 

@@ -20,6 +20,7 @@ from .base import (
     ClaimedJob,
     Conflict,
     LeaseLost,
+    Media,
     NewOperation,
     NotFound,
     OperationRow,
@@ -27,7 +28,16 @@ from .base import (
     RequestIdReused,
     VideoRow,
 )
-from .columns import CANCELLED, FILTER_COLUMNS, OPERATION_COLUMNS, VIDEO_COLUMNS, VISIBLE_VIDEO
+from .columns import (
+    CANCELLED,
+    FILTER_COLUMNS,
+    MEDIA_UPDATE,
+    OPERATION_COLUMNS,
+    VIDEO_COLUMNS,
+    VISIBLE_VIDEO,
+    media_values,
+    video_row,
+)
 from .sqlfilter import compile_filter
 from .sqlite_db import Database
 
@@ -39,10 +49,6 @@ def _operation(row: Any) -> OperationRow:
         id_, seq, verb, target, bool(done), percent, message, bool(cancel),
         created, updated, ended, resp, err,
     )  # fmt: skip
-
-
-def _video(row: Any) -> VideoRow:
-    return VideoRow(*row)
 
 
 def _scope(principal: str | None) -> tuple[str, tuple[str, ...]]:
@@ -98,9 +104,16 @@ def _insert_operation(conn: sqlite3.Connection, verb: str, op: NewOperation) -> 
     return _operation_or_gone(conn, op.id)
 
 
-def _settle_video(conn: sqlite3.Connection, verb: str, video_id: str, ok: bool, now: int) -> None:
+def _settle_video(
+    conn: sqlite3.Connection, verb: str, video_id: str, ok: bool, now: int, media: Media | None
+) -> None:
     """Bring the video to where the finished operation leaves it."""
     if verb == CREATE and ok:
+        if media is not None:
+            conn.execute(
+                f"UPDATE videos SET {MEDIA_UPDATE.format('?')} WHERE id = ?",
+                (*media_values(media), video_id),
+            )
         conn.execute(
             "INSERT INTO meta (key, value) VALUES ('video_list_seq', 1)"
             " ON CONFLICT (key) DO UPDATE SET value = value + 1"
@@ -125,7 +138,7 @@ def _finish(conn: sqlite3.Connection, seq: int, now: int, outcome: Outcome) -> N
         "SELECT verb, video_id FROM operations WHERE seq = ?", (seq,)
     ).fetchone()
     ok = outcome.error is None
-    _settle_video(conn, verb, video_id, ok, now)
+    _settle_video(conn, verb, video_id, ok, now, outcome.media)
     conn.execute(
         "UPDATE operations SET done = 1, end_time = ?, update_time = ?, response = ?, error = ?,"
         " error_code = ?, status_message = ?,"
@@ -240,7 +253,7 @@ class SQLiteStore:
         mine, scope = _scope(principal)
         sql = f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = ? AND {mine} AND {VISIBLE_VIDEO}"
         row = await self._db.read(lambda c: c.execute(sql, (video_id, *scope)).fetchone())
-        return None if row is None else _video(row)
+        return None if row is None else video_row(row)
 
     async def list_videos(
         self, after_seq: int, limit: int, principal: str | None = None
@@ -251,7 +264,7 @@ class SQLiteStore:
             f" WHERE list_seq > ? AND {mine} AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT ?"
         )
         rows = await self._db.read(lambda c: c.execute(sql, (after_seq, *scope, limit)).fetchall())
-        return [_video(r) for r in rows]
+        return [video_row(r) for r in rows]
 
     async def cancel_operation(
         self, operation_id: str, now: int, error: bytes, principal: str | None = None

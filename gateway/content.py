@@ -1,0 +1,111 @@
+"""GET /videos/{video}/content and /thumbnail: the rendered files, streamed
+from the server's ReadVideoContent, with byte ranges (RFC 9110 §14) and an
+ETag from the file's SHA-256, so that a browser can play and seek a video.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+import grpc
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from longreel.video.v1 import video_service_pb2 as pb
+
+from .backend import CALL_TIMEOUT, Backend
+from .errors import HttpError
+
+STREAM_TIMEOUT = 600.0  # seconds a whole download may take
+RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+TYPES = {
+    pb.ReadVideoContentRequest.VIDEO: "video/mp4",
+    pb.ReadVideoContentRequest.THUMBNAIL: "image/png",
+}
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) of a single `bytes=` range; None for the whole file.
+    Raises HttpError 416 for a range that does not overlap the file."""
+    match = RANGE.fullmatch(header.strip()) if header else None
+    if match is None or match.groups() == ("", ""):
+        return None  # absent, several ranges or another unit: the whole file (§14.2)
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        if int(last) == 0:
+            raise _unsatisfiable(size)
+        return max(0, size - int(last)), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or end < start:
+        raise _unsatisfiable(size)
+    return start, end
+
+
+def _unsatisfiable(size: int) -> HttpError:
+    return HttpError(
+        grpc.StatusCode.OUT_OF_RANGE,
+        f"the range is outside the file ({size} bytes)",
+        "RANGE_NOT_SATISFIABLE",
+        http_status=416,
+        headers={"Content-Range": f"bytes */{size}"},
+    )
+
+
+async def video_content(request: Request) -> Response:
+    return await _serve(request, pb.ReadVideoContentRequest.VIDEO)
+
+
+async def thumbnail(request: Request) -> Response:
+    return await _serve(request, pb.ReadVideoContentRequest.THUMBNAIL)
+
+
+async def _serve(request: Request, part: pb.ReadVideoContentRequest.Part) -> Response:
+    api: Backend = request.app.state.backend
+    name = f"videos/{request.path_params['video']}"
+    video = await api.videos.GetVideo(pb.GetVideoRequest(name=name), timeout=CALL_TIMEOUT)
+    if not video.sha256:
+        raise HttpError(
+            grpc.StatusCode.NOT_FOUND,
+            f"{name} has no rendered content (a simulated processor made it)",
+            "NO_CONTENT",
+        )
+    is_video = part == pb.ReadVideoContentRequest.VIDEO
+    tag = f'"{video.sha256}"' if is_video else f'"{video.sha256}.png"'
+    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Accept-Ranges": "none"}
+    if request.headers.get("If-None-Match") in (tag, "*"):
+        return Response(status_code=304, headers=headers)
+    status, offset, limit = 200, 0, 0
+    if is_video:
+        size = video.size_bytes
+        headers["Accept-Ranges"] = "bytes"
+        wanted = request.headers.get("Range")
+        if request.headers.get("If-Range", tag) != tag:
+            wanted = None  # the file changed since the client's copy: send it whole
+        span = byte_range(wanted, size)
+        if span is not None:
+            status, offset, limit = 206, span[0], span[1] - span[0] + 1
+            headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
+        headers["Content-Length"] = str(limit or size)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type=TYPES[part])
+    call = api.videos.ReadVideoContent(
+        pb.ReadVideoContentRequest(name=name, read_offset=offset, read_limit=limit, part=part),
+        timeout=STREAM_TIMEOUT,
+    )
+    first = await call.read()  # a failure becomes an error answer, before any header is sent
+    return StreamingResponse(
+        _pieces(call, first), status_code=status, headers=headers, media_type=TYPES[part]
+    )
+
+
+async def _pieces(call: grpc.aio.UnaryStreamCall[Any, Any], first: object) -> AsyncIterator[bytes]:
+    try:
+        while first is not grpc.aio.EOF:
+            assert isinstance(first, pb.ReadVideoContentResponse)
+            yield first.data
+            first = await call.read()
+    finally:
+        call.cancel()  # the client went away mid-file: stop the server's reading too

@@ -1,0 +1,130 @@
+"""The default processor: renders each video in a process of its own (see
+render.py) and keeps the files under the media directory, named by video id.
+
+A separate process per render keeps the event loop and its GIL free for
+RPCs, and makes cancellation simple and total: the process is killed and its
+partial files removed. Files get their final names only when complete, so a
+crash leaves at most `*.part` files, which the next attempt at that video (or
+the next start, for old ones) removes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+import time
+from dataclasses import asdict
+from typing import Any
+
+from ..media import MediaFiles
+from ..store.base import Media
+from .base import Cancelled, Progress, VideoSpec
+from .render import Profile
+
+log = logging.getLogger(__name__)
+
+CHECK_EVERY = 0.1  # seconds between looks for cancellation while a render runs
+STALE_PART = 24 * 3600  # seconds after which a leftover part file is surely abandoned
+STDERR_KEPT = 4_000  # characters of a failed render's stderr put in the log
+
+
+class RenderFailed(Exception):
+    """The render process failed; transient as far as anyone knows, so retried."""
+
+
+class RenderingProcessor:
+    def __init__(self, files: MediaFiles, profile: Profile | None = None) -> None:
+        self.files = files
+        self.media_dir = files.folder
+        self.profile = profile or Profile()
+
+    def sweep(self) -> None:
+        """Remove part files that nothing can still be writing (on start)."""
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        for part in self.media_dir.glob("*.part"):
+            with contextlib.suppress(OSError):
+                if time.time() - part.stat().st_mtime > STALE_PART:
+                    part.unlink()
+
+    async def create(self, video: VideoSpec, progress: Progress) -> Media:
+        self.media_dir.mkdir(parents=True, exist_ok=True)
+        self._remove_parts(video.video_id)  # an earlier attempt's, if it crashed
+        job = {
+            "title": video.title,
+            "plot": video.plot,
+            "profile": asdict(self.profile),
+            "video": str(self.files.video(video.video_id)),
+            "thumbnail": str(self.files.thumbnail(video.video_id)),
+        }
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "longreel.server.processor.render",
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        assert process.stdin and process.stdout and process.stderr
+        errors = asyncio.create_task(process.stderr.read())
+        try:
+            process.stdin.write(json.dumps(job).encode())
+            await process.stdin.drain()
+            process.stdin.close()
+            said = await self._follow(process.stdout, progress)
+            code = await process.wait()
+            if code != 0 or said is None:
+                message = (await errors).decode(errors="replace")[-STDERR_KEPT:]
+                log.warning("render of %s failed (exit %s): %s", video.video_id, code, message)
+                raise RenderFailed(f"the renderer exited with status {code}")
+        except BaseException:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+            self._remove_parts(video.video_id)
+            if isinstance(sys.exc_info()[1], Cancelled):
+                self._remove_files(video.video_id)
+            raise
+        finally:
+            errors.cancel()
+        result: dict[str, Any] = said
+        return Media(
+            uri=f"/videos/{video.video_id}/content",
+            duration_us=int(result["duration_us"]),
+            size_bytes=int(result["size_bytes"]),
+            sha256=str(result["sha256"]),
+            thumbnail_uri=f"/videos/{video.video_id}/thumbnail",
+        )
+
+    async def _follow(
+        self, lines: asyncio.StreamReader, progress: Progress
+    ) -> dict[str, Any] | None:
+        """Read the renderer's progress lines until it ends; its result, if it said one."""
+        while True:
+            progress.raise_if_cancelled()
+            try:
+                async with asyncio.timeout(CHECK_EVERY):
+                    line = (await lines.readline()).decode().strip()
+            except TimeoutError:
+                continue
+            if not line:
+                return None
+            word, _, rest = line.partition(" ")
+            if word == "progress":
+                done, total = (int(n) for n in rest.split())
+                # 100 is for done; the last percent is the file being published.
+                progress.report(min(99, done * 100 // total), f"rendering: frame {done} of {total}")
+            elif word == "done":
+                result: dict[str, Any] = json.loads(rest)
+                return result
+
+    async def delete(self, video_id: str, progress: Progress) -> None:
+        progress.report(50, "removing files")
+        self._remove_files(video_id)
+
+    def _remove_parts(self, video_id: str) -> None:
+        for part in self.media_dir.glob(f"{video_id}.*.part"):
+            part.unlink(missing_ok=True)
+
+    def _remove_files(self, video_id: str) -> None:
+        self.files.video(video_id).unlink(missing_ok=True)
+        self.files.thumbnail(video_id).unlink(missing_ok=True)
