@@ -22,7 +22,8 @@ setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 
 # Debian packages the tests drive as real peers: curl (the seeds' session),
 # Node.js (a grpc-js client), protoc (C++/Java/C# stubs); and DejaVu, the font
-# videos are rendered in (accents, Greek, Cyrillic). Installed only if missing.
+# videos are rendered in (accents, Greek, Cyrillic); wrk, the HTTP load of
+# make bench (and of its smoke test). Installed only if missing.
 $(SYSTEM_TOOLS):
 	@missing=""; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
@@ -30,6 +31,7 @@ $(SYSTEM_TOOLS):
 	command -v npm >/dev/null || missing="$$missing npm"; \
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
+	command -v wrk >/dev/null || missing="$$missing wrk"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
@@ -79,11 +81,9 @@ test: setup
 lint-protos: setup
 	tests/node/node_modules/.bin/buf lint
 
-## bench: notice latency (ours vs api-core polling), CreateVideo rate per store, p99 under renders
+## bench: the service against its own limits, ratios to same-run baselines (FULL=1: large sizes)
 bench: setup
-	$(PY) bench/notice.py
-	$(PY) bench/accept.py
-	$(PY) bench/render_load.py
+	$(PY) -m bench.run --profile $(if $(FULL),full,quick)
 
 ## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
 lint: setup

@@ -8,7 +8,7 @@ google-api-core's `operation.from_gapic(...)` with its default polling
 from the worker's recorded end of the operation (metadata.end_time) to
 `result()` returning, over N operations run concurrently.
 
-    make bench            # or: .venv/bin/python bench/notice.py --operations 40
+    make bench (case 3)   # or: .venv/bin/python -m bench.notice --operations 40
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from longreel.server.app import Config, VideoServer
 from longreel.server.processor import Progress, VideoSpec
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+from .harness import Result, percentile, postgres_database, running, value_at_most
 
 
 class RandomWork:
@@ -92,28 +94,69 @@ def summary(name: str, lags: list[float]) -> str:
     )
 
 
+def measure(operations: int) -> tuple[list[float], list[float]]:
+    """Lags in seconds: (ours, api-core's), over the same kind of operations."""
+    with tempfile.TemporaryDirectory() as tmp:
+        target, stop = serve(Path(tmp), workers=operations)
+        try:
+            with VideoClient(target) as client, ThreadPoolExecutor(operations) as pool:
+                ours = list(pool.map(lambda i: lag_ours(client, f"ours {i}"), range(operations)))
+            with grpc.insecure_channel(target) as channel, ThreadPoolExecutor(operations) as pool:
+                theirs = list(
+                    pool.map(lambda i: lag_api_core(channel, f"api-core {i}"), range(operations))
+                )
+        finally:
+            stop()
+    return ours, theirs
+
+
+def across_processes(operations: int) -> list[float]:
+    """Lags on PostgreSQL: a server without workers, a worker process, a
+    client waiting on the server: the notice travels by LISTEN/NOTIFY."""
+    with (
+        postgres_database() as url,
+        running("--database", url, "--no-workers") as server,
+        running(
+            "--database", url, "--processor", "simulated", "--work-seconds", "0.5",
+            "--concurrency", str(operations), program="video-worker",
+        ),
+        VideoClient(server.target) as client,
+        ThreadPoolExecutor(operations) as pool,
+    ):  # fmt: skip
+        return list(pool.map(lambda i: lag_ours(client, f"pg {i}"), range(operations)))
+
+
+def run(operations: int, postgres: bool = True) -> list[Result]:
+    ours, theirs = measure(operations)
+    ms = [x * 1000 for x in ours]
+    api_core = [x * 1000 for x in theirs]
+    row = Result(
+        "3 noticing completion",
+        f"our client, p99 (SQLite, in process, {operations} operations of 0.1-3 s)",
+        percentile(ms, 99), "ms",
+    )  # fmt: skip
+    row.notes.append(
+        f"ours p50 {statistics.median(ms):.1f} ms; api-core p50 "
+        f"{statistics.median(api_core):.0f} ms, p99 {percentile(api_core, 99):.0f} ms"
+    )
+    rows = [value_at_most(row, 20)]
+    if postgres:
+        pg = [x * 1000 for x in across_processes(operations)]
+        across = Result(
+            "3 noticing completion",
+            f"our client, p99 (PostgreSQL, across processes, {operations} operations)",
+            percentile(pg, 99), "ms",
+        )  # fmt: skip
+        across.notes.append(f"p50 {statistics.median(pg):.1f} ms")
+        rows.append(value_at_most(across, 50))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--operations", type=int, default=30, help="per client")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        target, stop = serve(Path(tmp), workers=args.operations)
-        try:
-            with VideoClient(target) as client, ThreadPoolExecutor(args.operations) as pool:
-                ours = list(
-                    pool.map(lambda i: lag_ours(client, f"ours {i}"), range(args.operations))
-                )
-            with (
-                grpc.insecure_channel(target) as channel,
-                ThreadPoolExecutor(args.operations) as pool,
-            ):
-                theirs = list(
-                    pool.map(
-                        lambda i: lag_api_core(channel, f"api-core {i}"), range(args.operations)
-                    )
-                )
-        finally:
-            stop()
+    ours, theirs = measure(args.operations)
     print("Time from an operation's end (worker commit) to result() returning:")
     print(summary("longreel client (WaitOperation long poll)", ours))
     print(summary("google-api-core from_gapic (default polling)", theirs))

@@ -1,0 +1,84 @@
+"""Cases 1, 2 and 9: how fast the service accepts work and answers reads,
+against a no-op call (health Check) on the same server in the same run, on
+SQLite, on PostgreSQL, and with two servers on one PostgreSQL database."""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+
+import grpc
+from google.longrunning import operations_pb2, operations_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from longreel.video.v1 import video_service_pb2 as pb
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
+
+from .harness import (
+    Call,
+    Load,
+    Result,
+    drive,
+    postgres_database,
+    ratio_at_least,
+    running,
+)
+
+IN_FLIGHT = 64
+
+
+async def check(channel: grpc.aio.Channel, _: int) -> object:
+    return await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest())
+
+
+async def create(channel: grpc.aio.Channel, n: int) -> object:
+    request = pb.CreateVideoRequest(video=pb.Video(title=f"Film {n}", plot="Benchmarked."))
+    return await pb_grpc.VideoServiceStub(channel).CreateVideo(request)
+
+
+def get_operation(name: str) -> Call:
+    request = operations_pb2.GetOperationRequest(name=name)
+
+    async def call(channel: grpc.aio.Channel, _: int) -> object:
+        return await operations_pb2_grpc.OperationsStub(channel).GetOperation(request)
+
+    return call
+
+
+def _row(case: str, figure: str, load: Load, base: Load) -> Result:
+    result = Result(case, figure, load.rps, "calls/s", base.rps, "health Check calls/s")
+    result.notes.append(f"p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms")
+    if load.errors:
+        result.notes.append(f"{load.errors} errors")
+    return result
+
+
+def _measure(targets: list[str], label: str, seconds: float, reads: bool) -> list[Result]:
+    base = asyncio.run(drive(targets, check, IN_FLIGHT, seconds))
+    made = asyncio.run(drive(targets, create, IN_FLIGHT, seconds))
+    rows = [ratio_at_least(_row("1 accepting work", f"CreateVideo, {label}", made, base), 0.5)]
+    if reads:
+        with grpc.insecure_channel(targets[0]) as channel:
+            request = pb.CreateVideoRequest(video=pb.Video(title="Read me"))
+            name = pb_grpc.VideoServiceStub(channel).CreateVideo(request).name
+        read = asyncio.run(drive(targets, get_operation(name), IN_FLIGHT, seconds))
+        rows.append(ratio_at_least(_row("2 reading", f"GetOperation, {label}", read, base), 0.7))
+    return rows
+
+
+def run(seconds: float, postgres: bool = True) -> list[Result]:
+    rows: list[Result] = []
+    with tempfile.TemporaryDirectory() as data, running("--data-dir", data, "--no-workers") as s:
+        rows += _measure([s.target], "SQLite, 1 server", seconds, reads=True)
+    if postgres:
+        with postgres_database() as url:
+            with running("--database", url, "--no-workers") as s:
+                rows += _measure([s.target], "PostgreSQL, 1 server", seconds, reads=True)
+            with (
+                running("--database", url, "--no-workers") as a,
+                running("--database", url, "--no-workers") as b,
+            ):
+                rows += _measure([a.target, b.target], "PostgreSQL, 2 servers", seconds, False)
+        for row in rows[2:]:
+            row.case = "9 stores side by side: " + row.case
+    return rows
