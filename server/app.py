@@ -205,6 +205,7 @@ class VideoServer:
         """Drain calls, hand running jobs back, close the store."""
         for task in self._background:
             task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
         await self.health.enter_graceful_shutdown()
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace)
