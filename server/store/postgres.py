@@ -1,6 +1,8 @@
 """The PostgreSQL backend: several servers and workers on one database.
 
-Every method is one transaction (postgres_db.Database.run). Workers claim
+Every method is one transaction (postgres_db.Database.run); starting a
+create and finishing a job share theirs with concurrent ones of the same
+kind (postgres_batch: group commit). Workers claim
 jobs with FOR UPDATE SKIP LOCKED, so any number share the queue without
 taking one job twice. Locks are taken in one order everywhere: a job's row,
 then its operation's.
@@ -41,6 +43,7 @@ from .columns import (
     media_values,
     video_row,
 )
+from .postgres_batch import Batcher
 from .postgres_clock import DatabaseClock, monotonic_us
 from .postgres_db import CHANNEL, Conn, Database
 from .sqlfilter import compile_filter
@@ -195,6 +198,11 @@ class PostgresStore:
         self.conninfo = conninfo
         self._db = Database(conninfo)
         self._run = self._db.run
+        # Group commit for the writes that hold a counter's lock to commit; one
+        # batcher per counter, so no transaction waits for both (no deadlock
+        # between two processes' batches taking them in opposite orders).
+        self._creates = Batcher(self._db).run
+        self._finishes = Batcher(self._db).run
         self._clock = DatabaseClock(self._db, local_clock)
 
     def now(self) -> int:
@@ -274,7 +282,7 @@ class PostgresStore:
     ) -> OperationRow:
         """Run work; if a twin with the same request_id won the race, answer with its operation."""
         try:
-            return await self._run(work)
+            return await (self._creates if verb == CREATE else self._run)(work)
         except _Replayed:
 
             async def replay(conn: Conn) -> OperationRow:
@@ -451,7 +459,7 @@ class PostgresStore:
         async def work(conn: Conn) -> None:
             await _finish(conn, await _leased_seq(conn, operation_id, owner), now, outcome)
 
-        await self._run(work)
+        await self._finishes(work)
 
     async def retry_later(
         self, operation_id: str, owner: str, now: int, not_before: int, message: str

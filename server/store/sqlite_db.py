@@ -149,16 +149,34 @@ class Database:
                         self._writes.put(None)  # stop after this batch
                         break
                     batch.append(item)
-                self._commit(conn, batch)
+                if (failure := self._commit(conn, batch)) is not None:
+                    self._fail_waiting(failure)
         except BaseException:  # pragma: no cover - the thread must not die silently
             log.exception("the database writer stopped")
             raise
         finally:
             conn.close()
 
-    def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> None:
-        """One transaction for the batch; every caller is answered, whatever happens."""
+    def _fail_waiting(self, failure: StoreUnavailable) -> None:
+        """Writes that queued while a batch waited out the busy timeout have
+        waited as long: fail them now rather than make each wait again."""
+        while True:
+            try:
+                item = self._writes.get_nowait()
+            except queue.Empty:
+                return
+            if item is None:
+                self._writes.put(None)
+                return
+            _, future, loop = item
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(_settle, future, False, failure)
+
+    def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> StoreUnavailable | None:
+        """One transaction for the batch; every caller is answered, whatever
+        happens. Returns the failure if the database could not be written."""
         results: list[tuple[bool, Any]] = []
+        failure: StoreUnavailable | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
             for fn, _, _ in batch:
@@ -175,6 +193,7 @@ class Database:
         for (_, future, loop), (ok, value) in zip(batch, results, strict=True):
             with contextlib.suppress(RuntimeError):  # that caller's loop is closed
                 loop.call_soon_threadsafe(_settle, future, ok, value)
+        return failure
 
 
 def _in_savepoint(

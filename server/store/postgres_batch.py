@@ -1,0 +1,87 @@
+"""Group commit for PostgreSQL: the writes that take a counter's row lock
+(starting an operation, finishing one) hold it until they commit, so one at
+a time they would each wait for their own WAL flush. Concurrent ones in this
+process are instead run in one transaction, each in a savepoint of its own:
+one flush and one lock hold for all of them, and each still fails alone.
+Every caller is answered only after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from psycopg import errors
+
+from .base import InvalidValue, StoreError
+from .postgres_db import Conn, Database
+
+T = TypeVar("T")
+MAX_BATCH = 128  # writes per transaction
+
+
+class Batcher:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._queue: list[tuple[Callable[[Conn], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """work(conn) in a savepoint of a shared transaction; its result once committed."""
+        done: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append((work, done))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain(), name="postgres group commit")
+        return await done
+
+    async def _drain(self) -> None:
+        while self._queue:
+            batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+            batch = [(work, done) for work, done in batch if not done.cancelled()]
+            if batch:
+                await self._commit(batch)
+
+    async def _commit(
+        self, batch: list[tuple[Callable[[Conn], Awaitable[Any]], asyncio.Future[Any]]]
+    ) -> None:
+        async def all_of(conn: Conn) -> list[tuple[bool, Any]]:
+            outcomes: list[tuple[bool, Any]] = []
+            for work, _ in batch:
+                try:
+                    async with conn.transaction():  # a savepoint: a failure undoes only this
+                        outcomes.append((True, await work(conn)))
+                except errors.DataError as exc:  # the caller's value, not the database
+                    outcomes.append((False, InvalidValue(str(exc).splitlines()[0])))
+                except (StoreError, errors.IntegrityError) as exc:
+                    outcomes.append((False, exc))
+                except Exception as exc:
+                    if _fails_transaction(exc):
+                        raise  # the whole transaction is lost: Database.run decides
+                    outcomes.append((False, exc))
+            return outcomes
+
+        try:
+            outcomes = await self._db.run(all_of)
+        except BaseException as exc:
+            for _, done in batch:
+                if not done.done():
+                    done.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+            return
+        for (_, done), (ok, value) in zip(batch, outcomes, strict=True):
+            if done.done():
+                continue
+            if ok:
+                done.set_result(value)
+            else:
+                done.set_exception(value)
+
+
+def _fails_transaction(exc: Exception) -> bool:
+    """Errors after which no statement of the transaction can run (connection
+    gone, deadlock victim): the batch is retried or failed as a whole."""
+    return isinstance(
+        exc, errors.OperationalError | errors.DeadlockDetected | errors.SerializationFailure
+    )
