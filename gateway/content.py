@@ -5,6 +5,7 @@ ETag from the file's SHA-256, so that a browser can play and seek a video.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -18,8 +19,7 @@ from longreel.video.v1 import video_service_pb2 as pb
 from .backend import CALL_TIMEOUT, Backend
 from .errors import HttpError
 
-STREAM_TIMEOUT = 600.0  # seconds a whole download may take
-RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
 TYPES = {
     pb.ReadVideoContentRequest.VIDEO: "video/mp4",
     pb.ReadVideoContentRequest.THUMBNAIL: "image/png",
@@ -33,13 +33,15 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match is None or match.groups() == ("", ""):
         return None  # absent, several ranges or another unit: the whole file (§14.2)
     first, last = match.groups()
+    if first and last and int(last) < int(first):
+        return None  # not a valid range (RFC 9110 §14.1.1): ignored, the whole file
     if first == "":  # the last N bytes
         if int(last) == 0:
             raise _unsatisfiable(size)
         return max(0, size - int(last)), size - 1
     start = int(first)
     end = min(int(last), size - 1) if last else size - 1
-    if start >= size or end < start:
+    if start >= size:
         raise _unsatisfiable(size)
     return start, end
 
@@ -74,13 +76,16 @@ async def _serve(request: Request, part: pb.ReadVideoContentRequest.Part) -> Res
         )
     is_video = part == pb.ReadVideoContentRequest.VIDEO
     tag = f'"{video.sha256}"' if is_video else f'"{video.sha256}.png"'
-    headers = {"ETag": tag, "Cache-Control": "private, no-cache", "Accept-Ranges": "none"}
-    if request.headers.get("If-None-Match") in (tag, "*"):
+    headers = {
+        "ETag": tag,
+        "Cache-Control": "private, no-cache",
+        "Accept-Ranges": "bytes" if is_video else "none",
+    }
+    if matches(request.headers.get("If-None-Match"), tag):
         return Response(status_code=304, headers=headers)
     status, offset, limit = 200, 0, 0
     if is_video:
         size = video.size_bytes
-        headers["Accept-Ranges"] = "bytes"
         wanted = request.headers.get("Range")
         if request.headers.get("If-Range", tag) != tag:
             wanted = None  # the file changed since the client's copy: send it whole
@@ -89,16 +94,41 @@ async def _serve(request: Request, part: pb.ReadVideoContentRequest.Part) -> Res
             status, offset, limit = 206, span[0], span[1] - span[0] + 1
             headers["Content-Range"] = f"bytes {span[0]}-{span[1]}/{size}"
         headers["Content-Length"] = str(limit or size)
-    if request.method == "HEAD":
+    if request.method == "HEAD" and is_video:
         return Response(status_code=status, headers=headers, media_type=TYPES[part])
+    # No deadline for the whole stream: a browser reads a video at playback
+    # speed. The first piece must come within CALL_TIMEOUT, and a client that
+    # leaves cancels the call.
     call = api.videos.ReadVideoContent(
-        pb.ReadVideoContentRequest(name=name, read_offset=offset, read_limit=limit, part=part),
-        timeout=STREAM_TIMEOUT,
+        pb.ReadVideoContentRequest(name=name, read_offset=offset, read_limit=limit, part=part)
     )
-    first = await call.read()  # a failure becomes an error answer, before any header is sent
+    try:
+        async with asyncio.timeout(CALL_TIMEOUT):
+            first = await call.read()  # a failure becomes an error answer, before any header
+    except TimeoutError:
+        call.cancel()
+        raise HttpError(
+            grpc.StatusCode.UNAVAILABLE, "the server did not start sending the file", "SLOW_READ"
+        ) from None
+    if not is_video:  # small: sent whole, with its length (HEAD too)
+        body = b""
+        async for piece in _pieces(call, first):
+            body += piece
+        headers["Content-Length"] = str(len(body))
+        empty = request.method == "HEAD"
+        return Response(b"" if empty else body, status, headers, media_type=TYPES[part])
     return StreamingResponse(
         _pieces(call, first), status_code=status, headers=headers, media_type=TYPES[part]
     )
+
+
+def matches(header: str | None, tag: str) -> bool:
+    """If-None-Match against our strong tag, with weak comparison (§13.1.2)."""
+    if header is None:
+        return False
+    if header.strip() == "*":
+        return True
+    return any(candidate.strip().removeprefix("W/") == tag for candidate in header.split(","))
 
 
 async def _pieces(call: grpc.aio.UnaryStreamCall[Any, Any], first: object) -> AsyncIterator[bytes]:

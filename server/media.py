@@ -9,6 +9,7 @@ is asked to send.
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -16,14 +17,40 @@ CHUNK = 1 << 20  # bytes per streamed message, well under gRPC's 4 MiB default
 
 
 class MediaFiles:
+    """Final files are named by video id and content (`{id}.{sha256[:16]}.mp4`
+    and `.png`), so the store's sha256 names exactly the file it describes,
+    and an attempt that lost its lease but published anyway cannot replace
+    the file another attempt recorded. Part files carry their attempt's
+    token (`{id}.{token}.mp4.part`): each attempt touches only its own."""
+
     def __init__(self, folder: Path) -> None:
         self.folder = folder
 
-    def video(self, video_id: str) -> Path:
-        return self.folder / f"{video_id}.mp4"
+    def video(self, video_id: str, sha256: str) -> Path:
+        return self.folder / f"{video_id}.{sha256[:16]}.mp4"
 
-    def thumbnail(self, video_id: str) -> Path:
-        return self.folder / f"{video_id}.png"
+    def thumbnail(self, video_id: str, sha256: str) -> Path:
+        return self.folder / f"{video_id}.{sha256[:16]}.png"
+
+    def parts(self, video_id: str, token: str) -> tuple[Path, Path]:
+        return (
+            self.folder / f"{video_id}.{token}.mp4.part",
+            self.folder / f"{video_id}.{token}.png.part",
+        )
+
+    def all_of(self, video_id: str) -> list[Path]:
+        """Every file of a video: finals of any attempt, and parts."""
+        return [p for p in self.folder.glob(f"{video_id}.*") if p.name.split(".")[0] == video_id]
+
+
+def publish(part: Path, final: Path) -> None:
+    """Give an fsynced part file its final name, durably."""
+    os.replace(part, final)
+    folder = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
 async def read_range(path: Path, offset: int, limit: int) -> AsyncIterator[bytes]:

@@ -6,6 +6,7 @@ back byte for byte over gRPC (ReadVideoContent) and through the gateway
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 
 import av
@@ -38,6 +39,7 @@ def decode(path):
         ("My movie", "Plot of the movie I'm about to render."),
         ("Ünïcödé — 映画 🎬", ""),  # glyphs the font lacks become boxes, not errors
         ("x" * 200, "word " * 2_000 + "y" * 500),  # more text than fits anywhere
+        ("映画", "映画の物語" * 2_000),  # 10,000 characters and not one space to break at
     ],
 )
 def test_the_file_decodes_to_the_profile_asked_for(tmp_path, title, plot):
@@ -92,7 +94,7 @@ def test_a_rendered_video_and_its_files_from_create_to_delete(renders):
     )
     made = video(wait(api, op.name, 60))
     video_id = made.name.split("/")[1]
-    data = media.video(video_id).read_bytes()
+    data = media.video(video_id, made.sha256).read_bytes()
     assert made.uri == f"/videos/{video_id}/content"
     assert made.thumbnail_uri == f"/videos/{video_id}/thumbnail"
     assert (made.size_bytes, made.sha256) == (len(data), hashlib.sha256(data).hexdigest())
@@ -104,14 +106,15 @@ def test_a_rendered_video_and_its_files_from_create_to_delete(renders):
     assert read(api, made.name, read_offset=10, read_limit=25) == data[10:35]
     assert read(api, made.name, read_offset=len(data)) == b""
     thumb = read(api, made.name, part=pb.ReadVideoContentRequest.THUMBNAIL)
-    assert thumb.startswith(b"\x89PNG") and thumb == media.thumbnail(video_id).read_bytes()
+    assert thumb.startswith(b"\x89PNG")
+    assert thumb == media.thumbnail(video_id, made.sha256).read_bytes()
     with pytest.raises(grpc.RpcError) as err:
         read(api, made.name, read_offset=len(data) + 1)
     assert err.value.code() == grpc.StatusCode.OUT_OF_RANGE
 
     gone = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name), timeout=10)
     assert wait(api, gone.name, 30).done
-    assert not media.video(video_id).exists() and not media.thumbnail(video_id).exists()
+    assert media.all_of(video_id) == []
     with pytest.raises(grpc.RpcError) as err:
         read(api, made.name)
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
@@ -135,12 +138,18 @@ def test_progress_comes_from_frames_and_a_cancelled_render_leaves_no_file(render
 def test_a_crashed_attempts_part_file_is_replaced_by_the_next(renders):
     api, media = renders()
     media.folder.mkdir(parents=True, exist_ok=True)
-    (media.folder / "phoenix.mp4.part").write_bytes(b"half a file from a crashed render")
+    crashed, _ = media.parts("phoenix", "crashed")
+    crashed.write_bytes(b"half a file from a render that crashed a minute ago")
+    os.utime(crashed, (time.time() - 60, time.time() - 60))
+    live, _ = media.parts("phoenix", "live")  # another attempt, still writing
+    live.write_bytes(b"being written")
     op = api.videos.CreateVideo(
         pb.CreateVideoRequest(video=pb.Video(title="Again"), video_id="phoenix"), timeout=10
     )
-    assert video(wait(api, op.name, 60)).sha256
-    assert sorted(p.name for p in media.folder.iterdir()) == ["phoenix.mp4", "phoenix.png"]
+    sha = video(wait(api, op.name, 60)).sha256
+    assert sorted(p.name for p in media.folder.iterdir()) == sorted(
+        [live.name, media.video("phoenix", sha).name, media.thumbnail("phoenix", sha).name]
+    )
 
 
 def test_the_gateway_serves_ranges_with_an_etag(renders, start_gateway):
@@ -156,7 +165,7 @@ def test_the_gateway_serves_ranges_with_an_etag(renders, start_gateway):
     assert answer.status_code == 303
     video_url = answer.headers["Location"]
     meta = http.get(video_url).json()
-    data = media.video(meta["name"].split("/")[1]).read_bytes()
+    data = media.video(meta["name"].split("/")[1], meta["sha256"]).read_bytes()
 
     whole = http.get(meta["uri"])
     assert whole.status_code == 200 and whole.content == data
@@ -170,7 +179,11 @@ def test_the_gateway_serves_ranges_with_an_etag(renders, start_gateway):
     assert part.headers["Content-Range"] == f"bytes 100-199/{len(data)}"
     tail = http.get(meta["uri"], headers={"Range": "bytes=-50"})
     assert tail.status_code == 206 and tail.content == data[-50:]
-    assert http.get(meta["uri"], headers={"If-None-Match": tag}).status_code == 304
+    for listed in (tag, f'"other", {tag}', f"W/{tag}", "*"):
+        assert http.get(meta["uri"], headers={"If-None-Match": listed}).status_code == 304
+    assert http.get(meta["uri"], headers={"If-None-Match": '"other"'}).status_code == 200
+    backwards = http.get(meta["uri"], headers={"Range": "bytes=5-2"})  # invalid: ignored
+    assert backwards.status_code == 200 and backwards.content == data
     stale = http.get(meta["uri"], headers={"Range": "bytes=0-9", "If-Range": '"old"'})
     assert stale.status_code == 200 and stale.content == data
     beyond = http.get(meta["uri"], headers={"Range": f"bytes={len(data)}-"})
@@ -181,4 +194,6 @@ def test_the_gateway_serves_ranges_with_an_etag(renders, start_gateway):
 
     thumb = http.get(meta["thumbnailUri"])
     assert thumb.headers["Content-Type"] == "image/png" and thumb.content.startswith(b"\x89PNG")
+    head = http.head(meta["thumbnailUri"])
+    assert head.headers["Content-Length"] == str(len(thumb.content))
     assert http.get("/videos/nope/content").status_code == 404

@@ -111,6 +111,13 @@ def test_another_caller_cannot_see_wait_cancel_or_delete_what_is_not_theirs(keye
             )
         )
     refused(lambda: bob.videos.GetVideo(pb.GetVideoRequest(name=video.name), metadata=bob.md))
+    content = pb.ReadVideoContentRequest(name=video.name)
+    refused(lambda: list(bob.videos.ReadVideoContent(content, metadata=bob.md, timeout=10)))
+    # Its owner gets further: to "nothing rendered" (the test processor renders nothing).
+    refused(
+        lambda: list(alice.videos.ReadVideoContent(content, metadata=alice.md, timeout=10)),
+        grpc.StatusCode.FAILED_PRECONDITION,
+    )
     refused(lambda: bob.videos.DeleteVideo(pb.DeleteVideoRequest(name=video.name), metadata=bob.md))
     assert bob.list_operations() == [] and bob.list_videos() == []
 

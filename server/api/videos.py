@@ -189,7 +189,8 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
                 "NO_CONTENT",
             )
         thumbnail = request.part == pb.ReadVideoContentRequest.THUMBNAIL
-        path = self.media.thumbnail(video_id) if thumbnail else self.media.video(video_id)
+        where = self.media.thumbnail if thumbnail else self.media.video
+        path = where(video_id, row.media.sha256)
         try:
             size = path.stat().st_size
         except FileNotFoundError:

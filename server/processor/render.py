@@ -4,8 +4,8 @@ H.264 in MP4 with PyAV (FFmpeg ships in its wheel); frames drawn by Pillow.
 This module runs in a process of its own (`python -m
 longreel.server.processor.render`), so rendering never holds the server's
 event loop or GIL. It reads the job as JSON on stdin, writes `progress N M`
-lines as frames are encoded, and ends with one `done {json}` line. The files
-appear under their final names only when complete (temp file, fsync, rename).
+lines as frames are encoded, and ends with one `done {json}` line once both
+files are written and fsynced; the parent then gives them their final names.
 """
 
 from __future__ import annotations
@@ -74,15 +74,28 @@ def _wrap(text: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: 
                 continue
             if line:
                 lines.append(line)
-            while font.getlength(word) > width and len(word) > 1:
-                cut = len(word)
-                while cut > 1 and font.getlength(word[:cut]) > width:
-                    cut -= 1
+            # Measured on a prefix: no line holds more characters than pixels.
+            while len(word) > 1 and font.getlength(word[: int(width) + 2]) > width:
+                cut = _fitting(word, font, width)
                 lines.append(word[:cut])
                 word = word[cut:]
             line = word
         lines.append(line)
     return lines
+
+
+def _fitting(word: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont, width: float) -> int:
+    """How many leading characters of word fit in width (at least one), by
+    binary search: a 10,000-character word without spaces (CJK text has
+    none) is cut in O(n log n) measurements, not O(n^2)."""
+    low, high = 1, min(len(word), int(width) + 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if font.getlength(word[:middle]) <= width:
+            low = middle
+        else:
+            high = middle - 1
+    return low
 
 
 def _card(
@@ -132,10 +145,11 @@ def render(
     thumbnail: Path,
     on_frame: Callable[[int, int], None] = lambda done, total: None,
 ) -> Rendered:
+    """Write the video and thumbnail to the given paths, durably (fsync);
+    giving them their final names is the caller's step."""
     shown = cards(title, plot, profile)
     total = profile.frames
-    part = video.with_name(f"{video.name}.part")
-    with av.open(str(part), mode="w", format="mp4") as container:
+    with av.open(str(video), mode="w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=profile.fps)
         stream.width, stream.height, stream.pix_fmt = profile.width, profile.height, "yuv420p"
         stream.options = {"preset": "veryfast", "crf": "23"}
@@ -148,10 +162,10 @@ def render(
             on_frame(number + 1, total)
         for packet in stream.encode():
             container.mux(packet)
-    _publish(part, video)
-    thumb_part = thumbnail.with_name(f"{thumbnail.name}.part")
-    shown[0].save(thumb_part, format="PNG")
-    _publish(thumb_part, thumbnail)
+    shown[0].save(thumbnail, format="PNG")
+    for written in (video, thumbnail):
+        with written.open("rb") as data:
+            os.fsync(data.fileno())
     digest = hashlib.sha256()
     with video.open("rb") as data:
         while chunk := data.read(1 << 20):
@@ -162,18 +176,6 @@ def render(
         size_bytes=video.stat().st_size,
         sha256=digest.hexdigest(),
     )
-
-
-def _publish(part: Path, final: Path) -> None:
-    """Make part durable, then give it its final name in one step."""
-    with part.open("rb") as data:
-        os.fsync(data.fileno())
-    os.replace(part, final)
-    folder = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
 
 
 def main() -> None:

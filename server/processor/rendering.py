@@ -5,7 +5,7 @@ A separate process per render keeps the event loop and its GIL free for
 RPCs, and makes cancellation simple and total: the process is killed and its
 partial files removed. Files get their final names only when complete, so a
 crash leaves at most `*.part` files, which the next attempt at that video (or
-the next start, for old ones) removes.
+the next start, for old ones) removes once nothing writes to them.
 """
 
 from __future__ import annotations
@@ -14,19 +14,22 @@ import asyncio
 import contextlib
 import json
 import logging
+import secrets
 import sys
 import time
 from dataclasses import asdict
 from typing import Any
 
-from ..media import MediaFiles
+from ..media import MediaFiles, publish
 from ..store.base import Media
-from .base import Cancelled, Progress, VideoSpec
+from .base import Progress, VideoSpec
 from .render import Profile
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 0.1  # seconds between looks for cancellation while a render runs
+STALLED = 60.0  # seconds without a word from the renderer before it counts as stuck
+ABANDONED_PART = 30.0  # seconds unwritten before a part file counts as a crashed attempt's
 STALE_PART = 24 * 3600  # seconds after which a leftover part file is surely abandoned
 STDERR_KEPT = 4_000  # characters of a failed render's stderr put in the log
 
@@ -51,13 +54,14 @@ class RenderingProcessor:
 
     async def create(self, video: VideoSpec, progress: Progress) -> Media:
         self.media_dir.mkdir(parents=True, exist_ok=True)
-        self._remove_parts(video.video_id)  # an earlier attempt's, if it crashed
+        self._remove_abandoned_parts(video.video_id)
+        parts = self.files.parts(video.video_id, secrets.token_hex(4))
         job = {
             "title": video.title,
             "plot": video.plot,
             "profile": asdict(self.profile),
-            "video": str(self.files.video(video.video_id)),
-            "thumbnail": str(self.files.thumbnail(video.video_id)),
+            "video": str(parts[0]),
+            "thumbnail": str(parts[1]),
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "longreel.server.processor.render",
@@ -76,36 +80,44 @@ class RenderingProcessor:
                 message = (await errors).decode(errors="replace")[-STDERR_KEPT:]
                 log.warning("render of %s failed (exit %s): %s", video.video_id, code, message)
                 raise RenderFailed(f"the renderer exited with status {code}")
+            result: dict[str, Any] = said
+            sha256 = str(result["sha256"])
+            progress.raise_if_cancelled()  # the last moment to leave nothing behind
+            publish(parts[0], self.files.video(video.video_id, sha256))
+            publish(parts[1], self.files.thumbnail(video.video_id, sha256))
         except BaseException:
             if process.returncode is None:
                 process.kill()
                 await process.wait()
-            self._remove_parts(video.video_id)
-            if isinstance(sys.exc_info()[1], Cancelled):
-                self._remove_files(video.video_id)
+            for part in parts:
+                part.unlink(missing_ok=True)
             raise
         finally:
             errors.cancel()
-        result: dict[str, Any] = said
         return Media(
             uri=f"/videos/{video.video_id}/content",
             duration_us=int(result["duration_us"]),
             size_bytes=int(result["size_bytes"]),
-            sha256=str(result["sha256"]),
+            sha256=sha256,
             thumbnail_uri=f"/videos/{video.video_id}/thumbnail",
         )
 
     async def _follow(
         self, lines: asyncio.StreamReader, progress: Progress
     ) -> dict[str, Any] | None:
-        """Read the renderer's progress lines until it ends; its result, if it said one."""
+        """Read the renderer's progress lines until it ends; its result, if it
+        said one. A renderer silent for STALLED seconds is stuck: RenderFailed."""
+        heard = time.monotonic()
         while True:
             progress.raise_if_cancelled()
             try:
                 async with asyncio.timeout(CHECK_EVERY):
                     line = (await lines.readline()).decode().strip()
             except TimeoutError:
+                if time.monotonic() - heard > STALLED:
+                    raise RenderFailed(f"the renderer said nothing for {STALLED:g} s") from None
                 continue
+            heard = time.monotonic()
             if not line:
                 return None
             word, _, rest = line.partition(" ")
@@ -119,12 +131,14 @@ class RenderingProcessor:
 
     async def delete(self, video_id: str, progress: Progress) -> None:
         progress.report(50, "removing files")
-        self._remove_files(video_id)
+        for path in self.files.all_of(video_id):
+            path.unlink(missing_ok=True)
 
-    def _remove_parts(self, video_id: str) -> None:
+    def _remove_abandoned_parts(self, video_id: str) -> None:
+        """Part files of this video that no attempt has written to lately: a
+        crashed attempt's. A live one (another worker that lost its lease
+        and has not noticed yet) keeps writing, and is left alone."""
         for part in self.media_dir.glob(f"{video_id}.*.part"):
-            part.unlink(missing_ok=True)
-
-    def _remove_files(self, video_id: str) -> None:
-        self.files.video(video_id).unlink(missing_ok=True)
-        self.files.thumbnail(video_id).unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                if time.time() - part.stat().st_mtime > ABANDONED_PART:
+                    part.unlink()
