@@ -2,7 +2,8 @@
 API keys (a file) or as a signed JWT (PyJWT), becomes the caller's principal.
 
 Every operation and video belongs to the principal that created it; the
-handlers read it from PRINCIPAL, which the registry sets before each call.
+handlers read it with caller(), from PRINCIPAL, which the registry sets
+before each call.
 Without authentication every caller is the same principal, ''. No token,
 nor any part of one, is ever logged or echoed back.
 """
@@ -21,11 +22,21 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-PRINCIPAL: ContextVar[str] = ContextVar("principal", default="")
+# No default: a handler that somehow ran without passing the gate must fail,
+# not act as '' (the principal of every caller when auth is off).
+PRINCIPAL: ContextVar[str] = ContextVar("principal")
 PublicKey = rsa.RSAPublicKey | ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey
 MAX_TOKEN = 8_192  # characters; a header longer than this is not a token of ours
 MIN_API_KEY = 20  # characters
 MIN_HMAC_KEY = 32  # bytes: RFC 7518 asks for at least the hash's size for HS256
+
+
+def caller() -> str:
+    """The principal of the call being served (set by the gate)."""
+    try:
+        return PRINCIPAL.get()
+    except LookupError:
+        raise RuntimeError("a handler ran without passing the gate") from None
 
 
 class Unauthenticated(Exception):

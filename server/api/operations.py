@@ -10,7 +10,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 
 from .. import convert, filtering, names, notify, validation
-from ..auth import PRINCIPAL
+from ..auth import caller
 from ..errors import ApiError, cancelled, invalid_argument, not_found, rpc_errors
 from ..store import Conflict, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
@@ -42,7 +42,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         self.tokens = tokens
 
     async def _get(self, name: str) -> OperationRow:
-        row = await self.store.get_operation(_operation_id(name), PRINCIPAL.get())
+        row = await self.store.get_operation(_operation_id(name), caller())
         if row is None:
             raise not_found(OPERATION, name)
         return row
@@ -72,7 +72,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         v.raise_if_any()
         query = f"{names.OPERATIONS}?filter={request.filter}"
         after = validation.page_token(self.tokens, request.page_token, query)
-        rows = await self.store.list_operations(where, after, size + 1, PRINCIPAL.get())
+        rows = await self.store.list_operations(where, after, size + 1, caller())
         response = operations_pb2.ListOperationsResponse(
             operations=[convert.operation(r) for r in rows[:size]]
         )
@@ -85,7 +85,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         self, request: operations_pb2.DeleteOperationRequest, context: Context
     ) -> empty_pb2.Empty:
         try:
-            await self.store.delete_operation(_operation_id(request.name), PRINCIPAL.get())
+            await self.store.delete_operation(_operation_id(request.name), caller())
         except NotFound:
             raise not_found(OPERATION, request.name) from None
         except Conflict:
@@ -104,7 +104,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         error = cancelled().SerializeToString()
         try:
             row = await self.store.cancel_operation(
-                _operation_id(request.name), self.store.now(), error, PRINCIPAL.get()
+                _operation_id(request.name), self.store.now(), error, caller()
             )
         except NotFound:
             raise not_found(OPERATION, request.name) from None

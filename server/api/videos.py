@@ -18,7 +18,7 @@ from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from .. import convert, names, notify, validation
-from ..auth import PRINCIPAL
+from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
 from ..media import MediaFiles, read_range
 from ..store import AlreadyExists, NewOperation, NotFound, Store, VideoRow
@@ -131,7 +131,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         v = validation.Violations()
         video_id = validation.name(v, "name", request.name, names.VIDEOS)
         v.raise_if_any()
-        row = await self.store.get_video(video_id, PRINCIPAL.get())
+        row = await self.store.get_video(video_id, caller())
         if row is None:
             raise not_found(VIDEO, request.name)
         return convert.video(row)
@@ -144,7 +144,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         size = validation.page_size(v, request.page_size)
         v.raise_if_any()
         after = validation.page_token(self.tokens, request.page_token, names.VIDEOS)
-        rows = await self.store.list_videos(after, size + 1, PRINCIPAL.get())
+        rows = await self.store.list_videos(after, size + 1, caller())
         shown = _fit(rows[:size])
         response = pb.ListVideosResponse(videos=[convert.video(r) for r in shown])
         if len(rows) > len(shown):
@@ -179,7 +179,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         if request.read_limit < 0:
             v.add("read_limit", "must not be negative")
         v.raise_if_any()
-        row = await self.store.get_video(video_id, PRINCIPAL.get())
+        row = await self.store.get_video(video_id, caller())
         if row is None:
             raise not_found(VIDEO, request.name)
         if row.media is None:
@@ -215,5 +215,5 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             status_message=message,
             request_id=request_id or None,
             request_hash=fingerprint(request) if request_id else None,
-            principal=PRINCIPAL.get(),
+            principal=caller(),
         )
