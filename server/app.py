@@ -38,6 +38,11 @@ MIN_LEASE_SECONDS = 1.0  # the heartbeat renews a lease every third of it
 SWEEP_BATCH = 1_000  # expired operations forgotten per transaction
 MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
 MAX_STREAMS = 1_000  # concurrent calls per connection, long polls included (HTTP/2 streams)
+# Calls that arrived but that the server has not picked up yet. gRPC's own
+# defaults (1,000, hard 3,000) shed a burst of a few thousand with CANCELLED;
+# a service whose callers hold long polls meets such bursts (a fleet of
+# clients reconnecting after a restart).
+MAX_PENDING = 10_000
 
 VIDEO_SERVICE = pb.DESCRIPTOR.services_by_name["VideoService"]
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
@@ -146,6 +151,8 @@ class VideoServer:
                 ("grpc.so_reuseport", 0),
                 ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
                 ("grpc.max_concurrent_streams", MAX_STREAMS),
+                ("grpc.server.max_pending_requests", MAX_PENDING),
+                ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING),
             ]
         )
         backlog = self.config.max_backlog

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 import pytest
 from google.longrunning import operations_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.video.v1 import video_service_pb2 as pb
 
@@ -66,3 +69,30 @@ def test_a_hundred_concurrent_duplicates_make_one_operation(start_server):
     assert len(set(answers)) == 1
     listed = api.operations.ListOperations(operations_pb2.ListOperationsRequest(page_size=1000))
     assert [op.name for op in listed.operations] == [answers[0]]
+
+
+def test_a_burst_of_calls_is_served_not_shed(start_server):
+    """2,000 calls arriving at once (clients reconnecting after a restart, a
+    fleet of waiters): gRPC's own pending-call limits would cancel some."""
+    api = start_server(workers=0)
+
+    async def burst() -> Counter[str]:
+        options = [("grpc.use_local_subchannel_pool", 1)]
+        channels = [grpc.aio.insecure_channel(api.target, options=options) for _ in range(10)]
+        failed: Counter[str] = Counter()
+
+        async def call(n: int) -> None:
+            stub = health_pb2_grpc.HealthStub(channels[n % 10])
+            try:
+                await stub.Check(health_pb2.HealthCheckRequest(), timeout=60)
+            except grpc.aio.AioRpcError as exc:
+                failed[exc.code().name] += 1
+
+        try:
+            await asyncio.gather(*(call(n) for n in range(2_000)))
+        finally:
+            for channel in channels:
+                await channel.close()
+        return failed
+
+    assert asyncio.run(burst()) == Counter()
