@@ -41,20 +41,18 @@ class RenderFailed(Exception):
 class RenderingProcessor:
     def __init__(self, files: MediaFiles, profile: Profile | None = None) -> None:
         self.files = files
-        self.media_dir = files.folder
         self.profile = profile or Profile()
 
     def sweep(self) -> None:
         """Remove part files that nothing can still be writing (on start)."""
-        self.media_dir.mkdir(parents=True, exist_ok=True)
-        for part in self.media_dir.glob("*.part"):
-            with contextlib.suppress(OSError):
-                if time.time() - part.stat().st_mtime > STALE_PART:
-                    part.unlink()
+        self.files.folder.mkdir(parents=True, exist_ok=True)
+        self._remove_parts("*.part", STALE_PART)
 
     async def create(self, video: VideoSpec, progress: Progress) -> Media:
-        self.media_dir.mkdir(parents=True, exist_ok=True)
-        self._remove_abandoned_parts(video.video_id)
+        self.files.folder.mkdir(parents=True, exist_ok=True)
+        # A crashed attempt's parts; a live attempt (another worker that lost
+        # its lease and has not noticed yet) keeps writing, and is left alone.
+        self._remove_parts(f"{video.video_id}.*.part", ABANDONED_PART)
         parts = self.files.parts(video.video_id, secrets.token_hex(4))
         job = {
             "title": video.title,
@@ -134,11 +132,10 @@ class RenderingProcessor:
         for path in self.files.all_of(video_id):
             path.unlink(missing_ok=True)
 
-    def _remove_abandoned_parts(self, video_id: str) -> None:
-        """Part files of this video that no attempt has written to lately: a
-        crashed attempt's. A live one (another worker that lost its lease
-        and has not noticed yet) keeps writing, and is left alone."""
-        for part in self.media_dir.glob(f"{video_id}.*.part"):
+    def _remove_parts(self, pattern: str, unwritten_for: float) -> None:
+        """Part files matching pattern that nothing has written to for
+        `unwritten_for` seconds."""
+        for part in self.files.folder.glob(pattern):
             with contextlib.suppress(OSError):
-                if time.time() - part.stat().st_mtime > ABANDONED_PART:
+                if time.time() - part.stat().st_mtime > unwritten_for:
                     part.unlink()
