@@ -1,7 +1,8 @@
 """The SQLite backend: the embedded default, one file under the data directory.
 
 Every method is one transaction. Writes go through the group-commit writer
-(sqlite_db.Database.write), reads through the reader pool.
+(sqlite_db.Database.write); reads of one row by key run on the event loop
+(Database.read_row), other reads through the reader pool.
 """
 
 from __future__ import annotations
@@ -231,7 +232,7 @@ class SQLiteStore:
     async def get_operation(
         self, operation_id: str, principal: str | None = None
     ) -> OperationRow | None:
-        return await self._db.read(lambda conn: _fetch_operation(conn, operation_id, principal))
+        return await self._db.read_row(lambda c: _fetch_operation(c, operation_id, principal))
 
     async def list_operations(
         self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
@@ -252,7 +253,7 @@ class SQLiteStore:
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
         mine, scope = _scope(principal)
         sql = f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = ? AND {mine} AND {VISIBLE_VIDEO}"
-        row = await self._db.read(lambda c: c.execute(sql, (video_id, *scope)).fetchone())
+        row = await self._db.read_row(lambda c: c.execute(sql, (video_id, *scope)).fetchone())
         return None if row is None else video_row(row)
 
     async def list_videos(

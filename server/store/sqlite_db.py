@@ -36,9 +36,9 @@ BUSY_TIMEOUT_MS = 5_000  # another process holding the write lock
 _Write = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
 
 
-def connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {busy_timeout_ms}")
     conn.execute("PRAGMA journal_mode = WAL")
     # FULL: a commit is on disk before we reply (NORMAL could lose the last
     # acknowledged operations on power loss).
@@ -76,6 +76,10 @@ def _statements(script: str) -> list[str]:
             out.append(pending)
             pending = ""
     return out
+
+
+class _Busy(Exception):
+    """A read that would have had to wait for a lock."""
 
 
 class Database:
@@ -123,15 +127,31 @@ class Database:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._readers, self._read, fn)
 
-    def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        conn = getattr(self._local, "conn", None)
+    async def read_row(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read of one row by key, run on the caller's thread: a B-tree
+        descent costs less than the hop to a reader thread and back. In WAL
+        mode such a read waits for nothing; should it find the database busy
+        all the same (a WAL recovery), it goes to a reader thread, which may
+        wait, rather than block the event loop."""
+        try:
+            return self._read(fn, waitless=True)
+        except _Busy:
+            return await self.read(fn)
+
+    def _read(self, fn: Callable[[sqlite3.Connection], T], waitless: bool = False) -> T:
+        """fn on this thread's own connection (one that never waits, if asked)."""
+        key = "waitless" if waitless else "conn"
+        conn = getattr(self._local, key, None)
         try:
             if conn is None:
-                conn = self._local.conn = connect(self.path)
+                conn = connect(self.path, busy_timeout_ms=0 if waitless else BUSY_TIMEOUT_MS)
+                setattr(self._local, key, conn)
                 with self._lock:
                     self._reader_conns.append(conn)
             return fn(conn)
         except sqlite3.Error as exc:
+            if waitless and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+                raise _Busy from exc
             if is_outage(exc):
                 raise StoreUnavailable(f"reading the database failed: {exc}") from exc
             raise
@@ -168,9 +188,7 @@ class Database:
             if item is None:
                 self._writes.put(None)
                 return
-            _, future, loop = item
-            with contextlib.suppress(RuntimeError):
-                loop.call_soon_threadsafe(_settle, future, False, failure)
+            _answer([item], [(False, failure)])
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> StoreUnavailable | None:
         """One transaction for the batch; every caller is answered, whatever
@@ -190,9 +208,7 @@ class Database:
                     conn.execute("ROLLBACK")
             failure = StoreUnavailable(f"writing the database failed: {exc}")
             results = [(False, failure)] * len(batch)
-        for (_, future, loop), (ok, value) in zip(batch, results, strict=True):
-            with contextlib.suppress(RuntimeError):  # that caller's loop is closed
-                loop.call_soon_threadsafe(_settle, future, ok, value)
+        _answer(batch, results)
         return failure
 
 
@@ -241,10 +257,22 @@ def is_outage(exc: sqlite3.Error) -> bool:
     return code is None or code & 0xFF in _OUTAGES
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
-    if future.done():  # the caller went away (cancelled); the write stands
-        return
-    if ok:
-        future.set_result(value)
-    else:
-        future.set_exception(value)
+def _answer(batch: list[_Write], results: list[tuple[bool, Any]]) -> None:
+    """Settle the batch's futures with one wake-up per event loop, not one
+    per caller: each call_soon_threadsafe writes to the loop's self-pipe."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
+    for (_, future, loop), (ok, value) in zip(batch, results, strict=True):
+        by_loop.setdefault(loop, []).append((future, ok, value))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that caller's loop is closed
+            loop.call_soon_threadsafe(_settle, answers)
+
+
+def _settle(answers: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+    for future, ok, value in answers:
+        if future.done():  # the caller went away (cancelled); the write stands
+            continue
+        if ok:
+            future.set_result(value)
+        else:
+            future.set_exception(value)
