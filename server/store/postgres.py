@@ -14,8 +14,6 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from psycopg import errors
-
 from ..filtering import Filter
 from ..notify import JOBS_QUEUED, cancel_requested, operation_done
 from .base import (
@@ -140,6 +138,37 @@ async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> Operatio
     return await _operation_or_gone(conn, op.id)
 
 
+# A create in one statement, one round trip: the video, the next operation
+# number (its row lock keeps numbers in commit order), the operation, its job
+# and the signal to workers. An empty operation says which insert clashed.
+_CREATE = f"""
+WITH video AS (
+    INSERT INTO videos (id, title, plot, state, create_time, update_time, principal)
+    VALUES (%(video)s, %(title)s, %(plot)s, 'creating', %(now)s, %(now)s, %(principal)s)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+), number AS (
+    UPDATE counters SET value = value + 1
+    WHERE name = 'operations' AND EXISTS (SELECT FROM video)
+    RETURNING value
+), operation AS (
+    INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,
+        update_time, request_id, request_hash, principal)
+    SELECT value, %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s, %(now)s, %(now)s,
+        %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
+    FROM number
+    ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING
+    RETURNING {OPERATION_COLUMNS}
+), job AS (
+    INSERT INTO jobs (operation_seq) SELECT seq FROM operation
+)
+SELECT EXISTS (SELECT FROM video), made.*
+FROM (VALUES (1)) AS one (x) LEFT JOIN (
+    SELECT operation.*, pg_notify(%(channel)s, %(signal)s) FROM operation
+) AS made ON TRUE
+"""
+
+
 async def _settle_video(
     conn: Conn, verb: str, video_id: str, ok: bool, now: int, media: Media | None
 ) -> None:
@@ -198,6 +227,7 @@ class PostgresStore:
         self.conninfo = conninfo
         self._db = Database(conninfo)
         self._run = self._db.run
+        self._read = self._db.read
         # Group commit for the writes that hold a counter's lock to commit; one
         # batcher per counter, so no transaction waits for both (no deadlock
         # between two processes' batches taking them in opposite orders).
@@ -218,7 +248,7 @@ class PostgresStore:
         await self._db.close()
 
     async def ping(self) -> None:
-        await self._run(lambda conn: conn.execute("SELECT 1"))
+        await self._read(lambda conn: conn.execute("SELECT 1"))
 
     async def secret(self) -> bytes:
         async def work(conn: Conn) -> bytes:
@@ -236,19 +266,21 @@ class PostgresStore:
         async def work(conn: Conn) -> OperationRow:
             if (earlier := await _replay(conn, CREATE, op)) is not None:
                 return earlier
-            try:
-                async with conn.transaction():  # a savepoint: a clash leaves the rest usable
-                    await conn.execute(
-                        "INSERT INTO videos (id, title, plot, state, create_time, update_time,"
-                        " principal) VALUES (%s, %s, %s, 'creating', %s, %s, %s)",
-                        (op.video_id, title, plot, op.now, op.now, op.principal),
-                    )
-            except errors.UniqueViolation:
-                # A twin with our request_id and video_id may just have committed.
-                if (earlier := await _replay(conn, CREATE, op)) is not None:
-                    return earlier
-                raise AlreadyExists(op.target) from None
-            return await _insert_operation(conn, CREATE, op)
+            cursor = await conn.execute(_CREATE, {
+                "video": op.video_id, "title": title, "plot": plot, "now": op.now,
+                "principal": op.principal, "id": op.id, "verb": CREATE, "target": op.target,
+                "message": op.status_message, "request_id": op.request_id,
+                "request_hash": op.request_hash, "channel": CHANNEL, "signal": JOBS_QUEUED,
+            })  # fmt: skip
+            made, *row, _ = await cursor.fetchone()  # type: ignore[misc]
+            if row[0] is not None:
+                return _operation(row)
+            if made:
+                raise _Replayed()  # a twin with our request_id committed first
+            # The id is taken; perhaps by a twin with our request_id that just committed.
+            if (earlier := await _replay(conn, CREATE, op)) is not None:
+                return earlier
+            raise AlreadyExists(op.target)
 
         return await self._replaying(work, CREATE, op)
 
@@ -295,7 +327,7 @@ class PostgresStore:
     async def get_operation(
         self, operation_id: str, principal: str | None = None
     ) -> OperationRow | None:
-        return await self._run(lambda conn: _fetch_operation(conn, operation_id, principal))
+        return await self._read(lambda conn: _fetch_operation(conn, operation_id, principal))
 
     async def list_operations(
         self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
@@ -313,7 +345,7 @@ class PostgresStore:
             cursor = await conn.execute(sql, [after_seq, *scope, *params, limit])
             return [_operation(r) for r in await cursor.fetchall()]
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
         mine, scope = _scope(principal)
@@ -326,7 +358,7 @@ class PostgresStore:
             row = await cursor.fetchone()
             return None if row is None else video_row(row)
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def list_videos(
         self, after_seq: int, limit: int, principal: str | None = None
@@ -341,7 +373,7 @@ class PostgresStore:
             )
             return [video_row(row) for row in await cursor.fetchall()]
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def cancel_operation(
         self, operation_id: str, now: int, error: bytes, principal: str | None = None
@@ -408,7 +440,7 @@ class PostgresStore:
             cursor = await conn.execute("SELECT count(*) FROM jobs")
             return int((await cursor.fetchone())[0])  # type: ignore[index]
 
-        return await self._run(work)
+        return await self._read(work)
 
     async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
         async def work(conn: Conn) -> ClaimedJob | None:

@@ -1,8 +1,9 @@
 """PostgreSQL plumbing: a connection pool, transactions, and migrations.
 
-A call's work runs in one transaction; one PostgreSQL picks as a deadlock
-victim runs again; outages become StoreUnavailable, values the database
-cannot hold InvalidValue. The schema is migrated on open under an advisory
+A call's work runs in one transaction (a read of one statement, in none);
+one PostgreSQL picks as a deadlock victim runs again, and so does one that
+met a connection the server had closed; outages become StoreUnavailable,
+values the database cannot hold InvalidValue. The schema is migrated on open under an advisory
 lock, so processes starting together do not race.
 """
 
@@ -65,7 +66,6 @@ class Database:
             max_size=pool_size,
             open=False,
             timeout=POOL_WAIT,
-            check=AsyncConnectionPool.check_connection,  # a restart leaves dead connections
             kwargs={"autocommit": True},
         )
 
@@ -88,15 +88,35 @@ class Database:
     async def run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
         """work(conn) in one transaction, repeated if PostgreSQL chose it as a
         deadlock victim; database outages become StoreUnavailable."""
-        for attempt in range(TRANSACTION_ATTEMPTS):
+        return await self._attempt(work, transaction=True)
+
+    async def read(self, work: Callable[[Conn], Awaitable[T]]) -> T:
+        """work(conn), one statement that only reads, outside a transaction:
+        BEGIN and COMMIT would be two more round trips for nothing."""
+        return await self._attempt(work, transaction=False)
+
+    async def _attempt(self, work: Callable[[Conn], Awaitable[T]], *, transaction: bool) -> T:
+        """Connections are not checked on the way out of the pool (a round
+        trip per call); one the server closed while it sat idle fails before
+        anything ran, and the work runs again on the next."""
+        victims = 0
+        for _ in range(self._pool.max_size + 2):
+            started, used = False, None
             try:
-                async with self._pool.connection() as conn, conn.transaction():
-                    return await work(conn)
+                async with self._pool.connection() as conn:
+                    used = conn
+                    if not transaction:
+                        return await work(conn)
+                    async with conn.transaction():
+                        started = True
+                        return await work(conn)
             except (errors.DeadlockDetected, errors.SerializationFailure):
-                if attempt == TRANSACTION_ATTEMPTS - 1:
+                victims += 1
+                if victims == TRANSACTION_ATTEMPTS:
                     raise StoreUnavailable("the database kept aborting the transaction") from None
             except errors.DataError as exc:  # e.g. a NUL in a string: the caller's input
                 raise InvalidValue(str(exc).splitlines()[0]) from exc
             except (psycopg.OperationalError, errors.AdminShutdown) as exc:
-                raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
-        raise AssertionError("unreachable")
+                if started or used is None or not used.closed:
+                    raise StoreUnavailable(f"the database is unavailable: {exc}") from exc
+        raise StoreUnavailable("every pooled connection to the database was closed")
