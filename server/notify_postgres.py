@@ -58,9 +58,8 @@ class PostgresNotifier:
     async def _listen(self) -> None:
         while True:
             try:
-                async with await psycopg.AsyncConnection.connect(
-                    self.conninfo, autocommit=True
-                ) as conn:
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+                try:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     self._listening.set()
                     # What was sent while we were not listening is lost: let
@@ -68,6 +67,10 @@ class PostgresNotifier:
                     self._local.notify_all()
                     async for note in conn.notifies():
                         self._local.notify(note.payload)
+                finally:
+                    # Closed, not rolled back: stopping interrupts notifies()
+                    # mid-read, and a rollback then could only fail.
+                    await conn.close()
             except psycopg.Error as exc:
                 log.warning("lost the notification listener (%s); reconnecting", exc)
                 await asyncio.sleep(RECONNECT_DELAY)

@@ -231,8 +231,8 @@ class PostgresStore:
         # Group commit for the writes that hold a counter's lock to commit; one
         # batcher per counter, so no transaction waits for both (no deadlock
         # between two processes' batches taking them in opposite orders).
-        self._creates = Batcher(self._db).run
-        self._finishes = Batcher(self._db).run
+        self._batchers = (Batcher(self._db), Batcher(self._db))
+        self._creates, self._finishes = (batcher.run for batcher in self._batchers)
         self._clock = DatabaseClock(self._db, local_clock)
 
     def now(self) -> int:
@@ -244,6 +244,8 @@ class PostgresStore:
         await self._clock.start()
 
     async def close(self) -> None:
+        for batcher in self._batchers:
+            await batcher.close()
         await self._clock.stop()
         await self._db.close()
 

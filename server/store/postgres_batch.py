@@ -2,7 +2,8 @@
 (starting an operation, finishing one) hold it until they commit, so one at
 a time they would each wait for their own WAL flush. Concurrent ones in this
 process are instead run in one transaction, each in a savepoint of its own:
-one flush and one lock hold for all of them, and each still fails alone.
+one flush and one lock hold for all of them, and each still fails alone
+(a batch in which one fails runs again with a savepoint around each write).
 Every caller is answered only after the commit.
 """
 
@@ -19,12 +20,14 @@ from .postgres_db import Conn, Database
 
 T = TypeVar("T")
 MAX_BATCH = 128  # writes per transaction
+Work = Callable[[Conn], Awaitable[Any]]
+Outcomes = list[tuple[bool, Any]]  # (succeeded, its value or its error) per write
 
 
 class Batcher:
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._queue: list[tuple[Callable[[Conn], Awaitable[Any]], asyncio.Future[Any]]] = []
+        self._queue: list[tuple[Work, asyncio.Future[Any]]] = []
         self._draining: asyncio.Task[None] | None = None
 
     async def run(self, work: Callable[[Conn], Awaitable[T]]) -> T:
@@ -35,6 +38,12 @@ class Batcher:
             self._draining = asyncio.create_task(self._drain(), name="postgres group commit")
         return await done
 
+    async def close(self) -> None:
+        """Wait for the batch under way: its writes may be committing, and the
+        pool must not close under them (their callers may have given up)."""
+        if self._draining is not None:
+            await asyncio.gather(self._draining, return_exceptions=True)
+
     async def _drain(self) -> None:
         while self._queue:
             batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
@@ -42,27 +51,13 @@ class Batcher:
             if batch:
                 await self._commit(batch)
 
-    async def _commit(
-        self, batch: list[tuple[Callable[[Conn], Awaitable[Any]], asyncio.Future[Any]]]
-    ) -> None:
-        async def all_of(conn: Conn) -> list[tuple[bool, Any]]:
-            outcomes: list[tuple[bool, Any]] = []
-            for work, _ in batch:
-                try:
-                    async with conn.transaction():  # a savepoint: a failure undoes only this
-                        outcomes.append((True, await work(conn)))
-                except errors.DataError as exc:  # the caller's value, not the database
-                    outcomes.append((False, InvalidValue(str(exc).splitlines()[0])))
-                except (StoreError, errors.IntegrityError) as exc:
-                    outcomes.append((False, exc))
-                except Exception as exc:
-                    if _fails_transaction(exc):
-                        raise  # the whole transaction is lost: Database.run decides
-                    outcomes.append((False, exc))
-            return outcomes
-
+    async def _commit(self, batch: list[tuple[Work, asyncio.Future[Any]]]) -> None:
+        works = [work for work, _ in batch]
         try:
-            outcomes = await self._db.run(all_of)
+            try:
+                outcomes = await self._db.run(lambda conn: _bare(conn, works))
+            except _Failed:  # one write failed: run the batch again, each in a savepoint
+                outcomes = await self._db.run(lambda conn: _in_savepoints(conn, works))
         except BaseException as exc:
             for _, done in batch:
                 if not done.done():
@@ -77,6 +72,42 @@ class Batcher:
                 done.set_result(value)
             else:
                 done.set_exception(value)
+
+
+class _Failed(Exception):
+    """A write of a batch run without savepoints failed; its changes are undone."""
+
+
+async def _bare(conn: Conn, works: list[Work]) -> Outcomes:
+    """The common case first: every write succeeds, and a savepoint around
+    each would cost two round trips for nothing."""
+    outcomes: Outcomes = []
+    for work in works:
+        try:
+            outcomes.append((True, await work(conn)))
+        except Exception as exc:
+            if _fails_transaction(exc):
+                raise  # the whole transaction is lost: Database.run decides
+            raise _Failed() from exc
+    return outcomes
+
+
+async def _in_savepoints(conn: Conn, works: list[Work]) -> Outcomes:
+    """Each write in a savepoint of its own: a failure undoes only that one."""
+    outcomes: Outcomes = []
+    for work in works:
+        try:
+            async with conn.transaction():
+                outcomes.append((True, await work(conn)))
+        except errors.DataError as exc:  # the caller's value, not the database
+            outcomes.append((False, InvalidValue(str(exc).splitlines()[0])))
+        except (StoreError, errors.IntegrityError) as exc:
+            outcomes.append((False, exc))
+        except Exception as exc:
+            if _fails_transaction(exc):
+                raise
+            outcomes.append((False, exc))
+    return outcomes
 
 
 def _fails_transaction(exc: Exception) -> bool:
