@@ -17,7 +17,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-import grpc
 from google.api_core import exceptions
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
@@ -25,12 +24,11 @@ from google.protobuf.message import Message
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import _core
+from . import _core, _rows
 from .sync import VideoClient
 
 PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
-CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 T = TypeVar("T")
 
 
@@ -199,7 +197,7 @@ def follow(
     bar.end()
     if op.HasField("error"):
         out.operations([op], single=True)
-        code = _code_name(op.error.code)
+        code = _rows.code_name(op.error.code)
         print(f"videoctl: {op.name} failed: {code}: {op.error.message}", file=sys.stderr)
         return 1
     video = pb.Video()
@@ -249,8 +247,7 @@ class ProgressLine:
         self.last = ""
 
     def show(self, op: operations_pb2.Operation) -> None:
-        meta = pb.OperationMetadata()
-        op.metadata.Unpack(meta)
+        meta = _rows.metadata(op)
         filled = self.WIDTH * meta.progress_percent // 100
         bar = "#" * filled + "." * (self.WIDTH - filled)
         line = f"[{bar}] {meta.progress_percent:3d}%  {meta.status_message}"
@@ -276,17 +273,12 @@ class Output:
 
     def videos(self, videos: Iterable[pb.Video], *, single: bool = False) -> int:
         videos = list(videos)
-        rows = [[v.name, v.title, _time(v.create_time)] for v in videos]
+        rows = [[v.name, v.title, _rows.time(v.create_time)] for v in videos]
         return self._emit(videos, ["NAME", "TITLE", "CREATED"], rows, single)
 
     def operations(self, ops: Iterable[operations_pb2.Operation], *, single: bool = False) -> int:
         ops = list(ops)
-        rows = []
-        for op in ops:
-            meta = pb.OperationMetadata()
-            op.metadata.Unpack(meta)
-            rows.append([op.name, meta.verb, meta.target, _state(op),
-                         f"{meta.progress_percent}%", meta.status_message])  # fmt: skip
+        rows = [_rows.operation_row(op) for op in ops]
         header = ["NAME", "VERB", "TARGET", "STATE", "PROGRESS", "MESSAGE"]
         return self._emit(ops, header, rows, single)
 
@@ -303,20 +295,6 @@ class Output:
             self.stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
             self.stream.write("\n")
         return 0
-
-
-def _state(op: operations_pb2.Operation) -> str:
-    if not op.done:
-        return "RUNNING"
-    return _code_name(op.error.code) if op.HasField("error") else "DONE"
-
-
-def _code_name(code: int) -> str:
-    return CODE_NAMES.get(code, str(code))
-
-
-def _time(stamp: Any) -> str:
-    return str(stamp.ToJsonString()) if stamp.seconds else ""
 
 
 if __name__ == "__main__":
