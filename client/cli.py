@@ -7,6 +7,7 @@ line on stderr naming the status; 2 bad usage; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -85,15 +86,29 @@ def parser() -> argparse.ArgumentParser:
 
     ops = verbs.add_parser("operations", aliases=["ops"], help="list and steer operations")
     op_verbs = ops.add_subparsers(dest="op_command", required=True, metavar="OP_COMMAND")
-    op_verbs.add_parser("list", help="list operations").add_argument(
-        "--filter", default="", help='AIP-160, e.g. "done = false"'
-    )
+    _list_flags(op_verbs.add_parser("list", help="list operations"))
     for name in ("get", "cancel", "delete"):
         op_verbs.add_parser(name, help=f"{name} an operation").add_argument("operation")
     wait = op_verbs.add_parser("wait", help="wait for an operation, showing progress")
     wait.add_argument("operation")
     wait.add_argument("--cancel-on-interrupt", action="store_true")
     return top
+
+
+def _list_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--filter", default="", help='AIP-160, e.g. "done = false"')
+    command.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help="at most N operations, the oldest (default: all)",
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
+    return int(text)
 
 
 def _wait_flags(command: argparse.ArgumentParser) -> None:
@@ -162,7 +177,7 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
         return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
     name = getattr(args, "operation", "")
     if args.op_command == "list":
-        return out.operations(client.list_operations(args.filter))
+        return list_operations(client, args, out)
     if args.op_command == "get":
         return out.operations([client.get_operation(name)], single=True)
     if args.op_command == "cancel":
@@ -173,6 +188,11 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
         client.delete_operation(name)
         return 0
     return follow(client, client.get_operation(name), args, out)
+
+
+def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
+    found = client.list_operations(args.filter, page_size=args.limit or 0)
+    return out.operations(itertools.islice(found, args.limit))
 
 
 def follow(
