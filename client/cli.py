@@ -1,7 +1,8 @@
 """`videoctl`: the video service from a terminal, a thin layer over VideoClient.
 
 Exit codes: 0 ok; 1 the call (or the operation waited for) failed, with one
-line on stderr naming the status; 2 bad usage; 130 interrupted.
+line on stderr naming the status; 2 bad usage; 130 interrupted (but a watch
+ends with Ctrl-C: 0).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from . import _core, _rows
 from .sync import VideoClient
 
 PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
+WATCH_LIMIT = 20  # operations a watch shows when not told
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 T = TypeVar("T")
 
@@ -86,7 +88,7 @@ def parser() -> argparse.ArgumentParser:
 
     ops = verbs.add_parser("operations", aliases=["ops"], help="list and steer operations")
     op_verbs = ops.add_subparsers(dest="op_command", required=True, metavar="OP_COMMAND")
-    _list_flags(op_verbs.add_parser("list", help="list operations"))
+    _list_flags(op_verbs.add_parser("list", help="list operations, or watch them live"))
     for name in ("get", "cancel", "delete"):
         op_verbs.add_parser(name, help=f"{name} an operation").add_argument("operation")
     wait = op_verbs.add_parser("wait", help="wait for an operation, showing progress")
@@ -101,7 +103,17 @@ def _list_flags(command: argparse.ArgumentParser) -> None:
         "--limit",
         type=_positive,
         metavar="N",
-        help="at most N operations, the oldest (default: all)",
+        help=f"at most N operations (default: all; with --watch, {WATCH_LIMIT})",
+    )
+    command.add_argument(
+        "--watch",
+        "-w",
+        action="store_true",
+        help="keep watching until Ctrl-C: unfinished operations and new ones, newest first. "
+        "Each unfinished one is long-polled (WaitOperation) a second at a time, so a finish "
+        "shows at once and progress about once a second; new operations show within "
+        "seconds. A live table on a terminal; otherwise (or with -o json) a line, "
+        "or a JSON object, per change",
     )
 
 
@@ -191,6 +203,11 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
 
 
 def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
+    if args.watch:
+        from . import watch  # rich takes ~80 ms to import, and only the watch draws with it
+
+        view = watch.view_for(args.output, sys.stdout)
+        return watch.watch(client, args.filter, args.limit or WATCH_LIMIT, view)
     found = client.list_operations(args.filter, page_size=args.limit or 0)
     return out.operations(itertools.islice(found, args.limit))
 
