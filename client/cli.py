@@ -1,12 +1,14 @@
 """`videoctl`: the video service from a terminal, a thin layer over VideoClient.
 
 Exit codes: 0 ok; 1 the call (or the operation waited for) failed, with one
-line on stderr naming the status; 2 bad usage; 130 interrupted.
+line on stderr naming the status; 2 bad usage; 130 interrupted (but a watch
+ends with Ctrl-C: 0).
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import os
@@ -17,7 +19,6 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
-import grpc
 from google.api_core import exceptions
 from google.longrunning import operations_pb2
 from google.protobuf import json_format
@@ -25,12 +26,12 @@ from google.protobuf.message import Message
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import _core
+from . import _core, _rows
 from .sync import VideoClient
 
 PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
+WATCH_LIMIT = 20  # operations a watch shows when not told
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
-CODE_NAMES = {code.value[0]: code.name for code in grpc.StatusCode}
 T = TypeVar("T")
 
 
@@ -87,15 +88,39 @@ def parser() -> argparse.ArgumentParser:
 
     ops = verbs.add_parser("operations", aliases=["ops"], help="list and steer operations")
     op_verbs = ops.add_subparsers(dest="op_command", required=True, metavar="OP_COMMAND")
-    op_verbs.add_parser("list", help="list operations").add_argument(
-        "--filter", default="", help='AIP-160, e.g. "done = false"'
-    )
+    _list_flags(op_verbs.add_parser("list", help="list operations, or watch them live"))
     for name in ("get", "cancel", "delete"):
         op_verbs.add_parser(name, help=f"{name} an operation").add_argument("operation")
     wait = op_verbs.add_parser("wait", help="wait for an operation, showing progress")
     wait.add_argument("operation")
     wait.add_argument("--cancel-on-interrupt", action="store_true")
     return top
+
+
+def _list_flags(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--filter", default="", help='AIP-160, e.g. "done = false"')
+    command.add_argument(
+        "--limit",
+        type=_positive,
+        metavar="N",
+        help=f"at most N operations (default: all; with --watch, {WATCH_LIMIT})",
+    )
+    command.add_argument(
+        "--watch",
+        "-w",
+        action="store_true",
+        help="keep watching until Ctrl-C: unfinished operations and new ones, newest first. "
+        "Each unfinished one is long-polled (WaitOperation) a second at a time, so a finish "
+        "shows at once and progress about once a second; new operations show within "
+        "seconds. A live table on a terminal; otherwise (or with -o json) a line, "
+        "or a JSON object, per change",
+    )
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
+    return int(text)
 
 
 def _wait_flags(command: argparse.ArgumentParser) -> None:
@@ -164,7 +189,7 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
         return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
     name = getattr(args, "operation", "")
     if args.op_command == "list":
-        return out.operations(client.list_operations(args.filter))
+        return list_operations(client, args, out)
     if args.op_command == "get":
         return out.operations([client.get_operation(name)], single=True)
     if args.op_command == "cancel":
@@ -175,6 +200,16 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
         client.delete_operation(name)
         return 0
     return follow(client, client.get_operation(name), args, out)
+
+
+def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
+    if args.watch:
+        from . import watch  # rich takes ~80 ms to import, and only the watch draws with it
+
+        view = watch.view_for(args.output, sys.stdout)
+        return watch.watch(client, args.filter, args.limit or WATCH_LIMIT, view)
+    found = client.list_operations(args.filter, page_size=args.limit or 0)
+    return out.operations(itertools.islice(found, args.limit))
 
 
 def follow(
@@ -199,7 +234,7 @@ def follow(
     bar.end()
     if op.HasField("error"):
         out.operations([op], single=True)
-        code = _code_name(op.error.code)
+        code = _rows.code_name(op.error.code)
         print(f"videoctl: {op.name} failed: {code}: {op.error.message}", file=sys.stderr)
         return 1
     video = pb.Video()
@@ -249,8 +284,7 @@ class ProgressLine:
         self.last = ""
 
     def show(self, op: operations_pb2.Operation) -> None:
-        meta = pb.OperationMetadata()
-        op.metadata.Unpack(meta)
+        meta = _rows.metadata(op)
         filled = self.WIDTH * meta.progress_percent // 100
         bar = "#" * filled + "." * (self.WIDTH - filled)
         line = f"[{bar}] {meta.progress_percent:3d}%  {meta.status_message}"
@@ -276,17 +310,12 @@ class Output:
 
     def videos(self, videos: Iterable[pb.Video], *, single: bool = False) -> int:
         videos = list(videos)
-        rows = [[v.name, v.title, _time(v.create_time)] for v in videos]
+        rows = [[v.name, v.title, _rows.time(v.create_time)] for v in videos]
         return self._emit(videos, ["NAME", "TITLE", "CREATED"], rows, single)
 
     def operations(self, ops: Iterable[operations_pb2.Operation], *, single: bool = False) -> int:
         ops = list(ops)
-        rows = []
-        for op in ops:
-            meta = pb.OperationMetadata()
-            op.metadata.Unpack(meta)
-            rows.append([op.name, meta.verb, meta.target, _state(op),
-                         f"{meta.progress_percent}%", meta.status_message])  # fmt: skip
+        rows = [_rows.operation_row(op) for op in ops]
         header = ["NAME", "VERB", "TARGET", "STATE", "PROGRESS", "MESSAGE"]
         return self._emit(ops, header, rows, single)
 
@@ -303,20 +332,6 @@ class Output:
             self.stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
             self.stream.write("\n")
         return 0
-
-
-def _state(op: operations_pb2.Operation) -> str:
-    if not op.done:
-        return "RUNNING"
-    return _code_name(op.error.code) if op.HasField("error") else "DONE"
-
-
-def _code_name(code: int) -> str:
-    return CODE_NAMES.get(code, str(code))
-
-
-def _time(stamp: Any) -> str:
-    return str(stamp.ToJsonString()) if stamp.seconds else ""
 
 
 if __name__ == "__main__":

@@ -55,6 +55,16 @@ def test_list_as_a_table_and_as_json(start_server):
     assert len(ops) == 2 and all(op["done"] for op in ops)
 
 
+def test_operations_list_stops_at_the_limit(start_server):
+    from .helpers import create
+
+    api = start_server(GatedProcessor())
+    names = [create(api, title=title).name for title in ("First", "Second", "Third")]
+    listed = json.loads(videoctl(api.target, "-o", "json", "ops", "list", "--limit", "2").stdout)
+    assert [op["name"] for op in listed] == names[:2]  # oldest first, as without a limit
+    assert videoctl(api.target, "ops", "list", "--limit", "0").returncode == 2
+
+
 def test_a_failed_call_is_one_line_and_exit_1(api):
     result = videoctl(api.target, "get", "nope")
     assert result.returncode == 1
