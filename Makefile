@@ -23,7 +23,9 @@ setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 # Debian packages the tests drive as real peers: curl (the seeds' session),
 # Node.js (a grpc-js client), protoc (C++/Java/C# stubs); and DejaVu, the font
 # videos are rendered in (accents, Greek, Cyrillic); wrk, the HTTP load of
-# make bench (and of its smoke test). Installed only if missing.
+# make bench (and of its smoke test); Chromium, the browser Playwright drives
+# through the web page (tests/test_ui.py; never a downloaded browser).
+# Installed only if missing.
 $(SYSTEM_TOOLS):
 	@missing=""; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
@@ -32,6 +34,7 @@ $(SYSTEM_TOOLS):
 	command -v protoc >/dev/null || missing="$$missing protobuf-compiler"; \
 	[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core"; \
 	command -v wrk >/dev/null || missing="$$missing wrk"; \
+	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing$$missing"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \

@@ -156,7 +156,7 @@ def main(argv: list[str] | None = None) -> None:
     backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"
     print(
         f"video-gateway listening on {scheme}://{host}:{port}; gRPC backend {backend}; "
-        f"API docs at {scheme}://{host}:{port}/docs",
+        f"web page at {scheme}://{host}:{port}/ui, API docs at /docs",
         flush=True,
     )
     try:

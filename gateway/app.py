@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import docs
+from . import docs, web
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
@@ -83,7 +83,7 @@ class CatchAll:
 
 
 async def _home(request: Request) -> Response:
-    return RedirectResponse("/docs", 303)
+    return RedirectResponse("/ui", 303)
 
 
 def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) -> Starlette:
@@ -104,7 +104,7 @@ def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) 
         ClientGone: _client_gone,
         HTTPException: _routing,
     }
-    routes = [*ROUTES, *docs.ROUTES, Route("/", _home, methods=["GET"])]
+    routes = [*ROUTES, *docs.ROUTES, *web.ROUTES, Route("/", _home, methods=["GET"])]
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,

@@ -12,7 +12,7 @@ from google.longrunning import operations_pb2_grpc
 
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .credentials import AuthorizationInterceptor
+from .credentials import interceptors
 
 CALL_TIMEOUT = 10.0  # seconds for every unary call
 WAIT_SLACK = 5.0  # seconds a long poll's deadline exceeds its wait
@@ -45,7 +45,8 @@ class Backend:
 def _channel(
     target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, int]]
 ) -> grpc.aio.Channel:
-    interceptors = [AuthorizationInterceptor()]
     if credentials is None:
-        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors)
-    return grpc.aio.secure_channel(target, credentials, options=options, interceptors=interceptors)
+        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors())
+    return grpc.aio.secure_channel(
+        target, credentials, options=options, interceptors=interceptors()
+    )

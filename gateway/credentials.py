@@ -39,21 +39,35 @@ class ForwardAuthorization:
             AUTHORIZATION.reset(token)
 
 
+def interceptors() -> list[grpc.aio.ClientInterceptor]:
+    """For a channel: gRPC takes one interceptor object per kind of call."""
+    return [AuthorizationInterceptor(), StreamAuthorizationInterceptor()]
+
+
 class AuthorizationInterceptor(grpc.aio.UnaryUnaryClientInterceptor):
-    """Adds the current request's Authorization to each gRPC call."""
+    """Adds the current request's Authorization to each unary call."""
 
     async def intercept_unary_unary(
         self, continuation: Any, details: grpc.aio.ClientCallDetails, request: Any
     ) -> Any:
-        value = AUTHORIZATION.get()
-        if value is not None:
-            metadata = grpc.aio.Metadata(*(details.metadata or ()))
-            metadata.add("authorization", value)
-            details = grpc.aio.ClientCallDetails(
-                details.method,
-                details.timeout,
-                metadata,
-                details.credentials,
-                details.wait_for_ready,
-            )
-        return await continuation(details, request)
+        return await continuation(_with_authorization(details), request)
+
+
+class StreamAuthorizationInterceptor(grpc.aio.UnaryStreamClientInterceptor):
+    """The same for the streamed reads of a video's files."""
+
+    async def intercept_unary_stream(
+        self, continuation: Any, details: grpc.aio.ClientCallDetails, request: Any
+    ) -> Any:
+        return await continuation(_with_authorization(details), request)
+
+
+def _with_authorization(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
+    value = AUTHORIZATION.get()
+    if value is None:
+        return details
+    metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    metadata.add("authorization", value)
+    return grpc.aio.ClientCallDetails(
+        details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
+    )

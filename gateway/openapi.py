@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .bodies import MAX_BODY, MAX_WAIT
+from .events import HEARTBEAT, LIFETIME, PROGRESS_EVERY
 from .tasks import STATUSES
 
 
@@ -177,6 +178,25 @@ PATHS: dict[str, Any] = {
         },
     },
     "/video/tasks/{task}": {"get": {**GET_TASK, "summary": "The same as /videos/tasks/{task}"}},
+    "/videos/tasks/{task}/events": {
+        "get": {
+            "summary": "Follow a task as Server-Sent Events until it ends",
+            "description": "`event: progress` with the task now and each time its progress, "
+            f"status message or cancellation changes (looked at every {PROGRESS_EVERY:g} s), "
+            "then `event: done` with the ended task, and the stream closes; `event: error` "
+            "with an Error body if the server fails mid-way. A comment line after "
+            f"{HEARTBEAT:g} s of silence keeps proxies from closing the stream, which closes "
+            f"after {LIFETIME:g} s at most: open another.",
+            "parameters": [TASK_ID],
+            "responses": {
+                "200": {
+                    "description": "The stream",
+                    "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                },
+                **ERRORS,
+            },
+        }
+    },
     "/videos/tasks/{task}:cancel": {
         "post": {
             "summary": "Cancel a task; a finished one keeps its result",

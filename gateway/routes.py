@@ -19,7 +19,7 @@ from starlette.routing import Route
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import bodies, content, tasks
+from . import bodies, content, events, tasks
 from .backend import CALL_TIMEOUT, WAIT_SLACK, Backend
 from .errors import bad_request
 
@@ -183,6 +183,7 @@ def route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Ro
 ROUTES = [
     route("/videos/tasks", POST=create_task, GET=list_tasks),
     route("/videos/tasks/{task}:cancel", POST=cancel_task),
+    route("/videos/tasks/{task}/events", GET=events.task_events),
     route("/videos/tasks/{task}", GET=get_task, DELETE=delete_task),
     # The seeds' own curl reads tasks at the singular path.
     route("/video/tasks/{task}", GET=get_task),

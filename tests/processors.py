@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from longreel.server.processor import Progress, VideoSpec
+from longreel.server.processor import Progress, SimulatedProcessor, VideoSpec
 
 TICK = 0.01  # seconds between cancellation checks
 
@@ -40,3 +40,18 @@ class GatedProcessor:
         if self.fail_with is not None and self.failures_left > 0:
             self.failures_left -= 1
             raise self.fail_with
+
+
+class HoldingProcessor(SimulatedProcessor):
+    """The simulated processor, but a video whose title starts with HOLD runs
+    until it is cancelled: a long job next to ones whose progress is watched."""
+
+    HOLD = "Hold:"
+
+    async def create(self, video: VideoSpec, progress: Progress) -> None:
+        if video.title.startswith(self.HOLD):
+            progress.report(10, "held until cancelled")
+            while True:
+                progress.raise_if_cancelled()
+                await asyncio.sleep(TICK)
+        await super().create(video, progress)

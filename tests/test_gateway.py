@@ -217,7 +217,25 @@ def test_openapi_and_docs_are_served_offline(http):
     assert "http://" not in page.text and "https://" not in page.text
     script = http.client.get("/docs/static/swagger-ui-bundle.js")
     assert script.status_code == 200 and len(script.content) > 100_000
-    assert http.client.get("/", follow_redirects=False).headers["Location"] == "/docs"
+
+
+def test_the_web_page_is_served_offline_under_a_content_security_policy(http):
+    home = http.client.get("/", follow_redirects=False)
+    assert (home.status_code, home.headers["Location"]) == (303, "/ui")
+    page = http.client.get("/ui")
+    assert page.headers["Content-Type"] == "text/html; charset=utf-8"
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert 'href="/docs"' in page.text
+    for path, media_type in [("/ui/ui.js", "text/javascript"), ("/ui/ui.css", "text/css")]:
+        assert f'"{path}"' in page.text
+        asset = http.client.get(path)
+        assert asset.headers["Content-Type"].startswith(media_type)
+        assert "http://" not in asset.text and "https://" not in asset.text
+        again = http.client.get(path, headers={"If-None-Match": asset.headers["ETag"]})
+        assert again.status_code == 304
+    assert "http://" not in page.text and "https://" not in page.text
 
 
 def test_a_repeated_post_of_a_finished_task_answers_as_a_read(http):

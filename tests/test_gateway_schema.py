@@ -30,7 +30,7 @@ def test_generated_requests_get_documented_answers_and_no_server_errors(
     # Both well-formed requests and ones that break the document on purpose.
     assert set(schema.config.generation.modes) == {GenerationMode.POSITIVE, GenerationMode.NEGATIVE}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 11
+    assert len(operations) == 12
     for operation in operations:
 
         @SETTINGS

@@ -197,3 +197,23 @@ def test_the_gateway_serves_ranges_with_an_etag(renders, start_gateway):
     head = http.head(meta["thumbnailUri"])
     assert head.headers["Content-Length"] == str(len(thumb.content))
     assert http.get("/videos/nope/content").status_code == 404
+
+
+def test_the_gateway_reads_files_with_the_callers_own_token(start_server, start_gateway, tmp_path):
+    keys = tmp_path / "api-keys"
+    keys.write_text("alice-key-0123456789abcdef alice\nbob-key-9876543210fedcba bob\n")
+    media = MediaFiles(tmp_path / "media")
+    api = start_server(
+        RenderingProcessor(media, TINY), media_dir=media.folder, auth="api-keys", api_keys_file=keys
+    )
+    http = start_gateway(api).client
+    alice = {"Authorization": "Bearer alice-key-0123456789abcdef"}
+    bob = {"Authorization": "Bearer bob-key-9876543210fedcba"}
+    task = http.post("/videos/tasks", json={"title": "Hers"}, headers=alice)
+    done = http.get(task.headers["Location"], params={"wait": "60s"}, headers=alice)
+    assert done.status_code == 303
+    for part in ("content", "thumbnail"):
+        url = f"{done.headers['Location']}/{part}"
+        assert http.get(url, headers=alice).status_code == 200
+        assert http.get(url).status_code == 401
+        assert http.get(url, headers=bob).status_code == 404
