@@ -26,7 +26,8 @@ setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 # make bench (and of its smoke test); Chromium, the browser Playwright drives
 # through the web page (tests/test_ui.py; never a downloaded browser).
 # Installed only if missing.
-$(SYSTEM_TOOLS):
+# Rechecked whenever this Makefile changes, so a new tool reaches machines set up before it.
+$(SYSTEM_TOOLS): Makefile
 	@missing=""; \
 	command -v curl >/dev/null || missing="$$missing curl"; \
 	command -v node >/dev/null || missing="$$missing nodejs"; \
