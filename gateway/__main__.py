@@ -18,7 +18,9 @@ from pathlib import Path
 
 import grpc
 import uvicorn
+from opentelemetry.trace import TracerProvider
 
+from . import tracing
 from .app import create_app
 
 
@@ -72,6 +74,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["debug", "info", "warning", "error"],
         help="[VIDEO_LOG_LEVEL]",
     )
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        default=env("VIDEO_OTLP_ENDPOINT", "") or None,
+        help="send OpenTelemetry traces to this OTLP/gRPC collector, e.g."
+        " http://127.0.0.1:4317 (needs the tracing extra); off by default"
+        " [VIDEO_OTLP_ENDPOINT]",
+    )
     args = parser.parse_args(argv)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
@@ -120,13 +130,14 @@ def server(
     backend_ca: Path | None = None,
     cert: Path | None = None,
     key: Path | None = None,
+    tracer_provider: TracerProvider | None = None,
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
         ssl.create_default_context(cafile=backend_ca)  # a bad file fails here, in one line
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
-        create_app(target, credentials),
+        create_app(target, credentials, tracer_provider),
         log_level=log_level,
         access_log=False,
         server_header=False,
@@ -143,10 +154,12 @@ def main(argv: list[str] | None = None) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     sock = bind(args.listen)
+    provider = None if args.otlp_endpoint is None else tracing.otlp_provider(args.otlp_endpoint)
     try:
         gateway = server(
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
+            tracer_provider=provider,
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:
@@ -163,6 +176,9 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(gateway.serve(sockets=[sock]))
     except KeyboardInterrupt:
         sys.exit(130)
+    finally:
+        if provider is not None:
+            provider.shutdown()  # type: ignore[attr-defined]  # the SDK's: sends what is batched
 
 
 if __name__ == "__main__":

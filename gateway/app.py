@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import grpc
+from opentelemetry.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -16,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import docs, web
+from . import docs, tracing, web
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
@@ -86,13 +87,17 @@ async def _home(request: Request) -> Response:
     return RedirectResponse("/ui", 303)
 
 
-def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) -> Starlette:
+def create_app(
+    target: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    tracer_provider: TracerProvider | None = None,
+) -> Starlette:
     """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
-    when given credentials."""
+    when given credentials, traced when given a tracer provider."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.backend = Backend(target, credentials)
+        app.state.backend = Backend(target, credentials, tracer_provider)
         try:
             yield
         finally:
@@ -108,7 +113,11 @@ def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) 
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,
-        middleware=[Middleware(CatchAll), Middleware(ForwardAuthorization)],
+        middleware=[
+            *tracing.middleware(tracer_provider),
+            Middleware(CatchAll),
+            Middleware(ForwardAuthorization),
+        ],
         lifespan=lifespan,
     )
     # /videos/ is a 404 like any unknown path, not a redirect built from Host:.

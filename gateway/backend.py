@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import grpc
 from google.longrunning import operations_pb2_grpc
+from opentelemetry.trace import TracerProvider
 
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
+from . import tracing
 from .credentials import interceptors
 
 CALL_TIMEOUT = 10.0  # seconds for every unary call
@@ -26,12 +28,18 @@ RECONNECT = [
 
 
 class Backend:
-    def __init__(self, target: str, credentials: grpc.ChannelCredentials | None = None) -> None:
+    def __init__(
+        self,
+        target: str,
+        credentials: grpc.ChannelCredentials | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
         self.target = target
-        self._channel = _channel(target, credentials, RECONNECT)
+        traced = tracing.client_interceptors(tracer_provider)
+        self._channel = _channel(target, credentials, RECONNECT, traced)
         # A local subchannel pool keeps this channel off the shared connection.
         self._wait_channel = _channel(
-            target, credentials, [*RECONNECT, ("grpc.use_local_subchannel_pool", 1)]
+            target, credentials, [*RECONNECT, ("grpc.use_local_subchannel_pool", 1)], traced
         )
         self.videos = pb_grpc.VideoServiceStub(self._channel)
         self.operations = operations_pb2_grpc.OperationsStub(self._channel)
@@ -43,10 +51,14 @@ class Backend:
 
 
 def _channel(
-    target: str, credentials: grpc.ChannelCredentials | None, options: list[tuple[str, int]]
+    target: str,
+    credentials: grpc.ChannelCredentials | None,
+    options: list[tuple[str, int]],
+    traced: list[grpc.aio.ClientInterceptor],
 ) -> grpc.aio.Channel:
+    # The tracing interceptors first: the trace's span is open when the
+    # Authorization interceptor adds its metadata.
+    chain = [*traced, *interceptors()]
     if credentials is None:
-        return grpc.aio.insecure_channel(target, options=options, interceptors=interceptors())
-    return grpc.aio.secure_channel(
-        target, credentials, options=options, interceptors=interceptors()
-    )
+        return grpc.aio.insecure_channel(target, options=options, interceptors=chain)
+    return grpc.aio.secure_channel(target, credentials, options=options, interceptors=chain)

@@ -62,6 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_security_flags(parser)
     flags.add_log_flag(parser)
+    flags.add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.workers < 0:
@@ -184,6 +185,7 @@ def main(argv: list[str] | None = None) -> None:
         jwt_audience=args.jwt_audience,
         rate_limit=args.rate_limit,
         reflection=args.reflection,
+        otlp_endpoint=args.otlp_endpoint,
     )
     try:
         asyncio.run(serve(config))

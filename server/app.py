@@ -12,10 +12,11 @@ import grpc
 from google.longrunning import operations_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
+from opentelemetry.trace import TracerProvider
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import clock, security
+from . import clock, security, tracing
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
@@ -105,15 +106,25 @@ class Config:
     jwt_audience: str | None = None
     rate_limit: float = 0.0  # calls a second per caller; 0: no limit
     reflection: bool = True
+    otlp_endpoint: str | None = None  # OTLP/gRPC collector for traces; None: no tracing
 
 
 class VideoServer:
     """The whole server in one object: start(), then stop() (tests use it directly)."""
 
     def __init__(
-        self, config: Config, *, processor: Processor | None = None, store: Store | None = None
+        self,
+        config: Config,
+        *,
+        processor: Processor | None = None,
+        store: Store | None = None,
+        tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.config = config
+        try:
+            tracer_provider = tracer_provider or tracing.configured(config, "video-server")
+        except ConfigError as exc:
+            raise StartupError(str(exc)) from None
         self.store: Store = store or open_store(config)
         self.notifier: Signals = (
             PostgresNotifier(self.store.conninfo)
@@ -128,7 +139,9 @@ class VideoServer:
             concurrency=config.workers,
             lease_seconds=config.lease_seconds,
             max_attempts=config.max_attempts,
+            tracer_provider=tracer_provider,
         )
+        self.tracer_provider = tracer_provider
         try:  # before anything opens: bad settings fail fast
             self.gate = security.gate(config)
             self.credentials = security.server_credentials(config)
@@ -146,6 +159,7 @@ class VideoServer:
             await self.notifier.start()
         tokens = PageTokens(await self.store.secret())
         server = grpc.aio.server(
+            interceptors=tracing.server_interceptors(self.tracer_provider),
             options=[
                 # A taken port must be an error, not a silent share (SO_REUSEPORT).
                 ("grpc.so_reuseport", 0),
@@ -153,7 +167,7 @@ class VideoServer:
                 ("grpc.max_concurrent_streams", MAX_STREAMS),
                 ("grpc.server.max_pending_requests", MAX_PENDING),
                 ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING),
-            ]
+            ],
         )
         backlog = self.config.max_backlog
         videos = VideoService(
@@ -220,6 +234,7 @@ class VideoServer:
         if isinstance(self.notifier, PostgresNotifier):
             await self.notifier.stop()
         await self.store.close()
+        tracing.flush(self.tracer_provider)
 
     async def wait(self) -> None:
         if self.server is not None:

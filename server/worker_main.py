@@ -14,8 +14,9 @@ import os
 import signal
 import sys
 
-from . import flags
+from . import flags, tracing
 from .app import Config, make_processor, open_store
+from .auth import ConfigError
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .store import StoreError
@@ -41,6 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     flags.add_work_flags(parser)
     flags.add_log_flag(parser)
+    flags.add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.concurrency < 1:
@@ -55,9 +57,11 @@ async def work(config: Config) -> None:
     if isinstance(store, PostgresStore):
         notifier = PostgresNotifier(store.conninfo)
         await notifier.start()
+    provider = tracing.configured(config, "video-worker")
     pool = WorkerPool(
         store, notifier, make_processor(config),
         concurrency=config.workers, lease_seconds=config.lease_seconds,
+        tracer_provider=provider,
     )  # fmt: skip
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,6 +78,7 @@ async def work(config: Config) -> None:
     if isinstance(notifier, PostgresNotifier):
         await notifier.stop()
     await store.close()
+    tracing.flush(provider)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,10 +89,11 @@ def main(argv: list[str] | None = None) -> None:
         database=args.database,
         workers=args.concurrency,
         **flags.work_config(args),  # type: ignore[arg-type]
+        otlp_endpoint=args.otlp_endpoint,
     )
     try:
         asyncio.run(work(config))
-    except StoreError as exc:
+    except (StoreError, ConfigError) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
 

@@ -19,8 +19,9 @@ import time
 
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
+from opentelemetry import trace
 
-from . import clock, convert, names, notify
+from . import clock, convert, names, notify, tracing
 from .errors import cancelled, operation_error
 from .processor import Cancelled, PermanentError, Processor, VideoSpec
 from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable, VideoRow
@@ -64,8 +65,10 @@ class WorkerPool:
         concurrency: int,
         lease_seconds: float = 30.0,
         max_attempts: int = 5,
+        tracer_provider: trace.TracerProvider | None = None,
     ) -> None:
         self.store = store
+        self.tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
         self.notifier = notifier
         self.processor = processor
         self.concurrency = concurrency
@@ -130,6 +133,19 @@ class WorkerPool:
             raise
 
     async def _run(self, job: ClaimedJob, owner: str) -> None:
+        attributes = {
+            "longreel.operation": names.operation_name(job.operation_id),
+            "longreel.attempt": job.attempts,
+        }
+        # A name of few values, as span names should be; the operation is an attribute.
+        name = f"job {job.verb}"
+        with tracing.job_span(self.tracer, name, job.trace_parent, **attributes) as span:
+            outcome = await self._attempt(job, owner)
+            if outcome is not None and outcome.error is not None:
+                tracing.mark_failed(span, outcome.message)
+
+    async def _attempt(self, job: ClaimedJob, owner: str) -> Outcome | None:
+        """Run the job once; returns how it ended (None: it ends elsewhere or later)."""
         tracker = Tracker(job.cancel_requested)
         work = asyncio.create_task(self._process(job, tracker))
         self._running.add(work)
@@ -141,7 +157,7 @@ class WorkerPool:
         except asyncio.CancelledError:
             if tracker.lease_lost and not _being_cancelled():
                 log.warning("%s: lease lost to another worker; leaving it", job.operation_id)
-                return
+                return None
             work.cancel()
             await self._release(job, owner)
             raise
@@ -151,6 +167,7 @@ class WorkerPool:
             beat.cancel()
         if outcome is not None:
             await self._finish(job, owner, finish_time, outcome)
+        return outcome
 
     async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
         """How the job ended, and when (the finish time the store records)."""
@@ -181,6 +198,7 @@ class WorkerPool:
 
     async def _after_failure(self, job: ClaimedJob, owner: str, exc: Exception) -> Outcome | None:
         log.warning("%s: attempt %d failed: %r", job.operation_id, job.attempts, exc)
+        trace.get_current_span().record_exception(exc)
         if job.attempts >= self.max_attempts:
             message = f"failed after {job.attempts} attempts: {_short(exc)}"
             error = operation_error(code_pb2.INTERNAL, message, "PROCESSING_FAILED")

@@ -32,10 +32,13 @@ from .processors import GatedProcessor
 class ServerThread:
     """A VideoServer running on its own loop in a background thread."""
 
-    def __init__(self, config: Config, processor: Processor | None, store: Any = None) -> None:
+    def __init__(
+        self, config: Config, processor: Processor | None, store: Any = None, **server: Any
+    ) -> None:
         self.config = config
         self.processor = processor
         self.store = store
+        self.options = server  # more keywords for VideoServer
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.server: VideoServer | None = None
@@ -47,7 +50,9 @@ class ServerThread:
         self.thread.start()
 
         async def start() -> int:
-            self.server = VideoServer(self.config, processor=self.processor, store=self.store)
+            self.server = VideoServer(
+                self.config, processor=self.processor, store=self.store, **self.options
+            )
             return await self.server.start()
 
         return int(self.call(start()))
@@ -107,12 +112,13 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
         *,
         data_dir: Path | None = None,
         store: Any = None,
+        tracer_provider: Any = None,
         **config: Any,
     ) -> Api:
         config.setdefault("workers", 2)
         config.setdefault("listen", "127.0.0.1:0")
         conf = Config(data_dir=data_dir or tmp_path / "data", **config)
-        thread = ServerThread(conf, processor, store)
+        thread = ServerThread(conf, processor, store, tracer_provider=tracer_provider)
         port = thread.start()
         target = f"127.0.0.1:{port}"
         channel = grpc.insecure_channel(target)
@@ -145,12 +151,12 @@ def api(
 class GatewayThread:
     """The REST gateway served by uvicorn on its own loop in a background thread."""
 
-    def __init__(self, target: str) -> None:
+    def __init__(self, target: str, tracer_provider: Any = None) -> None:
         from longreel.gateway.__main__ import bind, server
 
         self.sock = bind("127.0.0.1:0")
         self.port = self.sock.getsockname()[1]
-        self.server = server(self.sock, target, "warning")
+        self.server = server(self.sock, target, "warning", tracer_provider=tracer_provider)
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
         )
@@ -183,9 +189,9 @@ class Http:
 def start_gateway() -> Iterator[Any]:
     started: list[tuple[GatewayThread, httpx.Client]] = []
 
-    def start(api_or_target: Api | str) -> Http:
+    def start(api_or_target: Api | str, tracer_provider: Any = None) -> Http:
         target = api_or_target if isinstance(api_or_target, str) else api_or_target.target
-        gateway = GatewayThread(target)
+        gateway = GatewayThread(target, tracer_provider)
         url = gateway.start()
         client = httpx.Client(base_url=url, timeout=30)
         started.append((gateway, client))

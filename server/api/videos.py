@@ -17,7 +17,7 @@ from google.rpc import error_details_pb2
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .. import convert, names, notify, validation
+from .. import convert, names, notify, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
 from ..media import MediaFiles, read_range
@@ -216,4 +216,5 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             request_id=request_id or None,
             request_hash=fingerprint(request) if request_id else None,
             principal=caller(),
+            trace_parent=tracing.current_traceparent(),
         )

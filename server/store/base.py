@@ -98,6 +98,7 @@ class NewOperation:
     request_id: str | None = None
     request_hash: bytes | None = None
     principal: str = ""  # the caller it belongs to ('' without authentication)
+    trace_parent: str | None = None  # the request's trace context, for the job's span
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,6 +110,7 @@ class ClaimedJob:
     plot: str
     attempts: int
     cancel_requested: bool
+    trace_parent: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -133,7 +133,9 @@ async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> Operatio
     row = await cursor.fetchone()
     if row is None:
         raise _Replayed()
-    await conn.execute("INSERT INTO jobs (operation_seq) VALUES (%s)", (row[0],))
+    await conn.execute(
+        "INSERT INTO jobs (operation_seq, trace_parent) VALUES (%s, %s)", (row[0], op.trace_parent)
+    )
     await _signal(conn, JOBS_QUEUED)
     return await _operation_or_gone(conn, op.id)
 
@@ -160,7 +162,7 @@ WITH video AS (
     ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING
     RETURNING {OPERATION_COLUMNS}
 ), job AS (
-    INSERT INTO jobs (operation_seq) SELECT seq FROM operation
+    INSERT INTO jobs (operation_seq, trace_parent) SELECT seq, %(trace)s::text FROM operation
 )
 SELECT EXISTS (SELECT FROM video), made.*
 FROM (VALUES (1)) AS one (x) LEFT JOIN (
@@ -273,6 +275,7 @@ class PostgresStore:
                 "principal": op.principal, "id": op.id, "verb": CREATE, "target": op.target,
                 "message": op.status_message, "request_id": op.request_id,
                 "request_hash": op.request_hash, "channel": CHANNEL, "signal": JOBS_QUEUED,
+                "trace": op.trace_parent,
             })  # fmt: skip
             made, *row, _ = await cursor.fetchone()  # type: ignore[misc]
             if row[0] is not None:
@@ -452,13 +455,13 @@ class PostgresStore:
                 " ORDER BY operation_seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " UPDATE jobs SET lease_owner = %s, lease_expires = %s, attempts = attempts + 1"
                 " FROM next WHERE jobs.operation_seq = next.operation_seq"
-                " RETURNING jobs.operation_seq, jobs.attempts",
+                " RETURNING jobs.operation_seq, jobs.attempts, jobs.trace_parent",
                 (now, now, owner, now + lease),
             )
             claimed = await cursor.fetchone()
             if claimed is None:
                 return None
-            seq, attempts = claimed
+            seq, attempts, trace_parent = claimed
             message = "started" if attempts == 1 else f"started again (attempt {attempts})"
             cursor = await conn.execute(
                 "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s"
@@ -468,7 +471,9 @@ class PostgresStore:
             op_id, verb, video_id, cancel = await cursor.fetchone()  # type: ignore[misc]
             cursor = await conn.execute("SELECT title, plot FROM videos WHERE id = %s", (video_id,))
             video = await cursor.fetchone() or ("", "")
-            return ClaimedJob(op_id, verb, video_id, video[0], video[1], attempts, cancel)
+            return ClaimedJob(
+                op_id, verb, video_id, video[0], video[1], attempts, cancel, trace_parent
+            )
 
         return await self._run(work)
 

@@ -101,7 +101,10 @@ def _insert_operation(conn: sqlite3.Connection, verb: str, op: NewOperation) -> 
         (op.id, verb, op.target, op.video_id, op.status_message, op.now, op.now,
          op.request_id, op.request_hash, op.principal),
     )  # fmt: skip
-    conn.execute("INSERT INTO jobs (operation_seq) VALUES (?)", (cursor.lastrowid,))
+    conn.execute(
+        "INSERT INTO jobs (operation_seq, trace_parent) VALUES (?, ?)",
+        (cursor.lastrowid, op.trace_parent),
+    )
     return _operation_or_gone(conn, op.id)
 
 
@@ -319,7 +322,7 @@ class SQLiteStore:
         def write(conn: sqlite3.Connection) -> ClaimedJob | None:
             row = conn.execute(
                 "SELECT j.operation_seq, o.id, o.verb, o.video_id, v.title, v.plot,"
-                " j.attempts + 1, o.cancel_requested"
+                " j.attempts + 1, o.cancel_requested, j.trace_parent"
                 " FROM jobs j JOIN operations o ON o.seq = j.operation_seq"
                 " LEFT JOIN videos v ON v.id = o.video_id"
                 " WHERE j.lease_expires <= ? AND j.not_before <= ?"
@@ -328,7 +331,7 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 return None
-            seq, op_id, verb, video_id, title, plot, attempts, cancel = row
+            seq, op_id, verb, video_id, title, plot, attempts, cancel, trace_parent = row
             conn.execute(
                 "UPDATE jobs SET lease_owner = ?, lease_expires = ?, attempts = ?"
                 " WHERE operation_seq = ?",
@@ -339,7 +342,7 @@ class SQLiteStore:
                 ("started" if attempts == 1 else f"started again (attempt {attempts})", now, seq),
             )
             return ClaimedJob(
-                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel)
+                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel), trace_parent
             )
 
         return await self._db.write(write)

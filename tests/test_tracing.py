@@ -1,0 +1,108 @@
+"""One trace per operation: the gateway's HTTP span, its gRPC call, the
+server's span for that call, and the job's span in the worker, each the
+child of the one before, across the store that carries the job."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from longreel.video.v1 import video_service_pb2 as pb
+
+from .helpers import create, wait
+from .processors import GatedProcessor
+
+CREATE = "/longreel.video.v1.VideoService/CreateVideo"
+
+
+@pytest.fixture
+def spans() -> tuple[TracerProvider, InMemorySpanExporter]:
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def job_span(exporter: InMemorySpanExporter, operation: str) -> ReadableSpan:
+    """The job's span, once it has ended (it ends after the operation does)."""
+    deadline = time.monotonic() + 10
+    while True:
+        found = [
+            s
+            for s in exporter.get_finished_spans()
+            if s.name == "job create"
+            and (s.attributes or {}).get("longreel.operation") == operation
+        ]
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        names = [s.name for s in exporter.get_finished_spans()]
+        assert time.monotonic() < deadline, f"no job span for {operation} in {names}"
+        time.sleep(0.05)
+
+
+def child_of(span: ReadableSpan, parent: ReadableSpan) -> bool:
+    assert span.parent is not None and span.context is not None and parent.context is not None
+    return (span.parent.span_id, span.context.trace_id) == (
+        parent.context.span_id,
+        parent.context.trace_id,
+    )
+
+
+def test_one_trace_runs_from_the_http_request_to_the_job(
+    make_store, start_server, start_gateway, spans
+):
+    provider, exporter = spans
+    processor = GatedProcessor(open_gate=True)
+    api = start_server(processor, store=make_store(), tracer_provider=provider)
+    http = start_gateway(api, tracer_provider=provider)
+    answer = http.client.post("/videos/tasks", json={"title": "Traced", "plot": "p"})
+    assert answer.status_code == 202
+    operation = "operations/" + answer.headers["content-location"].rsplit("/", 1)[1]
+    assert wait(api, operation).done
+
+    job = job_span(exporter, operation)
+    request = next(s for s in exporter.get_finished_spans() if s.name == "POST /videos/tasks")
+    call = next(
+        s for s in exporter.get_finished_spans() if s.name == CREATE and s.kind == SpanKind.CLIENT
+    )
+    served = next(
+        s for s in exporter.get_finished_spans() if s.name == CREATE and s.kind == SpanKind.SERVER
+    )
+    assert request.kind == SpanKind.SERVER and request.parent is None
+    assert child_of(call, request)
+    assert child_of(served, call)
+    assert child_of(job, served)
+    assert job.status.status_code != StatusCode.ERROR
+
+
+def test_a_caller_s_traceparent_is_the_parent_and_a_failed_job_says_so(start_server, spans):
+    provider, exporter = spans
+    processor = GatedProcessor(open_gate=True)
+    processor.fail_with, processor.failures_left = RuntimeError("the renderer broke"), 1
+    api = start_server(processor, tracer_provider=provider, max_attempts=1)
+    trace_id, span_id = "0af7651916cd43dd8448eb211c80319c", "b7ad6b7169203331"
+    traceparent = f"00-{trace_id}-{span_id}-01"
+    request = pb.CreateVideoRequest(video=pb.Video(title="Fails"))
+    op = api.videos.CreateVideo(request, metadata=[("traceparent", traceparent)], timeout=10)
+    assert wait(api, op.name).error.code != 0
+
+    job = job_span(exporter, op.name)
+    served = next(s for s in exporter.get_finished_spans() if s.name == CREATE)
+    assert served.parent is not None and served.parent.span_id == int(span_id, 16)
+    assert served.context is not None and served.context.trace_id == int(trace_id, 16)
+    assert child_of(job, served)
+    assert job.status.status_code == StatusCode.ERROR
+    assert any(event.name == "exception" for event in job.events)
+
+
+def test_without_a_tracer_provider_jobs_carry_no_trace(start_server, spans):
+    _, exporter = spans
+    api = start_server(GatedProcessor(open_gate=True))
+    assert wait(api, create(api, title="Untraced").name).done
+    assert exporter.get_finished_spans() == ()
