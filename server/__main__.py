@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
     )
     add_security_flags(parser)
+    flags.add_metrics_flag(parser, "that of --listen")
     flags.add_log_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
@@ -152,9 +153,10 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, stopping.set)
     await server.start()
     host = config.listen.rsplit(":", 1)[0]
+    metrics = f"; metrics at {server.metrics.url}" if server.metrics else ""
     print(
         f"video-server listening on {host}:{server.port} ({describe(config)}); "
-        f"data in {flags.describe_store(config)}; {config.workers} workers",
+        f"data in {flags.describe_store(config)}; {config.workers} workers{metrics}",
         flush=True,
     )
     await stopping.wait()
@@ -184,6 +186,7 @@ def main(argv: list[str] | None = None) -> None:
         jwt_audience=args.jwt_audience,
         rate_limit=args.rate_limit,
         reflection=args.reflection,
+        metrics_port=args.metrics_port,
     )
     try:
         asyncio.run(serve(config))

@@ -21,10 +21,12 @@ from .api.registry import add_service
 from .api.videos import VideoService
 from .auth import ConfigError
 from .media import MediaFiles
+from .metrics import Endpoint, JobMetrics, MetricsUnavailable, StoreCounts, process_registry, serve
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .processor import Processor, Profile, RenderingProcessor, SimulatedProcessor
 from .readiness import follow_store
+from .rpc_metrics import RpcMetrics
 from .store import Store, StoreError
 from .store.pagination import PageTokens
 from .store.postgres import PostgresStore
@@ -105,6 +107,12 @@ class Config:
     jwt_audience: str | None = None
     rate_limit: float = 0.0  # calls a second per caller; 0: no limit
     reflection: bool = True
+    metrics_port: int | None = None  # Prometheus metrics on the listen host; 0: a free port
+
+
+def listen_host(listen: str) -> str:
+    """The host of HOST:PORT (an IPv6 address without its brackets)."""
+    return listen.rsplit(":", 1)[0].strip("[]")
 
 
 class VideoServer:
@@ -121,6 +129,7 @@ class VideoServer:
             else Notifier()
         )
         self.processor = processor or make_processor(config)
+        self.registry = process_registry()
         self.workers = WorkerPool(
             self.store,
             self.notifier,
@@ -128,6 +137,7 @@ class VideoServer:
             concurrency=config.workers,
             lease_seconds=config.lease_seconds,
             max_attempts=config.max_attempts,
+            metrics=JobMetrics(self.registry),
         )
         try:  # before anything opens: bad settings fail fast
             self.gate = security.gate(config)
@@ -138,6 +148,8 @@ class VideoServer:
         self.server: grpc.aio.Server | None = None
         self._background: list[asyncio.Task[None]] = []
         self.port = 0
+        self.metrics: Endpoint | None = None  # serving, once started with a metrics port
+        self.store_counts: StoreCounts | None = None
 
     async def start(self) -> int:
         """Open the store, bind, serve; returns the bound port."""
@@ -145,7 +157,9 @@ class VideoServer:
         if isinstance(self.notifier, PostgresNotifier):
             await self.notifier.start()
         tokens = PageTokens(await self.store.secret())
+        measured = self.config.metrics_port is not None
         server = grpc.aio.server(
+            interceptors=[RpcMetrics(self.registry)] if measured else [],
             options=[
                 # A taken port must be an error, not a silent share (SO_REUSEPORT).
                 ("grpc.so_reuseport", 0),
@@ -153,7 +167,7 @@ class VideoServer:
                 ("grpc.max_concurrent_streams", MAX_STREAMS),
                 ("grpc.server.max_pending_requests", MAX_PENDING),
                 ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING),
-            ]
+            ],
         )
         backlog = self.config.max_backlog
         videos = VideoService(
@@ -168,6 +182,8 @@ class VideoServer:
                 (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
             )
         self.port = self._bind(server)
+        if measured:
+            self.metrics = self._serve_metrics()
         await server.start()
         self.server = server
         self.workers.start()
@@ -177,6 +193,10 @@ class VideoServer:
                 follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
             ),
         ]
+        if measured:
+            self.store_counts = counts = StoreCounts(self.store)
+            self.registry.register(counts)
+            self._background.append(asyncio.create_task(counts.run(), name="metrics counts"))
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self.port
@@ -196,6 +216,13 @@ class VideoServer:
                 " is not this machine's (choose another with --listen HOST:PORT)"
             )
         return port
+
+    def _serve_metrics(self) -> Endpoint:
+        assert self.config.metrics_port is not None
+        try:
+            return serve(self.registry, listen_host(self.config.listen), self.config.metrics_port)
+        except MetricsUnavailable as exc:
+            raise StartupError(str(exc)) from None
 
     async def _sweep(self) -> None:
         """Forget finished operations older than the retention, in small batches."""
@@ -220,6 +247,8 @@ class VideoServer:
         if isinstance(self.notifier, PostgresNotifier):
             await self.notifier.stop()
         await self.store.close()
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.close)
 
     async def wait(self) -> None:
         if self.server is not None:

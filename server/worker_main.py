@@ -16,6 +16,7 @@ import sys
 
 from . import flags
 from .app import Config, make_processor, open_store
+from .metrics import Endpoint, JobMetrics, MetricsUnavailable, process_registry, serve
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .store import StoreError
@@ -40,6 +41,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="operations run at once [VIDEO_WORKERS]",
     )
     flags.add_work_flags(parser)
+    flags.add_metrics_flag(parser, "--metrics-host")
+    parser.add_argument(
+        "--metrics-host",
+        default=env("VIDEO_METRICS_HOST", "127.0.0.1"),
+        help="address to serve metrics on [VIDEO_METRICS_HOST]",
+    )
     flags.add_log_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
@@ -48,7 +55,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-async def work(config: Config) -> None:
+async def work(config: Config, metrics_host: str) -> None:
+    registry = process_registry()
+    endpoint: Endpoint | None = None
+    if config.metrics_port is not None:
+        endpoint = serve(registry, metrics_host, config.metrics_port)
     store = open_store(config)
     await store.open()
     notifier: Signals = Notifier()
@@ -58,6 +69,7 @@ async def work(config: Config) -> None:
     pool = WorkerPool(
         store, notifier, make_processor(config),
         concurrency=config.workers, lease_seconds=config.lease_seconds,
+        metrics=JobMetrics(registry),
     )  # fmt: skip
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -65,7 +77,8 @@ async def work(config: Config) -> None:
         loop.add_signal_handler(sig, stopping.set)
     pool.start()
     print(
-        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}",
+        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}"
+        + (f"; metrics at {endpoint.url}" if endpoint else ""),
         flush=True,
     )
     await stopping.wait()
@@ -74,6 +87,8 @@ async def work(config: Config) -> None:
     if isinstance(notifier, PostgresNotifier):
         await notifier.stop()
     await store.close()
+    if endpoint is not None:
+        endpoint.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -84,10 +99,11 @@ def main(argv: list[str] | None = None) -> None:
         database=args.database,
         workers=args.concurrency,
         **flags.work_config(args),  # type: ignore[arg-type]
+        metrics_port=args.metrics_port,
     )
     try:
-        asyncio.run(work(config))
-    except StoreError as exc:
+        asyncio.run(work(config, args.metrics_host))
+    except (StoreError, MetricsUnavailable) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
 
