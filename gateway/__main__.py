@@ -15,11 +15,14 @@ import socket
 import ssl
 import sys
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 import uvicorn
+from prometheus_client import CollectorRegistry, start_http_server
 
 from .app import create_app
+from .metrics import GatewayMetrics
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -67,12 +70,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve plain HTTP on an address other than loopback (TLS terminated in front)",
     )
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=env("VIDEO_GATEWAY_METRICS_PORT") or None,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being that of"
+        " --listen; 0 picks a free port; off unless given [VIDEO_GATEWAY_METRICS_PORT]",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("VIDEO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
         help="[VIDEO_LOG_LEVEL]",
     )
     args = parser.parse_args(argv)
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        parser.error("--metrics-port must be 0-65535")
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_ca is None and not args.insecure and not is_loopback(args.target):
@@ -112,6 +125,20 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
+def serve_metrics(registry: CollectorRegistry, listen: str, port: int) -> tuple[WSGIServer, str]:
+    """Serve registry on --listen's host at port, from threads of their own;
+    returns the server and its URL, or SystemExit with a message for a person."""
+    host = listen.rpartition(":")[0].strip("[]") or "127.0.0.1"
+    try:
+        metrics, _ = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        raise SystemExit(
+            f"video-gateway: cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    url = f"http://{f'[{host}]' if ':' in host else host}:{metrics.server_port}/metrics"
+    return metrics, url
+
+
 def server(
     sock: socket.socket,
     target: str,
@@ -120,13 +147,14 @@ def server(
     backend_ca: Path | None = None,
     cert: Path | None = None,
     key: Path | None = None,
+    metrics: GatewayMetrics | None = None,
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
         ssl.create_default_context(cafile=backend_ca)  # a bad file fails here, in one line
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
-        create_app(target, credentials),
+        create_app(target, credentials, metrics),
         log_level=log_level,
         access_log=False,
         server_header=False,
@@ -143,10 +171,15 @@ def main(argv: list[str] | None = None) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     sock = bind(args.listen)
+    registry, metrics_url = CollectorRegistry(), ""
+    if args.metrics_port is not None:
+        _, url = serve_metrics(registry, args.listen, args.metrics_port)
+        metrics_url = f"; metrics at {url}"
     try:
         gateway = server(
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
+            metrics=GatewayMetrics(registry) if metrics_url else None,
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:
@@ -156,7 +189,7 @@ def main(argv: list[str] | None = None) -> None:
     backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"
     print(
         f"video-gateway listening on {scheme}://{host}:{port}; gRPC backend {backend}; "
-        f"API docs at {scheme}://{host}:{port}/docs",
+        f"API docs at {scheme}://{host}:{port}/docs{metrics_url}",
         flush=True,
     )
     try:

@@ -20,6 +20,7 @@ from . import docs
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
+from .metrics import GatewayMetrics, RequestMetrics
 from .routes import ROUTES, ClientGone
 
 log = logging.getLogger(__name__)
@@ -86,9 +87,13 @@ async def _home(request: Request) -> Response:
     return RedirectResponse("/docs", 303)
 
 
-def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) -> Starlette:
+def create_app(
+    target: str,
+    credentials: grpc.ChannelCredentials | None = None,
+    metrics: GatewayMetrics | None = None,
+) -> Starlette:
     """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
-    when given credentials."""
+    when given credentials, counting its requests into metrics if given."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -105,10 +110,13 @@ def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) 
         HTTPException: _routing,
     }
     routes = [*ROUTES, *docs.ROUTES, Route("/", _home, methods=["GET"])]
+    middleware = [Middleware(CatchAll), Middleware(ForwardAuthorization)]
+    if metrics is not None:
+        middleware.insert(0, Middleware(RequestMetrics, metrics=metrics, routes=routes))
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,
-        middleware=[Middleware(CatchAll), Middleware(ForwardAuthorization)],
+        middleware=middleware,
         lifespan=lifespan,
     )
     # /videos/ is a 404 like any unknown path, not a redirect built from Host:.

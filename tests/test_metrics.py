@@ -17,6 +17,8 @@ from google.rpc import code_pb2
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from longreel.gateway.__main__ import serve_metrics
+from longreel.gateway.metrics import GatewayMetrics
 from longreel.server import notify
 from longreel.server.metrics import JobMetrics
 from longreel.server.notify import Notifier
@@ -159,6 +161,38 @@ async def test_a_takeover_and_a_retry_are_counted_by_the_worker_that_makes_them(
     assert registry.get_sample_value("longreel_job_duration_seconds_count", labels) == 1
 
 
+def test_gateway_requests_are_counted_by_route_template_and_status(
+    start_server: Any, start_gateway: Any
+) -> None:
+    registry = CollectorRegistry()
+    endpoint, url = serve_metrics(registry, "127.0.0.1:0", 0)
+    try:
+        http = start_gateway(start_server(GatedProcessor()), GatewayMetrics(registry))
+        task = http.client.post("/videos/tasks", json={"title": "Counted"}).json()["id"]
+        assert http.client.get(f"/videos/tasks/{task}").status_code == 200
+        assert http.client.get("/videos/tasks/nosuchtask").status_code == 404
+        assert http.client.get("/no/such/path").status_code == 404
+        assert http.client.put("/videos").status_code == 405
+        samples = scrape(url)
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
+
+    def requests(method: str, route: str, code: str) -> float:
+        name = "longreel_gateway_requests_total"
+        return value(samples, name, method=method, route=route, code=code)
+
+    assert requests("POST", "/videos/tasks", "202") == 1
+    assert requests("GET", "/videos/tasks/{task}", "200") == 1
+    assert requests("GET", "/videos/tasks/{task}", "404") == 1
+    assert requests("GET", "unmatched", "404") == 1
+    assert requests("PUT", "/videos", "405") == 1
+    timed = {"method": "GET", "route": "/videos/tasks/{task}"}
+    assert value(samples, "longreel_gateway_request_duration_seconds_count", **timed) == 2
+    labels = {v for (_, have) in samples for _, v in have}
+    assert not any(task in label or "nosuch" in label for label in labels)
+
+
 @pytest.fixture
 def taken_port() -> Iterator[int]:
     with socket.socket() as holder:
@@ -172,20 +206,15 @@ def taken_port() -> Iterator[int]:
     [
         ["video-server", "--listen", "127.0.0.1:0"],
         ["video-worker"],
+        ["video-gateway", "--listen", "127.0.0.1:0"],
     ],
 )
 def test_a_taken_metrics_port_is_one_line_and_a_failed_start(
     command: list[str], taken_port: int, tmp_path: Path
 ) -> None:
+    store = [] if command[0] == "video-gateway" else ["--data-dir", str(tmp_path)]
     finished = subprocess.run(
-        [
-            str(BIN / command[0]),
-            *command[1:],
-            "--data-dir",
-            str(tmp_path),
-            "--metrics-port",
-            str(taken_port),
-        ],
+        [str(BIN / command[0]), *command[1:], *store, "--metrics-port", str(taken_port)],
         capture_output=True,
         text=True,
         timeout=60,
