@@ -125,18 +125,25 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
-def serve_metrics(registry: CollectorRegistry, listen: str, port: int) -> tuple[WSGIServer, str]:
-    """Serve registry on --listen's host at port, from threads of their own;
-    returns the server and its URL, or SystemExit with a message for a person."""
+def serve_metrics(
+    registry: CollectorRegistry,
+    listen: str,
+    port: int,
+    tls: tuple[Path, Path] | None = None,
+) -> tuple[WSGIServer, str]:
+    """Serve registry on --listen's host at port, from threads of their own,
+    over HTTPS when the gateway serves HTTPS; returns the server and its URL,
+    or SystemExit with a message for a person."""
     host = listen.rpartition(":")[0].strip("[]") or "127.0.0.1"
+    files = (None, None) if tls is None else (str(tls[0]), str(tls[1]))  # certfile, keyfile
     try:
-        metrics, _ = start_http_server(port, addr=host, registry=registry)
+        metrics, _ = start_http_server(port, host, registry, *files)
     except OSError as exc:
         raise SystemExit(
             f"video-gateway: cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
         ) from None
-    url = f"http://{f'[{host}]' if ':' in host else host}:{metrics.server_port}/metrics"
-    return metrics, url
+    where = f"{f'[{host}]' if ':' in host else host}:{metrics.server_port}"
+    return metrics, f"{'http' if tls is None else 'https'}://{where}/metrics"
 
 
 def server(
@@ -171,19 +178,21 @@ def main(argv: list[str] | None = None) -> None:
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     sock = bind(args.listen)
-    registry, metrics_url = CollectorRegistry(), ""
-    if args.metrics_port is not None:
-        _, url = serve_metrics(registry, args.listen, args.metrics_port)
-        metrics_url = f"; metrics at {url}"
+    registry, measured = CollectorRegistry(), args.metrics_port is not None
     try:
         gateway = server(
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
-            metrics=GatewayMetrics(registry) if metrics_url else None,
+            metrics=GatewayMetrics(registry) if measured else None,
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:
         raise SystemExit(f"video-gateway: cannot use the TLS files: {exc}") from None
+    metrics_url = ""
+    if measured:
+        tls = None if args.tls_cert is None else (args.tls_cert, args.tls_key)
+        _, url = serve_metrics(registry, args.listen, args.metrics_port, tls)
+        metrics_url = f"; metrics at {url}"
     host, port = sock.getsockname()[:2]
     scheme = "https" if args.tls_cert else "http"
     backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"

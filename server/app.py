@@ -218,9 +218,15 @@ class VideoServer:
         return port
 
     def _serve_metrics(self) -> Endpoint:
-        assert self.config.metrics_port is not None
+        """On the API's host, and over HTTPS when the API speaks TLS: plaintext
+        stays where the API's may be (loopback, or --insecure)."""
+        config = self.config
+        assert config.metrics_port is not None
+        tls = None
+        if config.tls_cert is not None and config.tls_key is not None:  # checked: both or neither
+            tls = (config.tls_cert, config.tls_key)
         try:
-            return serve(self.registry, listen_host(self.config.listen), self.config.metrics_port)
+            return serve(self.registry, listen_host(config.listen), config.metrics_port, tls)
         except MetricsUnavailable as exc:
             raise StartupError(str(exc)) from None
 

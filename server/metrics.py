@@ -12,6 +12,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from wsgiref.simple_server import WSGIServer
 
 from google.rpc import code_pb2
@@ -44,14 +45,14 @@ class MetricsUnavailable(Exception):
 
 
 class Endpoint:
-    """A registry served at http://HOST:PORT/metrics by prometheus_client's
-    WSGI server, on threads of its own: a scrape never waits for the event
-    loop, and reads only memory (see StoreCounts)."""
+    """A registry served at HOST:PORT/metrics by prometheus_client's WSGI
+    server, on threads of its own: a scrape never waits for the event loop,
+    and reads only memory (see StoreCounts)."""
 
-    def __init__(self, server: WSGIServer, host: str) -> None:
+    def __init__(self, server: WSGIServer, host: str, scheme: str) -> None:
         self._server = server
         self.port: int = server.server_port
-        self.url = f"http://{f'[{host}]' if ':' in host else host}:{self.port}/metrics"
+        self.url = f"{scheme}://{f'[{host}]' if ':' in host else host}:{self.port}/metrics"
 
     def close(self) -> None:
         """Stop serving (blocks up to half a second: the server's poll interval)."""
@@ -59,16 +60,20 @@ class Endpoint:
         self._server.server_close()
 
 
-def serve(registry: CollectorRegistry, host: str, port: int) -> Endpoint:
-    """Serve registry on host:port (0: a free port); a taken port is an error."""
+def serve(
+    registry: CollectorRegistry, host: str, port: int, tls: tuple[Path, Path] | None = None
+) -> Endpoint:
+    """Serve registry on host:port (0: a free port), over HTTPS when given a
+    certificate and its key; a taken port is an error."""
+    files = (None, None) if tls is None else (str(tls[0]), str(tls[1]))  # certfile, keyfile
     try:
-        server, _ = start_http_server(port, addr=host, registry=registry)
+        server, _ = start_http_server(port, host, registry, *files)
     except OSError as exc:
         raise MetricsUnavailable(
             f"cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
             " (choose another with --metrics-port)"
         ) from None
-    return Endpoint(server, host)
+    return Endpoint(server, host, "http" if tls is None else "https")
 
 
 def outcome_of(outcome: Outcome) -> str:

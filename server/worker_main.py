@@ -19,6 +19,7 @@ from .app import Config, make_processor, open_store
 from .metrics import Endpoint, JobMetrics, MetricsUnavailable, process_registry, serve
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
+from .security import is_loopback
 from .store import StoreError
 from .store.postgres import PostgresStore
 from .workers import WorkerPool
@@ -45,13 +46,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--metrics-host",
         default=env("VIDEO_METRICS_HOST", "127.0.0.1"),
-        help="address to serve metrics on [VIDEO_METRICS_HOST]",
+        help="address to serve metrics on, in plaintext [VIDEO_METRICS_HOST]",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve metrics on a --metrics-host other than loopback",
     )
     flags.add_log_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.concurrency < 1:
         parser.error("--concurrency must be 1 or more")
+    if not args.insecure and not is_loopback(f"{args.metrics_host}:0"):
+        parser.error(
+            f"refusing to serve plaintext metrics on {args.metrics_host}, which is not"
+            " loopback: give --insecure if that is meant"
+        )
     return args
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import ssl
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ from longreel.server.store.sqlite import SQLiteStore
 from longreel.server.workers import WorkerPool
 from longreel.video.v1 import video_service_pb2 as pb
 
+from .certs import make_pki
 from .helpers import create, wait
 from .processors import GatedProcessor
 
@@ -191,6 +193,39 @@ def test_gateway_requests_are_counted_by_route_template_and_status(
     assert value(samples, "longreel_gateway_request_duration_seconds_count", **timed) == 2
     labels = {v for (_, have) in samples for _, v in have}
     assert not any(task in label or "nosuch" in label for label in labels)
+
+
+def test_metrics_are_served_over_https_where_the_api_speaks_tls(
+    start_server: Any, tmp_path: Path
+) -> None:
+    pki = make_pki(tmp_path / "pki")
+    tls = {"tls_cert": pki.server_cert, "tls_key": pki.server_key}
+    server = start_server(GatedProcessor(), metrics_port=0, **tls).server.server
+    assert server.metrics.url.startswith("https://127.0.0.1:")
+    trusting = ssl.create_default_context(cafile=pki.ca)
+    with httpx.Client(verify=trusting) as client:
+        assert "grpc_server_started_total" in client.get(server.metrics.url).text
+    registry = CollectorRegistry()
+    GatewayMetrics(registry)
+    endpoint, url = serve_metrics(registry, "127.0.0.1:0", 0, (pki.server_cert, pki.server_key))
+    try:
+        assert url.startswith("https://")
+        with httpx.Client(verify=trusting) as client:
+            assert "longreel_gateway_requests_total" in client.get(url).text
+    finally:
+        endpoint.shutdown()
+        endpoint.server_close()
+
+
+def test_a_worker_serves_plaintext_metrics_off_loopback_only_when_told(tmp_path: Path) -> None:
+    refused = subprocess.run(
+        [str(BIN / "video-worker"), "--data-dir", str(tmp_path), "--metrics-host", "0.0.0.0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 2
+    assert "refusing to serve plaintext metrics on 0.0.0.0" in refused.stderr
 
 
 @pytest.fixture
