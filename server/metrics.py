@@ -32,8 +32,10 @@ from .store.base import CREATE, DELETE
 
 log = logging.getLogger(__name__)
 
-QUEUE_REFRESH = 5.0  # seconds between counts of unfinished operations (at most --max-backlog)
-FINISHED_REFRESH = 60.0  # seconds between counts of finished ones (all that are stored)
+REFRESH = 5.0  # seconds between counts
+# The count of finished operations reads all that are stored: it is put off
+# so that counting takes at most this share of the time.
+COUNTING_SHARE = 0.01
 # Attempts last from a fraction of a second (the simulated processor) to
 # minutes (long renders).
 JOB_BUCKETS = (0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0)
@@ -129,10 +131,11 @@ class StoreCounts(Collector):
     A count per scrape would let scrapers set the database's load, and a
     scrape runs on the endpoint's thread, where the store (which belongs to
     the event loop) cannot be called. So `run`, a task on the event loop,
-    counts: the unfinished operations every QUEUE_REFRESH seconds (a read of
-    at most --max-backlog rows), the finished ones every FINISHED_REFRESH (an
-    index-only count of all that are stored: tens of ms per million), one
-    count at a time whatever the scrape rate. SQLite counts on a reader
+    counts, one count at a time whatever the scrape rate: the unfinished
+    operations every REFRESH seconds (a read of at most --max-backlog rows),
+    the finished ones as often, unless that took more than COUNTING_SHARE
+    of the time (it is an index-only count of all that are stored, tens of
+    ms per million): then less often, in proportion. SQLite counts on a reader
     thread, PostgreSQL on a pooled connection under a statement timeout, so
     neither holds the event loop. A scrape reads the last snapshot from
     memory. A count that fails drops its metrics from scrapes until one
@@ -145,13 +148,15 @@ class StoreCounts(Collector):
         self._finished: FinishedCounts | None = None
 
     async def run(self) -> None:
-        finished_at = -FINISHED_REFRESH
+        finished_due = 0.0
         while True:
-            due = time.monotonic() - finished_at >= FINISHED_REFRESH
+            started = time.monotonic()
+            due = started >= finished_due
             await self.refresh(finished=due)
             if due:
-                finished_at = time.monotonic()
-            await asyncio.sleep(QUEUE_REFRESH)
+                took = time.monotonic() - started
+                finished_due = started + max(REFRESH, took / COUNTING_SHARE)
+            await asyncio.sleep(REFRESH)
 
     async def refresh(self, *, finished: bool = True) -> None:
         """Count now (the test suite calls it directly)."""
