@@ -14,6 +14,8 @@ GOOGLE_PROTOS := build/google-protos/.staged
 LISTEN   ?= 127.0.0.1:50051
 GATEWAY  ?= 127.0.0.1:4000
 DATA_DIR ?= data
+METRICS  ?= 9464
+GATEWAY_METRICS ?= 9465
 PYTEST_ARGS ?=
 
 .PHONY: setup run test lint lint-protos protos bench clean
@@ -70,12 +72,15 @@ protos: $(INSTALLED)
 	touch $(GENERATED)
 
 ## run: the gRPC server on $(LISTEN) (SQLite under $(DATA_DIR)/) and the REST gateway
-## on $(GATEWAY); Ctrl-C stops both (the server drains and hands running jobs back).
+## on $(GATEWAY), with Prometheus metrics on ports $(METRICS) and $(GATEWAY_METRICS) of
+## their hosts; each prints its URLs. Ctrl-C stops both (the server drains and hands
+## running jobs back).
 run: setup
-	@$(BIN)/video-server --listen $(LISTEN) --data-dir $(DATA_DIR) & server=$$!; \
+	@$(BIN)/video-server --listen $(LISTEN) --data-dir $(DATA_DIR) --metrics-port $(METRICS) & \
+	server=$$!; \
 	trap 'kill $$server 2>/dev/null; wait $$server' EXIT; \
 	sleep 1; kill -0 $$server 2>/dev/null || exit 1; \
-	$(BIN)/video-gateway --listen $(GATEWAY) --target $(LISTEN)
+	$(BIN)/video-gateway --listen $(GATEWAY) --target $(LISTEN) --metrics-port $(GATEWAY_METRICS)
 
 ## test: the whole suite, against real servers on loopback ports
 test: setup

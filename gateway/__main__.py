@@ -15,13 +15,16 @@ import socket
 import ssl
 import sys
 from pathlib import Path
+from wsgiref.simple_server import WSGIServer
 
 import grpc
 import uvicorn
 from opentelemetry.trace import TracerProvider
+from prometheus_client import CollectorRegistry, start_http_server
 
 from . import tracing
 from .app import create_app
+from .metrics import GatewayMetrics
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -69,6 +72,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve plain HTTP on an address other than loopback (TLS terminated in front)",
     )
     parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=env("VIDEO_GATEWAY_METRICS_PORT") or None,
+        metavar="PORT",
+        help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being that of"
+        " --listen; 0 picks a free port; off unless given [VIDEO_GATEWAY_METRICS_PORT]",
+    )
+    parser.add_argument(
         "--log-level",
         default=env("VIDEO_LOG_LEVEL", "info"),
         choices=["debug", "info", "warning", "error"],
@@ -83,6 +94,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " [VIDEO_OTLP_ENDPOINT]",
     )
     args = parser.parse_args(argv)
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        parser.error("--metrics-port must be 0-65535")
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_ca is None and not args.insecure and not is_loopback(args.target):
@@ -122,6 +135,27 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
+def serve_metrics(
+    registry: CollectorRegistry,
+    listen: str,
+    port: int,
+    tls: tuple[Path, Path] | None = None,
+) -> tuple[WSGIServer, str]:
+    """Serve registry on --listen's host at port, from threads of their own,
+    over HTTPS when the gateway serves HTTPS; returns the server and its URL,
+    or SystemExit with a message for a person."""
+    host = listen.rpartition(":")[0].strip("[]") or "127.0.0.1"
+    files = (None, None) if tls is None else (str(tls[0]), str(tls[1]))  # certfile, keyfile
+    try:
+        metrics, _ = start_http_server(port, host, registry, *files)
+    except OSError as exc:
+        raise SystemExit(
+            f"video-gateway: cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
+        ) from None
+    where = f"{f'[{host}]' if ':' in host else host}:{metrics.server_port}"
+    return metrics, f"{'http' if tls is None else 'https'}://{where}/metrics"
+
+
 def server(
     sock: socket.socket,
     target: str,
@@ -130,6 +164,7 @@ def server(
     backend_ca: Path | None = None,
     cert: Path | None = None,
     key: Path | None = None,
+    metrics: GatewayMetrics | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> uvicorn.Server:
     credentials = None
@@ -137,7 +172,7 @@ def server(
         ssl.create_default_context(cafile=backend_ca)  # a bad file fails here, in one line
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
-        create_app(target, credentials, tracer_provider),
+        create_app(target, credentials, metrics=metrics, tracer_provider=tracer_provider),
         log_level=log_level,
         access_log=False,
         server_header=False,
@@ -155,21 +190,28 @@ def main(argv: list[str] | None = None) -> None:
     )
     sock = bind(args.listen)
     provider = None if args.otlp_endpoint is None else tracing.otlp_provider(args.otlp_endpoint)
+    registry, measured = CollectorRegistry(), args.metrics_port is not None
     try:
         gateway = server(
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
+            metrics=GatewayMetrics(registry) if measured else None,
             tracer_provider=provider,
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:
         raise SystemExit(f"video-gateway: cannot use the TLS files: {exc}") from None
+    metrics_url = ""
+    if measured:
+        tls = None if args.tls_cert is None else (args.tls_cert, args.tls_key)
+        _, url = serve_metrics(registry, args.listen, args.metrics_port, tls)
+        metrics_url = f"; metrics at {url}"
     host, port = sock.getsockname()[:2]
     scheme = "https" if args.tls_cert else "http"
     backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"
     print(
         f"video-gateway listening on {scheme}://{host}:{port}; gRPC backend {backend}; "
-        f"web page at {scheme}://{host}:{port}/ui, API docs at /docs",
+        f"web page at {scheme}://{host}:{port}/ui, API docs at /docs{metrics_url}",
         flush=True,
     )
     try:

@@ -21,6 +21,7 @@ from . import docs, tracing, web
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
+from .metrics import GatewayMetrics, RequestMetrics
 from .routes import ROUTES, ClientGone
 
 log = logging.getLogger(__name__)
@@ -90,10 +91,13 @@ async def _home(request: Request) -> Response:
 def create_app(
     target: str,
     credentials: grpc.ChannelCredentials | None = None,
+    *,
+    metrics: GatewayMetrics | None = None,
     tracer_provider: TracerProvider | None = None,
 ) -> Starlette:
     """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
-    when given credentials, traced when given a tracer provider."""
+    when given credentials, counting its requests into metrics if given,
+    traced when given a tracer provider."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -110,14 +114,14 @@ def create_app(
         HTTPException: _routing,
     }
     routes = [*ROUTES, *docs.ROUTES, *web.ROUTES, Route("/", _home, methods=["GET"])]
+    middleware = [Middleware(CatchAll), Middleware(ForwardAuthorization)]
+    if metrics is not None:
+        middleware.insert(0, Middleware(RequestMetrics, metrics=metrics, routes=routes))
+    middleware[:0] = tracing.middleware(tracer_provider)  # outermost: it times everything
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,
-        middleware=[
-            *tracing.middleware(tracer_provider),
-            Middleware(CatchAll),
-            Middleware(ForwardAuthorization),
-        ],
+        middleware=middleware,
         lifespan=lifespan,
     )
     # /videos/ is a 404 like any unknown path, not a redirect built from Host:.

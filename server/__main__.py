@@ -61,6 +61,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
     )
     add_security_flags(parser)
+    flags.add_metrics_flag(parser, "that of --listen")
     flags.add_log_flag(parser)
     flags.add_trace_flag(parser)
     args = parser.parse_args(argv)
@@ -153,9 +154,10 @@ async def serve(config: Config) -> None:
         loop.add_signal_handler(sig, stopping.set)
     await server.start()
     host = config.listen.rsplit(":", 1)[0]
+    metrics = f"; metrics at {server.metrics.url}" if server.metrics else ""
     print(
         f"video-server listening on {host}:{server.port} ({describe(config)}); "
-        f"data in {flags.describe_store(config)}; {config.workers} workers",
+        f"data in {flags.describe_store(config)}; {config.workers} workers{metrics}",
         flush=True,
     )
     await stopping.wait()
@@ -186,6 +188,7 @@ def main(argv: list[str] | None = None) -> None:
         rate_limit=args.rate_limit,
         reflection=args.reflection,
         otlp_endpoint=args.otlp_endpoint,
+        metrics_port=args.metrics_port,
     )
     try:
         asyncio.run(serve(config))

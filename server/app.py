@@ -22,10 +22,12 @@ from .api.registry import add_service
 from .api.videos import VideoService
 from .auth import ConfigError
 from .media import MediaFiles
+from .metrics import Endpoint, JobMetrics, MetricsUnavailable, StoreCounts, process_registry, serve
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .processor import Processor, Profile, RenderingProcessor, SimulatedProcessor
 from .readiness import follow_store
+from .rpc_metrics import RpcMetrics
 from .store import Store, StoreError
 from .store.pagination import PageTokens
 from .store.postgres import PostgresStore
@@ -107,6 +109,12 @@ class Config:
     rate_limit: float = 0.0  # calls a second per caller; 0: no limit
     reflection: bool = True
     otlp_endpoint: str | None = None  # OTLP/gRPC collector for traces; None: no tracing
+    metrics_port: int | None = None  # Prometheus metrics on the listen host; 0: a free port
+
+
+def listen_host(listen: str) -> str:
+    """The host of HOST:PORT (an IPv6 address without its brackets)."""
+    return listen.rsplit(":", 1)[0].strip("[]")
 
 
 class VideoServer:
@@ -132,6 +140,7 @@ class VideoServer:
             else Notifier()
         )
         self.processor = processor or make_processor(config)
+        self.registry = process_registry()
         self.workers = WorkerPool(
             self.store,
             self.notifier,
@@ -140,6 +149,7 @@ class VideoServer:
             lease_seconds=config.lease_seconds,
             max_attempts=config.max_attempts,
             tracer_provider=tracer_provider,
+            metrics=JobMetrics(self.registry),
         )
         self.tracer_provider = tracer_provider
         try:  # before anything opens: bad settings fail fast
@@ -151,6 +161,8 @@ class VideoServer:
         self.server: grpc.aio.Server | None = None
         self._background: list[asyncio.Task[None]] = []
         self.port = 0
+        self.metrics: Endpoint | None = None  # serving, once started with a metrics port
+        self.store_counts: StoreCounts | None = None
 
     async def start(self) -> int:
         """Open the store, bind, serve; returns the bound port."""
@@ -158,8 +170,12 @@ class VideoServer:
         if isinstance(self.notifier, PostgresNotifier):
             await self.notifier.start()
         tokens = PageTokens(await self.store.secret())
+        measured = self.config.metrics_port is not None
         server = grpc.aio.server(
-            interceptors=tracing.server_interceptors(self.tracer_provider),
+            interceptors=[
+                *tracing.server_interceptors(self.tracer_provider),
+                *([RpcMetrics(self.registry)] if measured else []),
+            ],
             options=[
                 # A taken port must be an error, not a silent share (SO_REUSEPORT).
                 ("grpc.so_reuseport", 0),
@@ -182,6 +198,8 @@ class VideoServer:
                 (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
             )
         self.port = self._bind(server)
+        if measured:
+            self.metrics = self._serve_metrics()
         await server.start()
         self.server = server
         self.workers.start()
@@ -191,6 +209,10 @@ class VideoServer:
                 follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
             ),
         ]
+        if measured:
+            self.store_counts = counts = StoreCounts(self.store)
+            self.registry.register(counts)
+            self._background.append(asyncio.create_task(counts.run(), name="metrics counts"))
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
         return self.port
@@ -210,6 +232,19 @@ class VideoServer:
                 " is not this machine's (choose another with --listen HOST:PORT)"
             )
         return port
+
+    def _serve_metrics(self) -> Endpoint:
+        """On the API's host, and over HTTPS when the API speaks TLS: plaintext
+        stays where the API's may be (loopback, or --insecure)."""
+        config = self.config
+        assert config.metrics_port is not None
+        tls = None
+        if config.tls_cert is not None and config.tls_key is not None:  # checked: both or neither
+            tls = (config.tls_cert, config.tls_key)
+        try:
+            return serve(self.registry, listen_host(config.listen), config.metrics_port, tls)
+        except MetricsUnavailable as exc:
+            raise StartupError(str(exc)) from None
 
     async def _sweep(self) -> None:
         """Forget finished operations older than the retention, in small batches."""
@@ -234,6 +269,8 @@ class VideoServer:
         if isinstance(self.notifier, PostgresNotifier):
             await self.notifier.stop()
         await self.store.close()
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.close)
         tracing.flush(self.tracer_provider)
 
     async def wait(self) -> None:

@@ -1,5 +1,5 @@
 """What `video-server` and `video-worker` share on the command line: the store,
-the work, logging. Each flag falls back to a VIDEO_* environment variable,
+the work, metrics, logging. Each flag falls back to a VIDEO_* environment variable,
 given as a string default so that argparse checks it like a typed flag."""
 
 from __future__ import annotations
@@ -80,6 +80,18 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_metrics_flag(parser: argparse.ArgumentParser, host: str) -> None:
+    """--metrics-port, served on `host` (for --help: where the host comes from)."""
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=os.environ.get("VIDEO_METRICS_PORT") or None,
+        metavar="PORT",
+        help=f"serve Prometheus metrics at http://HOST:PORT/metrics, HOST being {host};"
+        " 0 picks a free port; off unless given [VIDEO_METRICS_PORT]",
+    )
+
+
 def add_log_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-level",
@@ -107,6 +119,8 @@ def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("--render-fps must be 1-120 and --render-seconds above 0, up to 3600")
     if args.lease_seconds < MIN_LEASE_SECONDS:
         parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
+    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
+        parser.error("--metrics-port must be 0-65535")
 
 
 def work_config(args: argparse.Namespace) -> dict[str, object]:

@@ -17,8 +17,10 @@ import sys
 from . import flags, tracing
 from .app import Config, make_processor, open_store
 from .auth import ConfigError
+from .metrics import Endpoint, JobMetrics, MetricsUnavailable, process_registry, serve
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
+from .security import is_loopback
 from .store import StoreError
 from .store.postgres import PostgresStore
 from .workers import WorkerPool
@@ -41,16 +43,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="operations run at once [VIDEO_WORKERS]",
     )
     flags.add_work_flags(parser)
+    flags.add_metrics_flag(parser, "--metrics-host")
+    parser.add_argument(
+        "--metrics-host",
+        default=env("VIDEO_METRICS_HOST", "127.0.0.1"),
+        help="address to serve metrics on, in plaintext [VIDEO_METRICS_HOST]",
+    )
+    parser.add_argument(
+        "--insecure",
+        action="store_true",
+        help="serve metrics on a --metrics-host other than loopback",
+    )
     flags.add_log_flag(parser)
     flags.add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.concurrency < 1:
         parser.error("--concurrency must be 1 or more")
+    if not args.insecure and not is_loopback(f"{args.metrics_host}:0"):
+        parser.error(
+            f"refusing to serve plaintext metrics on {args.metrics_host}, which is not"
+            " loopback: give --insecure if that is meant"
+        )
     return args
 
 
-async def work(config: Config) -> None:
+async def work(config: Config, metrics_host: str) -> None:
+    registry = process_registry()
+    endpoint: Endpoint | None = None
+    if config.metrics_port is not None:
+        endpoint = serve(registry, metrics_host, config.metrics_port)
     store = open_store(config)
     await store.open()
     notifier: Signals = Notifier()
@@ -62,6 +84,7 @@ async def work(config: Config) -> None:
         store, notifier, make_processor(config),
         concurrency=config.workers, lease_seconds=config.lease_seconds,
         tracer_provider=provider,
+        metrics=JobMetrics(registry),
     )  # fmt: skip
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -69,7 +92,8 @@ async def work(config: Config) -> None:
         loop.add_signal_handler(sig, stopping.set)
     pool.start()
     print(
-        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}",
+        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}"
+        + (f"; metrics at {endpoint.url}" if endpoint else ""),
         flush=True,
     )
     await stopping.wait()
@@ -78,6 +102,8 @@ async def work(config: Config) -> None:
     if isinstance(notifier, PostgresNotifier):
         await notifier.stop()
     await store.close()
+    if endpoint is not None:
+        endpoint.close()
     tracing.flush(provider)
 
 
@@ -90,10 +116,11 @@ def main(argv: list[str] | None = None) -> None:
         workers=args.concurrency,
         **flags.work_config(args),  # type: ignore[arg-type]
         otlp_endpoint=args.otlp_endpoint,
+        metrics_port=args.metrics_port,
     )
     try:
-        asyncio.run(work(config))
-    except (StoreError, ConfigError) as exc:
+        asyncio.run(work(config, args.metrics_host))
+    except (StoreError, MetricsUnavailable, ConfigError) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
 

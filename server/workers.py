@@ -20,9 +20,11 @@ import time
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
+from prometheus_client import CollectorRegistry
 
 from . import clock, convert, names, notify, tracing
 from .errors import cancelled, operation_error
+from .metrics import JobMetrics
 from .processor import Cancelled, PermanentError, Processor, VideoSpec
 from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable, VideoRow
 from .store.base import CREATE, Media
@@ -66,6 +68,7 @@ class WorkerPool:
         lease_seconds: float = 30.0,
         max_attempts: int = 5,
         tracer_provider: trace.TracerProvider | None = None,
+        metrics: JobMetrics | None = None,
     ) -> None:
         self.store = store
         self.tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
@@ -74,6 +77,7 @@ class WorkerPool:
         self.concurrency = concurrency
         self.lease = int(lease_seconds * clock.SECOND)
         self.max_attempts = max_attempts
+        self.metrics = metrics or JobMetrics(CollectorRegistry())  # counted, not exported
         self.identity = f"{socket.gethostname()}/{os.getpid()}/{names.new_id()[:8]}"
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Task[tuple[Outcome, int]]] = set()  # processors at work
@@ -113,13 +117,16 @@ class WorkerPool:
             if job is None:
                 await queued.wait(IDLE_POLL)
                 return
+        claimed = time.perf_counter()
+        if job.taken_over:
+            self.metrics.takeovers.inc()
         if job.attempts > self.max_attempts:
             # Each earlier attempt ended with its worker gone (crash, lost lease).
             message = f"gave up after {self.max_attempts} attempts whose workers stopped"
             error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
-            await self._finish(job, owner, self.store.now(), _failure(message, error))
+            await self._finish(job, owner, self.store.now(), _failure(message, error), claimed)
             return
-        await self._run(job, owner)
+        await self._run(job, owner, claimed)
 
     async def _claim(self, owner: str) -> ClaimedJob | None:
         """Claim a job; one claimed while we are being stopped is handed back."""
@@ -132,7 +139,7 @@ class WorkerPool:
                     await self._release(job, owner)
             raise
 
-    async def _run(self, job: ClaimedJob, owner: str) -> None:
+    async def _run(self, job: ClaimedJob, owner: str, claimed: float) -> None:
         attributes = {
             "longreel.operation": names.operation_name(job.operation_id),
             "longreel.attempt": job.attempts,
@@ -140,11 +147,11 @@ class WorkerPool:
         # A name of few values, as span names should be; the operation is an attribute.
         name = f"job {job.verb}"
         with tracing.job_span(self.tracer, name, job.trace_parent, **attributes) as span:
-            outcome = await self._attempt(job, owner)
+            outcome = await self._attempt(job, owner, claimed)
             if outcome is not None and outcome.error is not None:
                 tracing.mark_failed(span, outcome.message)
 
-    async def _attempt(self, job: ClaimedJob, owner: str) -> Outcome | None:
+    async def _attempt(self, job: ClaimedJob, owner: str, claimed: float) -> Outcome | None:
         """Run the job once; returns how it ended (None: it ends elsewhere or later)."""
         tracker = Tracker(job.cancel_requested)
         work = asyncio.create_task(self._process(job, tracker))
@@ -166,7 +173,7 @@ class WorkerPool:
         finally:
             beat.cancel()
         if outcome is not None:
-            await self._finish(job, owner, finish_time, outcome)
+            await self._finish(job, owner, finish_time, outcome, claimed)
         return outcome
 
     async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
@@ -210,10 +217,13 @@ class WorkerPool:
             await self.store.retry_later(
                 job.operation_id, owner, now, now + int(delay * clock.SECOND), message
             )
+            self.metrics.retries.inc()
             self.notifier.notify(notify.JOBS_QUEUED)
         return None
 
-    async def _finish(self, job: ClaimedJob, owner: str, now: int, outcome: Outcome) -> None:
+    async def _finish(
+        self, job: ClaimedJob, owner: str, now: int, outcome: Outcome, claimed: float
+    ) -> None:
         """Record the outcome; a store that is briefly away is tried again while
         the lease still holds, so finished work is not redone for a blip."""
         for attempt in range(FINISH_ATTEMPTS):
@@ -229,6 +239,8 @@ class WorkerPool:
                     return
                 await asyncio.sleep(STORE_RETRY)
             else:
+                # Counted before the signal: whoever it wakes sees the count.
+                self.metrics.ended(job.verb, outcome, time.perf_counter() - claimed)
                 self.notifier.notify(notify.operation_done(job.operation_id))
                 return
 

@@ -9,10 +9,12 @@ import pytest
 from longreel.server.store import (
     AlreadyExists,
     Conflict,
+    FinishedCounts,
     LeaseLost,
     NewOperation,
     NotFound,
     Outcome,
+    QueueCounts,
     RequestIdReused,
 )
 from longreel.server.store.sqlite import SQLiteStore
@@ -140,6 +142,37 @@ async def test_a_job_retried_later_waits_for_its_time(store):
     job = await store.claim_job("b", T0 + 1_000, LEASE)
     assert job is not None
     assert job.attempts == 2
+
+
+async def test_a_claim_says_whether_it_took_the_job_from_a_worker_whose_lease_ran_out(store):
+    await store.start_create(new_op(1), "T", "")
+    first = await store.claim_job("a", T0 + 10, LEASE)
+    assert first is not None and not first.taken_over
+    taken = await store.claim_job("b", T0 + 10 + LEASE, LEASE)
+    assert taken is not None and taken.taken_over
+    await store.release("op1", "b")
+    handed_back = await store.claim_job("c", T0 + 20 + LEASE, LEASE)
+    assert handed_back is not None and not handed_back.taken_over
+    await store.retry_later("op1", "c", T0 + 30 + LEASE, T0 + 40 + LEASE, "retrying")
+    retried = await store.claim_job("d", T0 + 40 + LEASE, LEASE)
+    assert retried is not None and not retried.taken_over
+
+
+async def test_operations_are_counted_by_state(store):
+    assert await store.count_queue(T0) == QueueCounts(0, 0, None)
+    assert await store.count_finished() == FinishedCounts(0, 0, 0)
+    for n in range(1, 6):
+        await store.start_create(new_op(n), f"T{n}", "")
+    await store.claim_job("a", T0 + 10, LEASE)  # op1 runs on
+    await store.claim_job("b", T0 + 10, LEASE)
+    await store.finish("op2", "b", T0 + 20, Outcome("done", response=b""))
+    await store.claim_job("c", T0 + 10, LEASE)
+    await store.finish("op3", "c", T0 + 20, Outcome("failed", error=b"e", error_code=13))
+    await store.cancel_operation("op4", T0 + 20, b"cancelled")  # unclaimed: ends at once
+    assert await store.count_queue(T0 + 30) == QueueCounts(1, 1, oldest_queued=T0 + 5)
+    # op1's worker stopped renewing its lease: the job waits for another.
+    assert await store.count_queue(T0 + 10 + LEASE) == QueueCounts(2, 0, oldest_queued=T0 + 1)
+    assert await store.count_finished() == FinishedCounts(done=1, failed=1, cancelled=1)
 
 
 async def test_deleting_a_video_hides_it_only_once_the_delete_is_done(store):

@@ -110,7 +110,29 @@ class ClaimedJob:
     plot: str
     attempts: int
     cancel_requested: bool
+    # The claim took the job from a worker whose lease ran out (it died or
+    # stalled), not from the queue, a retry's wait or a hand-back.
+    taken_over: bool = False
     trace_parent: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """Unfinished operations: queued ones wait for a worker (a retry's backoff
+    included), running ones are held under a live lease."""
+
+    queued: int
+    running: int
+    oldest_queued: int | None  # create_time of the oldest queued operation
+
+
+@dataclass(frozen=True, slots=True)
+class FinishedCounts:
+    """Finished operations still stored (retention forgets them), by how they ended."""
+
+    done: int
+    failed: int
+    cancelled: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,6 +208,16 @@ class Store(Protocol):
 
     async def backlog(self) -> int:
         """How many jobs are not finished (queued, running or waiting to retry)."""
+        ...
+
+    # --- counts for metrics ---
+    async def count_queue(self, now: int) -> QueueCounts:
+        """Count the unfinished operations: at most --max-backlog rows."""
+        ...
+
+    async def count_finished(self) -> FinishedCounts:
+        """Count the stored finished operations: every one of them, so callers
+        do it seldom (an index-only scan; tens of ms per million)."""
         ...
 
     # --- workers ---

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import Media, VideoRow
+from .base import FinishedCounts, Media, QueueCounts, VideoRow
 
 CANCELLED = 1  # google.rpc.Code.CANCELLED, the error_code of a cancelled operation
 
@@ -20,6 +20,21 @@ VIDEO_COLUMNS = (
 )
 MEDIA_UPDATE = "uri = {0}, duration_us = {0}, size_bytes = {0}, sha256 = {0}, thumbnail_uri = {0}"
 VISIBLE_VIDEO = "state IN ('active', 'deleting')"
+# Unfinished operations, by whether a live lease holds them; {0}: the time.
+QUEUE_COUNTS = (
+    "SELECT count(*) FILTER (WHERE j.lease_expires <= {0}),"
+    " count(*) FILTER (WHERE j.lease_expires > {0}),"
+    " min(o.create_time) FILTER (WHERE j.lease_expires <= {0})"
+    " FROM jobs j JOIN operations o ON o.seq = j.operation_seq"
+)
+# Finished operations (an index-only count), then those that did not succeed,
+# from operations_by_failure; {done}: the backend's way to say done (as its
+# indexes do), {failures}: the table, with the index named where it must be.
+FINISHED_COUNT = "SELECT count(*) FROM operations WHERE {done}"
+FAILURE_COUNTS = (
+    f"SELECT count(*) FILTER (WHERE error_code = {CANCELLED}), count(*) FROM {{failures}}"
+    " WHERE {done} AND error_code <> 0"
+)
 # Filterable columns of operations; the filter compiler accepts no others.
 FILTER_COLUMNS = {
     "done": "done",
@@ -40,3 +55,15 @@ def video_row(row: Any) -> VideoRow:
 def media_values(media: Media) -> tuple[str, int, int, str, str]:
     """The values for MEDIA_UPDATE, in its order."""
     return media.uri, media.duration_us, media.size_bytes, media.sha256, media.thumbnail_uri
+
+
+def queue_counts(row: Any) -> QueueCounts:
+    """Map the row of QUEUE_COUNTS."""
+    queued, running, oldest = row
+    return QueueCounts(queued, running, oldest)
+
+
+def finished_counts(finished: int, failures: Any) -> FinishedCounts:
+    """From FINISHED_COUNT's count and FAILURE_COUNTS' row."""
+    cancelled, unsuccessful = failures
+    return FinishedCounts(finished - unsuccessful, unsuccessful - cancelled, cancelled)

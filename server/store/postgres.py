@@ -22,29 +22,38 @@ from .base import (
     AlreadyExists,
     ClaimedJob,
     Conflict,
+    FinishedCounts,
     LeaseLost,
     Media,
     NewOperation,
     NotFound,
     OperationRow,
     Outcome,
+    QueueCounts,
     RequestIdReused,
     VideoRow,
 )
 from .columns import (
     CANCELLED,
+    FAILURE_COUNTS,
     FILTER_COLUMNS,
+    FINISHED_COUNT,
     MEDIA_UPDATE,
     OPERATION_COLUMNS,
+    QUEUE_COUNTS,
     VIDEO_COLUMNS,
     VISIBLE_VIDEO,
+    finished_counts,
     media_values,
+    queue_counts,
     video_row,
 )
 from .postgres_batch import Batcher
 from .postgres_clock import DatabaseClock, monotonic_us
 from .postgres_db import CHANNEL, Conn, Database
 from .sqlfilter import compile_filter
+
+COUNT_TIMEOUT = "5s"  # statement_timeout of the metrics' counts: they never hold a connection long
 
 
 class _Replayed(Exception):
@@ -447,21 +456,40 @@ class PostgresStore:
 
         return await self._read(work)
 
+    async def count_queue(self, now: int) -> QueueCounts:
+        async def work(conn: Conn) -> QueueCounts:
+            await conn.execute(f"SET LOCAL statement_timeout = '{COUNT_TIMEOUT}'")
+            cursor = await conn.execute(QUEUE_COUNTS.format("%s"), (now,) * 3)
+            return queue_counts(await cursor.fetchone())
+
+        return await self._run(work)
+
+    async def count_finished(self) -> FinishedCounts:
+        async def work(conn: Conn) -> FinishedCounts:
+            await conn.execute(f"SET LOCAL statement_timeout = '{COUNT_TIMEOUT}'")
+            cursor = await conn.execute(FINISHED_COUNT.format(done="done"))
+            finished = (await cursor.fetchone())[0]  # type: ignore[index]
+            cursor = await conn.execute(FAILURE_COUNTS.format(failures="operations", done="done"))
+            return finished_counts(finished, await cursor.fetchone())
+
+        return await self._run(work)
+
     async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
         async def work(conn: Conn) -> ClaimedJob | None:
             cursor = await conn.execute(
-                "WITH next AS (SELECT operation_seq FROM jobs"
+                "WITH next AS (SELECT operation_seq, lease_owner FROM jobs"
                 " WHERE lease_expires <= %s AND not_before <= %s"
                 " ORDER BY operation_seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " UPDATE jobs SET lease_owner = %s, lease_expires = %s, attempts = attempts + 1"
                 " FROM next WHERE jobs.operation_seq = next.operation_seq"
-                " RETURNING jobs.operation_seq, jobs.attempts, jobs.trace_parent",
+                " RETURNING jobs.operation_seq, jobs.attempts, next.lease_owner IS NOT NULL,"
+                " jobs.trace_parent",
                 (now, now, owner, now + lease),
             )
             claimed = await cursor.fetchone()
             if claimed is None:
                 return None
-            seq, attempts, trace_parent = claimed
+            seq, attempts, taken_over, trace_parent = claimed
             message = "started" if attempts == 1 else f"started again (attempt {attempts})"
             cursor = await conn.execute(
                 "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s"
@@ -472,7 +500,15 @@ class PostgresStore:
             cursor = await conn.execute("SELECT title, plot FROM videos WHERE id = %s", (video_id,))
             video = await cursor.fetchone() or ("", "")
             return ClaimedJob(
-                op_id, verb, video_id, video[0], video[1], attempts, cancel, trace_parent
+                op_id,
+                verb,
+                video_id,
+                video[0],
+                video[1],
+                attempts,
+                cancel,
+                taken_over=taken_over,
+                trace_parent=trace_parent,
             )
 
         return await self._run(work)

@@ -20,23 +20,30 @@ from .base import (
     AlreadyExists,
     ClaimedJob,
     Conflict,
+    FinishedCounts,
     LeaseLost,
     Media,
     NewOperation,
     NotFound,
     OperationRow,
     Outcome,
+    QueueCounts,
     RequestIdReused,
     VideoRow,
 )
 from .columns import (
     CANCELLED,
+    FAILURE_COUNTS,
     FILTER_COLUMNS,
+    FINISHED_COUNT,
     MEDIA_UPDATE,
     OPERATION_COLUMNS,
+    QUEUE_COUNTS,
     VIDEO_COLUMNS,
     VISIBLE_VIDEO,
+    finished_counts,
     media_values,
+    queue_counts,
     video_row,
 )
 from .sqlfilter import compile_filter
@@ -318,11 +325,28 @@ class SQLiteStore:
         row = await self._db.read(lambda c: c.execute(sql).fetchone())
         return int(row[0])
 
+    async def count_queue(self, now: int) -> QueueCounts:
+        sql = QUEUE_COUNTS.format("?")
+        return queue_counts(await self._db.read(lambda c: c.execute(sql, (now,) * 3).fetchone()))
+
+    async def count_finished(self) -> FinishedCounts:
+        # Without statistics (no ANALYZE), SQLite would rather read the failures
+        # through operations_by_done, row by row.
+        failures = FAILURE_COUNTS.format(
+            failures="operations INDEXED BY operations_by_failure", done="done = 1"
+        )
+
+        def read(conn: sqlite3.Connection) -> FinishedCounts:
+            finished = conn.execute(FINISHED_COUNT.format(done="done = 1")).fetchone()[0]
+            return finished_counts(finished, conn.execute(failures).fetchone())
+
+        return await self._db.read(read)
+
     async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
         def write(conn: sqlite3.Connection) -> ClaimedJob | None:
             row = conn.execute(
                 "SELECT j.operation_seq, o.id, o.verb, o.video_id, v.title, v.plot,"
-                " j.attempts + 1, o.cancel_requested, j.trace_parent"
+                " j.attempts + 1, o.cancel_requested, j.lease_owner IS NOT NULL, j.trace_parent"
                 " FROM jobs j JOIN operations o ON o.seq = j.operation_seq"
                 " LEFT JOIN videos v ON v.id = o.video_id"
                 " WHERE j.lease_expires <= ? AND j.not_before <= ?"
@@ -331,7 +355,7 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 return None
-            seq, op_id, verb, video_id, title, plot, attempts, cancel, trace_parent = row
+            seq, op_id, verb, video_id, title, plot, attempts, cancel, taken_over, trace = row
             conn.execute(
                 "UPDATE jobs SET lease_owner = ?, lease_expires = ?, attempts = ?"
                 " WHERE operation_seq = ?",
@@ -342,8 +366,9 @@ class SQLiteStore:
                 ("started" if attempts == 1 else f"started again (attempt {attempts})", now, seq),
             )
             return ClaimedJob(
-                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel), trace_parent
-            )
+                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel),
+                taken_over=bool(taken_over), trace_parent=trace,
+            )  # fmt: skip
 
         return await self._db.write(write)
 
