@@ -158,6 +158,7 @@ class VideoServer:
         except ConfigError as exc:
             raise StartupError(str(exc)) from None
         self.health = health.aio.HealthServicer()
+        self.tokens = PageTokens()
         self.server: grpc.aio.Server | None = None
         self._background: list[asyncio.Task[None]] = []
         self.port = 0
@@ -165,11 +166,26 @@ class VideoServer:
         self.store_counts: StoreCounts | None = None
 
     async def start(self) -> int:
-        """Open the store, bind, serve; returns the bound port."""
-        await self.store.open()
-        if isinstance(self.notifier, PostgresNotifier):
-            await self.notifier.start()
-        tokens = PageTokens(await self.store.secret())
+        """Listen, then open the store and serve; returns the bound port."""
+        await self.listen()
+        try:
+            await self.open()
+        except BaseException:
+            await self._stop_listening()
+            raise
+        return self.port
+
+    async def _stop_listening(self) -> None:
+        if self.server is not None:
+            await self.server.stop(0)
+        if self.metrics is not None:
+            await asyncio.to_thread(self.metrics.close)
+
+    async def listen(self) -> None:
+        """Bind and answer at once: health says NOT_SERVING, and every other
+        call UNAVAILABLE, until open() has the store reachable and migrated
+        (which may wait on another process's migration). A probe can tell a
+        server that is starting (live, not ready) from one that is gone."""
         measured = self.config.metrics_port is not None
         server = grpc.aio.server(
             interceptors=[
@@ -187,21 +203,31 @@ class VideoServer:
         )
         backlog = self.config.max_backlog
         videos = VideoService(
-            self.store, self.notifier, tokens, media_files(self.config), max_backlog=backlog
+            self.store, self.notifier, self.tokens, media_files(self.config), max_backlog=backlog
         )
         add_service(server, videos, VIDEO_SERVICE, self.gate)
-        operations = Operations(self.store, self.notifier, tokens)
+        operations = Operations(self.store, self.notifier, self.tokens)
         add_service(server, operations, OPERATIONS_SERVICE, self.gate)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         if self.config.reflection:
             reflection.enable_server_reflection(
                 (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
             )
+        for name in ("", *SERVICE_NAMES):
+            await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.port = self._bind(server)
         if measured:
             self.metrics = self._serve_metrics()
         await server.start()
         self.server = server
+
+    async def open(self) -> None:
+        """Open (and migrate) the store, start the workers, and say SERVING."""
+        await self.store.open()
+        if isinstance(self.notifier, PostgresNotifier):
+            await self.notifier.start()
+        self.tokens.secret = await self.store.secret()
+        self.gate.open()
         self.workers.start()
         self._background = [
             asyncio.create_task(self._sweep(), name="retention sweeper"),
@@ -209,13 +235,12 @@ class VideoServer:
                 follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
             ),
         ]
-        if measured:
+        if self.config.metrics_port is not None:
             self.store_counts = counts = StoreCounts(self.store)
             self.registry.register(counts)
             self._background.append(asyncio.create_task(counts.run(), name="metrics counts"))
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.SERVING)
-        return self.port
 
     def _bind(self, server: grpc.aio.Server) -> int:
         credentials = self.credentials

@@ -93,11 +93,13 @@ def not_found(kind: str, name: str) -> ApiError:
     )
 
 
-def unavailable(message: str, retry_after: float = 1.0) -> ApiError:
+def unavailable(
+    message: str, reason: str = "STORE_UNAVAILABLE", retry_after: float = 1.0
+) -> ApiError:
     delay = duration_pb2.Duration()
     delay.FromMilliseconds(int(retry_after * 1000))
     retry = error_details_pb2.RetryInfo(retry_delay=delay)
-    return ApiError(grpc.StatusCode.UNAVAILABLE, message, "STORE_UNAVAILABLE", details=[retry])
+    return ApiError(grpc.StatusCode.UNAVAILABLE, message, reason, details=[retry])
 
 
 def from_store_error(exc: store.StoreError) -> ApiError:

@@ -14,7 +14,7 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
 from .auth import Authenticator, Unauthenticated, bearer
-from .errors import ApiError
+from .errors import ApiError, unavailable
 
 MAX_BUCKETS = 10_000  # callers tracked at once; idle ones are dropped first
 
@@ -50,9 +50,16 @@ class Gate:
     def __init__(self, authenticator: Authenticator | None, limit: RateLimit | None) -> None:
         self.authenticator = authenticator
         self.limit = limit
+        self._open = False
+
+    def open(self) -> None:
+        """Let calls in: the store they need is open."""
+        self._open = True
 
     def admit(self, context: grpc.aio.ServicerContext[Any, Any]) -> str:
         """The caller's principal; raises ApiError if the call may not go on."""
+        if not self._open:
+            raise unavailable("the server is starting: its store is not open yet", "STARTING")
         principal = ""
         if self.authenticator is not None:
             given = [v for k, v in context.invocation_metadata() or () if k == "authorization"]

@@ -11,21 +11,29 @@ import threading
 import time
 from importlib import resources
 
+import grpc
 import psycopg
 import pytest
 from google.longrunning import operations_pb2
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.server import clock
+from longreel.server.app import Config, VideoServer
 from longreel.server.store import NewOperation, migrations
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore, _insert_operation
 from longreel.server.store.postgres_clock import monotonic_us
-from longreel.server.store.postgres_db import Database
+from longreel.server.store.postgres_db import MIGRATION_LOCK, Database
+from longreel.video.v1 import video_service_pb2 as pb
+from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
+from .conftest import ServerThread
 from .databases import fresh_database, fresh_schema
-from .helpers import create, video, wait
+from .helpers import create, details, video, wait
 from .processors import GatedProcessor
 
+SERVING = health_pb2.HealthCheckResponse.SERVING
+NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 MIGRATIONS = [f for f in resources.files(migrations).iterdir() if f.name.startswith("postgres_")]
 SECOND = 1_000_000
 HOUR = 3600 * SECOND
@@ -186,3 +194,35 @@ def test_work_and_waiters_survive_their_connections_being_killed(start_server):
         assert video(answer["op"]).title == "Survivor"
         assert create(api, title="After").name  # the pool found new connections
         api.server.stop()  # before its database goes
+
+
+def test_a_server_waiting_for_its_store_is_live_but_not_ready_until_migrated(tmp_path):
+    """Health answers NOT_SERVING (and calls UNAVAILABLE) while the schema
+    migration waits on another process's lock; SERVING once it is done."""
+    with fresh_database() as own, psycopg.connect(own, autocommit=True) as migrating:
+        migrating.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        config = Config(listen="127.0.0.1:0", data_dir=tmp_path, workers=0)
+        thread = ServerThread(config, GatedProcessor(), PostgresStore(own))
+        thread.thread.start()
+        try:
+            thread.server = VideoServer(config, processor=thread.processor, store=thread.store)
+            thread.call(thread.server.listen())
+            opening = asyncio.run_coroutine_threadsafe(thread.server.open(), thread.loop)
+            with grpc.insecure_channel(f"127.0.0.1:{thread.server.port}") as channel:
+                health = health_pb2_grpc.HealthStub(channel)
+                check = health_pb2.HealthCheckRequest()
+                assert health.Check(check, timeout=5).status == NOT_SERVING
+                videos = pb_grpc.VideoServiceStub(channel)
+                with pytest.raises(grpc.RpcError) as refused:
+                    videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Early")))
+                assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
+                assert details(refused.value)["ErrorInfo"].reason == "STARTING"
+                assert not opening.done()
+
+                migrating.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+                opening.result(timeout=30)
+                assert health.Check(check, timeout=5).status == SERVING
+                request = pb.CreateVideoRequest(video=pb.Video(title="On time"))
+                assert videos.CreateVideo(request, timeout=10).name
+        finally:
+            thread.stop()

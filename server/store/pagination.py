@@ -24,8 +24,8 @@ class InvalidPageToken(ValueError):
 
 
 class PageTokens:
-    def __init__(self, secret: bytes) -> None:
-        self._secret = secret
+    def __init__(self, secret: bytes = b"") -> None:
+        self.secret = secret  # the store's; a server sets it once the store is open
 
     def encode(self, last_seq: int, query: str) -> str:
         body = _LAYOUT.pack(_VERSION, last_seq, _digest(query))
@@ -49,7 +49,7 @@ class PageTokens:
         return int(last_seq)
 
     def _mac(self, body: bytes) -> bytes:
-        return hmac.new(self._secret, body, hashlib.sha256).digest()[:_MAC_BYTES]
+        return hmac.new(self.secret, body, hashlib.sha256).digest()[:_MAC_BYTES]
 
 
 def _digest(query: str) -> bytes:
