@@ -19,7 +19,11 @@ from pathlib import Path
 import grpc
 import uvicorn
 
+from longreel import logs
+
 from .app import create_app
+
+log = logging.getLogger("longreel.gateway")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -66,13 +70,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="serve plain HTTP on an address other than loopback (TLS terminated in front)",
     )
-    parser.add_argument(
-        "--log-level",
-        default=env("VIDEO_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-        help="[VIDEO_LOG_LEVEL]",
-    )
+    logs.add_flags(parser)
     args = parser.parse_args(argv)
+    logs.check_flags(parser, args)
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_ca is None and not args.insecure and not is_loopback(args.target):
@@ -127,8 +127,9 @@ def server(
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
         create_app(target, credentials),
+        log_config=None,  # uvicorn's loggers write through ours (logs.setup)
         log_level=log_level,
-        access_log=False,
+        access_log=False,  # access.AccessLog writes one without query strings
         server_header=False,
         lifespan="on",
         ssl_certfile=cert,
@@ -139,9 +140,7 @@ def server(
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(args.log_level, args.log_format)
     sock = bind(args.listen)
     try:
         gateway = server(
@@ -154,10 +153,10 @@ def main(argv: list[str] | None = None) -> None:
     host, port = sock.getsockname()[:2]
     scheme = "https" if args.tls_cert else "http"
     backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"
-    print(
+    logs.announce(
+        log,
         f"video-gateway listening on {scheme}://{host}:{port}; gRPC backend {backend}; "
         f"web page at {scheme}://{host}:{port}/ui, API docs at /docs",
-        flush=True,
     )
     try:
         asyncio.run(gateway.serve(sockets=[sock]))

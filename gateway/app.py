@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import docs, web
+from .access import AccessLog
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
@@ -108,7 +109,11 @@ def create_app(target: str, credentials: grpc.ChannelCredentials | None = None) 
     app = Starlette(
         routes=routes,
         exception_handlers=handlers,
-        middleware=[Middleware(CatchAll), Middleware(ForwardAuthorization)],
+        middleware=[
+            Middleware(AccessLog),
+            Middleware(CatchAll),
+            Middleware(ForwardAuthorization),
+        ],
         lifespan=lifespan,
     )
     # /videos/ is a 404 like any unknown path, not a redirect built from Host:.

@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 
+from longreel import logs
+
 from . import flags
 from .app import Config, make_processor, open_store
 from .notify import Notifier, Signals
@@ -40,7 +42,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="operations run at once [VIDEO_WORKERS]",
     )
     flags.add_work_flags(parser)
-    flags.add_log_flag(parser)
+    logs.add_flags(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.concurrency < 1:
@@ -64,9 +66,8 @@ async def work(config: Config) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pool.start()
-    print(
-        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}",
-        flush=True,
+    logs.announce(
+        log, f"video-worker running {config.workers} at a time from {flags.describe_store(config)}"
     )
     await stopping.wait()
     log.info("stopping: handing running jobs back")
@@ -78,7 +79,7 @@ async def work(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    flags.setup_logging(args.log_level)
+    logs.setup(args.log_level, args.log_format)
     config = Config(
         data_dir=args.data_dir,
         database=args.database,
