@@ -20,6 +20,8 @@ import time
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
 
+from longreel import logs
+
 from . import clock, convert, names, notify
 from .errors import cancelled, operation_error
 from .processor import Cancelled, PermanentError, Processor, VideoSpec
@@ -110,13 +112,20 @@ class WorkerPool:
             if job is None:
                 await queued.wait(IDLE_POLL)
                 return
+        with logs.context(operation=names.operation_name(job.operation_id)):
+            await self._take(job, owner)
+
+    async def _take(self, job: ClaimedJob, owner: str) -> None:
+        """Run a claimed job, or end one whose workers kept dying."""
+        started = time.monotonic()
+        _log_claim(job)
         if job.attempts > self.max_attempts:
             # Each earlier attempt ended with its worker gone (crash, lost lease).
             message = f"gave up after {self.max_attempts} attempts whose workers stopped"
             error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
-            await self._finish(job, owner, self.store.now(), _failure(message, error))
+            await self._finish(job, owner, self.store.now(), _failure(message, error), started)
             return
-        await self._run(job, owner)
+        await self._run(job, owner, started)
 
     async def _claim(self, owner: str) -> ClaimedJob | None:
         """Claim a job; one claimed while we are being stopped is handed back."""
@@ -129,7 +138,7 @@ class WorkerPool:
                     await self._release(job, owner)
             raise
 
-    async def _run(self, job: ClaimedJob, owner: str) -> None:
+    async def _run(self, job: ClaimedJob, owner: str, started: float) -> None:
         tracker = Tracker(job.cancel_requested)
         work = asyncio.create_task(self._process(job, tracker))
         self._running.add(work)
@@ -150,7 +159,7 @@ class WorkerPool:
         finally:
             beat.cancel()
         if outcome is not None:
-            await self._finish(job, owner, finish_time, outcome)
+            await self._finish(job, owner, finish_time, outcome, started)
 
     async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
         """How the job ended, and when (the finish time the store records)."""
@@ -192,10 +201,13 @@ class WorkerPool:
             await self.store.retry_later(
                 job.operation_id, owner, now, now + int(delay * clock.SECOND), message
             )
+            log.info("retrying in %.1f s", delay, extra={"attempt": job.attempts + 1})
             self.notifier.notify(notify.JOBS_QUEUED)
         return None
 
-    async def _finish(self, job: ClaimedJob, owner: str, now: int, outcome: Outcome) -> None:
+    async def _finish(
+        self, job: ClaimedJob, owner: str, now: int, outcome: Outcome, started: float
+    ) -> None:
         """Record the outcome; a store that is briefly away is tried again while
         the lease still holds, so finished work is not redone for a blip."""
         for attempt in range(FINISH_ATTEMPTS):
@@ -211,6 +223,7 @@ class WorkerPool:
                     return
                 await asyncio.sleep(STORE_RETRY)
             else:
+                _log_finish(outcome, time.monotonic() - started)
                 self.notifier.notify(notify.operation_done(job.operation_id))
                 return
 
@@ -265,6 +278,35 @@ async def _watch_cancel(
         if row is None or row.cancel_requested:
             tracker.cancelled = True
             return
+
+
+def _log_claim(job: ClaimedJob) -> None:
+    """A job taken from a worker whose lease ran out is a warning: that one
+    stopped, or stalled."""
+    what = f"{job.verb} of {names.video_name(job.video_id)}"
+    fields = {"verb": job.verb, "attempt": job.attempts}
+    if job.previous_owner is None:
+        log.info("claimed %s (attempt %d)", what, job.attempts, extra=fields)
+        return
+    log.warning(
+        "took over %s from %s, whose lease ran out (attempt %d)",
+        what, job.previous_owner, job.attempts, extra=fields,
+    )  # fmt: skip
+
+
+def _log_finish(outcome: Outcome, seconds: float) -> None:
+    """done and cancelled are the ends asked for; a failure is a warning."""
+    if outcome.error is None:
+        ended, level = "done", logging.INFO
+    elif outcome.error_code == code_pb2.CANCELLED:
+        ended, level = "cancelled", logging.INFO
+    else:
+        ended, level = "failed", logging.WARNING
+    detail = "" if outcome.message == ended else f" ({outcome.message})"
+    log.log(
+        level, "finished: %s in %.2f s%s", ended, seconds, detail,
+        extra={"outcome": ended, "duration_ms": round(seconds * 1000, 1)},
+    )  # fmt: skip
 
 
 def _created(job: ClaimedJob, now: int, media: Media | None) -> tuple[Outcome, int]:

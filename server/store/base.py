@@ -109,6 +109,7 @@ class ClaimedJob:
     plot: str
     attempts: int
     cancel_requested: bool
+    previous_owner: str | None = None  # a worker whose lease ran out: it stopped or stalled
 
 
 @dataclass(frozen=True, slots=True)

@@ -447,18 +447,18 @@ class PostgresStore:
     async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
         async def work(conn: Conn) -> ClaimedJob | None:
             cursor = await conn.execute(
-                "WITH next AS (SELECT operation_seq FROM jobs"
+                "WITH next AS (SELECT operation_seq, lease_owner FROM jobs"
                 " WHERE lease_expires <= %s AND not_before <= %s"
                 " ORDER BY operation_seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " UPDATE jobs SET lease_owner = %s, lease_expires = %s, attempts = attempts + 1"
                 " FROM next WHERE jobs.operation_seq = next.operation_seq"
-                " RETURNING jobs.operation_seq, jobs.attempts",
+                " RETURNING jobs.operation_seq, jobs.attempts, next.lease_owner",
                 (now, now, owner, now + lease),
             )
             claimed = await cursor.fetchone()
             if claimed is None:
                 return None
-            seq, attempts = claimed
+            seq, attempts, previous = claimed
             message = "started" if attempts == 1 else f"started again (attempt {attempts})"
             cursor = await conn.execute(
                 "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s"
@@ -468,7 +468,7 @@ class PostgresStore:
             op_id, verb, video_id, cancel = await cursor.fetchone()  # type: ignore[misc]
             cursor = await conn.execute("SELECT title, plot FROM videos WHERE id = %s", (video_id,))
             video = await cursor.fetchone() or ("", "")
-            return ClaimedJob(op_id, verb, video_id, video[0], video[1], attempts, cancel)
+            return ClaimedJob(op_id, verb, video_id, video[0], video[1], attempts, cancel, previous)
 
         return await self._run(work)
 

@@ -319,7 +319,7 @@ class SQLiteStore:
         def write(conn: sqlite3.Connection) -> ClaimedJob | None:
             row = conn.execute(
                 "SELECT j.operation_seq, o.id, o.verb, o.video_id, v.title, v.plot,"
-                " j.attempts + 1, o.cancel_requested"
+                " j.attempts + 1, o.cancel_requested, j.lease_owner"
                 " FROM jobs j JOIN operations o ON o.seq = j.operation_seq"
                 " LEFT JOIN videos v ON v.id = o.video_id"
                 " WHERE j.lease_expires <= ? AND j.not_before <= ?"
@@ -328,7 +328,7 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 return None
-            seq, op_id, verb, video_id, title, plot, attempts, cancel = row
+            seq, op_id, verb, video_id, title, plot, attempts, cancel, previous = row
             conn.execute(
                 "UPDATE jobs SET lease_owner = ?, lease_expires = ?, attempts = ?"
                 " WHERE operation_seq = ?",
@@ -339,7 +339,7 @@ class SQLiteStore:
                 ("started" if attempts == 1 else f"started again (attempt {attempts})", now, seq),
             )
             return ClaimedJob(
-                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel)
+                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel), previous
             )
 
         return await self._db.write(write)
