@@ -22,9 +22,13 @@ import uvicorn
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry, start_http_server
 
+from longreel import logs
+
 from . import tracing
 from .app import create_app
 from .metrics import GatewayMetrics
+
+log = logging.getLogger("longreel.gateway")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -80,12 +84,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " --listen; 0 picks a free port; off unless given [VIDEO_GATEWAY_METRICS_PORT]",
     )
     parser.add_argument(
-        "--log-level",
-        default=env("VIDEO_LOG_LEVEL", "info"),
-        choices=["debug", "info", "warning", "error"],
-        help="[VIDEO_LOG_LEVEL]",
-    )
-    parser.add_argument(
         "--otlp-endpoint",
         metavar="URL",
         default=env("VIDEO_OTLP_ENDPOINT", "") or None,
@@ -93,7 +91,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " http://127.0.0.1:4317 (needs the tracing extra); off by default"
         " [VIDEO_OTLP_ENDPOINT]",
     )
+    logs.add_flags(parser)
     args = parser.parse_args(argv)
+    logs.check_flags(parser, args)
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         parser.error("--metrics-port must be 0-65535")
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -173,8 +173,9 @@ def server(
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
         create_app(target, credentials, metrics=metrics, tracer_provider=tracer_provider),
+        log_config=None,  # uvicorn's loggers write through ours (logs.setup)
         log_level=log_level,
-        access_log=False,
+        access_log=False,  # access.AccessLog writes one without query strings
         server_header=False,
         lifespan="on",
         ssl_certfile=cert,
@@ -185,9 +186,7 @@ def server(
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(
-        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(args.log_level, args.log_format)
     sock = bind(args.listen)
     provider = None if args.otlp_endpoint is None else tracing.otlp_provider(args.otlp_endpoint)
     registry, measured = CollectorRegistry(), args.metrics_port is not None
@@ -209,10 +208,10 @@ def main(argv: list[str] | None = None) -> None:
     host, port = sock.getsockname()[:2]
     scheme = "https" if args.tls_cert else "http"
     backend = f"{args.target} over {'TLS' if args.tls_ca else 'plaintext'}"
-    print(
+    logs.announce(
+        log,
         f"video-gateway listening on {scheme}://{host}:{port}; gRPC backend {backend}; "
         f"web page at {scheme}://{host}:{port}/ui, API docs at /docs{metrics_url}",
-        flush=True,
     )
     try:
         asyncio.run(gateway.serve(sockets=[sock]))

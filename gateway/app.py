@@ -18,6 +18,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from . import docs, tracing, web
+from .access import AccessLog
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
@@ -114,7 +115,7 @@ def create_app(
         HTTPException: _routing,
     }
     routes = [*ROUTES, *docs.ROUTES, *web.ROUTES, Route("/", _home, methods=["GET"])]
-    middleware = [Middleware(CatchAll), Middleware(ForwardAuthorization)]
+    middleware = [Middleware(AccessLog), Middleware(CatchAll), Middleware(ForwardAuthorization)]
     if metrics is not None:
         middleware.insert(0, Middleware(RequestMetrics, metrics=metrics, routes=routes))
     middleware[:0] = tracing.middleware(tracer_provider)  # outermost: it times everything

@@ -10,6 +10,8 @@ import signal
 import sys
 from pathlib import Path
 
+from longreel import logs
+
 from . import flags
 from .app import Config, StartupError, VideoServer
 from .security import AUTH_MODES, describe
@@ -62,7 +64,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     add_security_flags(parser)
     flags.add_metrics_flag(parser, "that of --listen")
-    flags.add_log_flag(parser)
+    logs.add_flags(parser)
     flags.add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
@@ -155,10 +157,10 @@ async def serve(config: Config) -> None:
     await server.start()
     host = config.listen.rsplit(":", 1)[0]
     metrics = f"; metrics at {server.metrics.url}" if server.metrics else ""
-    print(
+    logs.announce(
+        log,
         f"video-server listening on {host}:{server.port} ({describe(config)}); "
         f"data in {flags.describe_store(config)}; {config.workers} workers{metrics}",
-        flush=True,
     )
     await stopping.wait()
     log.info("stopping: draining calls and handing back running jobs")
@@ -167,7 +169,7 @@ async def serve(config: Config) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    flags.setup_logging(args.log_level)
+    logs.setup(args.log_level, args.log_format)
     config = Config(
         listen=args.listen,
         data_dir=args.data_dir,

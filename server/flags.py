@@ -5,16 +5,16 @@ given as a string default so that argparse checks it like a typed flag."""
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from pathlib import Path
 
 import psycopg
 
+from longreel import logs
+
 from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile
 
-LOG_LEVELS = ("debug", "info", "warning", "error")
 PROCESSORS = ("render", "simulated")
 
 
@@ -92,19 +92,9 @@ def add_metrics_flag(parser: argparse.ArgumentParser, host: str) -> None:
     )
 
 
-def add_log_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--log-level",
-        default=os.environ.get("VIDEO_LOG_LEVEL", "info"),
-        choices=LOG_LEVELS,
-        help="[VIDEO_LOG_LEVEL]",
-    )
-
-
 def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse bad values of the shared flags (exit 2); `choices` skips defaults."""
-    if args.log_level not in LOG_LEVELS:
-        parser.error(f"VIDEO_LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}")
+    logs.check_flags(parser, args)
     if args.work_seconds < 0:
         parser.error("--work-seconds must be 0 or more")
     if args.processor not in PROCESSORS:
@@ -133,12 +123,6 @@ def work_config(args: argparse.Namespace) -> dict[str, object]:
         "work_seconds": args.work_seconds,
         "lease_seconds": args.lease_seconds,
     }
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
 
 
 def describe_store(config: Config) -> str:

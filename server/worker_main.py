@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 
+from longreel import logs
+
 from . import flags, tracing
 from .app import Config, make_processor, open_store
 from .auth import ConfigError
@@ -54,7 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="serve metrics on a --metrics-host other than loopback",
     )
-    flags.add_log_flag(parser)
+    logs.add_flags(parser)
     flags.add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
@@ -91,10 +93,10 @@ async def work(config: Config, metrics_host: str) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
     pool.start()
-    print(
+    logs.announce(
+        log,
         f"video-worker running {config.workers} at a time from {flags.describe_store(config)}"
         + (f"; metrics at {endpoint.url}" if endpoint else ""),
-        flush=True,
     )
     await stopping.wait()
     log.info("stopping: handing running jobs back")
@@ -109,7 +111,7 @@ async def work(config: Config, metrics_host: str) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    flags.setup_logging(args.log_level)
+    logs.setup(args.log_level, args.log_format)
     config = Config(
         data_dir=args.data_dir,
         database=args.database,

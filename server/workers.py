@@ -22,6 +22,8 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
+from longreel import logs
+
 from . import clock, convert, names, notify, tracing
 from .errors import cancelled, operation_error
 from .metrics import JobMetrics
@@ -117,16 +119,22 @@ class WorkerPool:
             if job is None:
                 await queued.wait(IDLE_POLL)
                 return
-        claimed = time.perf_counter()
+        with logs.context(operation=names.operation_name(job.operation_id)):
+            await self._take(job, owner)
+
+    async def _take(self, job: ClaimedJob, owner: str) -> None:
+        """Run a claimed job, or end one whose workers kept dying."""
+        started = time.monotonic()
+        _log_claim(job)
         if job.taken_over:
             self.metrics.takeovers.inc()
         if job.attempts > self.max_attempts:
             # Each earlier attempt ended with its worker gone (crash, lost lease).
             message = f"gave up after {self.max_attempts} attempts whose workers stopped"
             error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
-            await self._finish(job, owner, self.store.now(), _failure(message, error), claimed)
+            await self._finish(job, owner, self.store.now(), _failure(message, error), started)
             return
-        await self._run(job, owner, claimed)
+        await self._run(job, owner, started)
 
     async def _claim(self, owner: str) -> ClaimedJob | None:
         """Claim a job; one claimed while we are being stopped is handed back."""
@@ -139,7 +147,7 @@ class WorkerPool:
                     await self._release(job, owner)
             raise
 
-    async def _run(self, job: ClaimedJob, owner: str, claimed: float) -> None:
+    async def _run(self, job: ClaimedJob, owner: str, started: float) -> None:
         attributes = {
             "longreel.operation": names.operation_name(job.operation_id),
             "longreel.attempt": job.attempts,
@@ -147,11 +155,11 @@ class WorkerPool:
         # A name of few values, as span names should be; the operation is an attribute.
         name = f"job {job.verb}"
         with tracing.job_span(self.tracer, name, job.trace_parent, **attributes) as span:
-            outcome = await self._attempt(job, owner, claimed)
+            outcome = await self._attempt(job, owner, started)
             if outcome is not None and outcome.error is not None:
                 tracing.mark_failed(span, outcome.message)
 
-    async def _attempt(self, job: ClaimedJob, owner: str, claimed: float) -> Outcome | None:
+    async def _attempt(self, job: ClaimedJob, owner: str, started: float) -> Outcome | None:
         """Run the job once; returns how it ended (None: it ends elsewhere or later)."""
         tracker = Tracker(job.cancel_requested)
         work = asyncio.create_task(self._process(job, tracker))
@@ -173,7 +181,7 @@ class WorkerPool:
         finally:
             beat.cancel()
         if outcome is not None:
-            await self._finish(job, owner, finish_time, outcome, claimed)
+            await self._finish(job, owner, finish_time, outcome, started)
         return outcome
 
     async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
@@ -218,11 +226,12 @@ class WorkerPool:
                 job.operation_id, owner, now, now + int(delay * clock.SECOND), message
             )
             self.metrics.retries.inc()
+            log.info("retrying in %.1f s", delay, extra={"attempt": job.attempts + 1})
             self.notifier.notify(notify.JOBS_QUEUED)
         return None
 
     async def _finish(
-        self, job: ClaimedJob, owner: str, now: int, outcome: Outcome, claimed: float
+        self, job: ClaimedJob, owner: str, now: int, outcome: Outcome, started: float
     ) -> None:
         """Record the outcome; a store that is briefly away is tried again while
         the lease still holds, so finished work is not redone for a blip."""
@@ -240,7 +249,8 @@ class WorkerPool:
                 await asyncio.sleep(STORE_RETRY)
             else:
                 # Counted before the signal: whoever it wakes sees the count.
-                self.metrics.ended(job.verb, outcome, time.perf_counter() - claimed)
+                self.metrics.ended(job.verb, outcome, time.monotonic() - started)
+                _log_finish(outcome, time.monotonic() - started)
                 self.notifier.notify(notify.operation_done(job.operation_id))
                 return
 
@@ -295,6 +305,35 @@ async def _watch_cancel(
         if row is None or row.cancel_requested:
             tracker.cancelled = True
             return
+
+
+def _log_claim(job: ClaimedJob) -> None:
+    """A job taken from a worker whose lease ran out is a warning: that one
+    stopped, or stalled."""
+    what = f"{job.verb} of {names.video_name(job.video_id)}"
+    fields = {"verb": job.verb, "attempt": job.attempts}
+    if job.previous_owner is None:
+        log.info("claimed %s (attempt %d)", what, job.attempts, extra=fields)
+        return
+    log.warning(
+        "took over %s from %s, whose lease ran out (attempt %d)",
+        what, job.previous_owner, job.attempts, extra=fields,
+    )  # fmt: skip
+
+
+def _log_finish(outcome: Outcome, seconds: float) -> None:
+    """done and cancelled are the ends asked for; a failure is a warning."""
+    if outcome.error is None:
+        ended, level = "done", logging.INFO
+    elif outcome.error_code == code_pb2.CANCELLED:
+        ended, level = "cancelled", logging.INFO
+    else:
+        ended, level = "failed", logging.WARNING
+    detail = "" if outcome.message == ended else f" ({outcome.message})"
+    log.log(
+        level, "finished: %s in %.2f s%s", ended, seconds, detail,
+        extra={"outcome": ended, "duration_ms": round(seconds * 1000, 1)},
+    )  # fmt: skip
 
 
 def _created(job: ClaimedJob, now: int, media: Media | None) -> tuple[Outcome, int]:

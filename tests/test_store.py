@@ -90,11 +90,11 @@ async def test_a_leased_job_goes_to_one_worker_until_the_lease_expires(store):
     await store.start_create(new_op(1), "T", "")
     job = await store.claim_job("a", T0 + 10, LEASE)
     assert job is not None
-    assert (job.operation_id, job.attempts) == ("op1", 1)
+    assert (job.operation_id, job.attempts, job.previous_owner) == ("op1", 1, None)
     assert await store.claim_job("b", T0 + 20, LEASE) is None
     taken = await store.claim_job("b", T0 + 10 + LEASE, LEASE)
     assert taken is not None
-    assert taken.attempts == 2
+    assert (taken.attempts, taken.previous_owner) == (2, "a")
     with pytest.raises(LeaseLost):
         await store.finish("op1", "a", T0 + LEASE + 20, Outcome("done", response=b""))
     await store.finish("op1", "b", T0 + LEASE + 20, Outcome("done", response=b""))
@@ -131,7 +131,7 @@ async def test_a_released_job_is_claimed_again_without_counting_an_attempt(store
     await store.release("op1", "a")
     job = await store.claim_job("b", T0 + 20, LEASE)
     assert job is not None
-    assert job.attempts == 1
+    assert (job.attempts, job.previous_owner) == (1, None)
 
 
 async def test_a_job_retried_later_waits_for_its_time(store):
@@ -141,7 +141,7 @@ async def test_a_job_retried_later_waits_for_its_time(store):
     assert await store.claim_job("b", T0 + 999, LEASE) is None
     job = await store.claim_job("b", T0 + 1_000, LEASE)
     assert job is not None
-    assert job.attempts == 2
+    assert (job.attempts, job.previous_owner) == (2, None)
 
 
 async def test_a_claim_says_whether_it_took_the_job_from_a_worker_whose_lease_ran_out(store):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 
+from longreel import logs
 from longreel.server.processor import PermanentError
 from longreel.video.v1 import video_service_pb2 as pb
 
@@ -19,12 +22,28 @@ def failing(error: BaseException, times: int) -> GatedProcessor:
     return processor
 
 
-def test_a_transient_failure_is_retried_and_the_operation_succeeds(start_server):
+def worker_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "longreel.server.workers"]
+
+
+def test_a_transient_failure_is_retried_and_the_operation_succeeds(start_server, caplog):
+    caplog.set_level(logging.INFO)
+    caplog.handler.addFilter(logs.ContextFilter())
     api = start_server(failing(OSError("disk hiccup"), times=1))
     done = wait(api, create(api, title="Second time lucky").name, seconds=20)
     assert not done.HasField("error")
     assert video(done).title == "Second time lucky"
     assert api.processor.attempts == 2
+    lines = worker_lines(caplog)
+    assert [(r.levelname, r.getMessage().split(" ")[0]) for r in lines] == [
+        ("INFO", "claimed"),
+        ("WARNING", f"{done.name.split('/')[1]}:"),  # attempt 1 failed
+        ("INFO", "retrying"),
+        ("INFO", "claimed"),
+        ("INFO", "finished:"),
+    ]
+    assert {getattr(r, "operation", None) for r in lines} == {done.name}
+    assert (lines[2].attempt, lines[4].outcome) == (2, "done")
 
 
 def test_a_permanent_failure_ends_the_operation_at_once(start_server):
@@ -67,7 +86,7 @@ def test_a_job_longer_than_its_lease_stays_with_its_worker(start_server):
     assert api.processor.attempts == 1  # the heartbeat kept the lease; nobody started it again
 
 
-def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(start_server, tmp_path):
+def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(start_server, tmp_path, caplog):
     import asyncio
 
     from longreel.server import clock
@@ -85,8 +104,15 @@ def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(start_server, tm
         await store.close()
 
     asyncio.run(crash_twice())
+    caplog.set_level(logging.INFO)
     api = start_server(GatedProcessor(open_gate=True), max_attempts=2)
     done = wait(api, "operations/doomed-op")
     assert done.error.code == code_pb2.INTERNAL
     assert "gave up after 2 attempts" in done.error.message
     assert api.processor.attempts == 0
+    taken, finished = worker_lines(caplog)
+    assert taken.levelname == "WARNING"
+    assert taken.getMessage() == (
+        "took over create of videos/doomed from dead-1, whose lease ran out (attempt 3)"
+    )
+    assert (finished.levelname, finished.outcome) == ("WARNING", "failed")

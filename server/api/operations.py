@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 
+from longreel import logs
+
 from .. import convert, filtering, names, notify, validation
 from ..auth import caller
 from ..errors import ApiError, cancelled, invalid_argument, not_found, rpc_errors
 from ..store import Conflict, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
+
+log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 OPERATION = "operation"
@@ -112,6 +117,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
             self.notifier.notify(notify.operation_done(row.id))
         else:
             self.notifier.notify(notify.cancel_requested(row.id))
+        log.info("cancellation requested; %s", "done" if row.done else "its worker will stop")
         return empty_pb2.Empty()
 
     @rpc_errors
@@ -143,7 +149,9 @@ def _wait_seconds(request: operations_pb2.WaitOperationRequest, remaining: float
 
 
 def _operation_id(name: str) -> str:
+    """The id in a valid operation name; the call's later lines carry the name."""
     v = validation.Violations()
     operation_id = validation.name(v, "name", name, names.OPERATIONS)
     v.raise_if_any()
+    logs.bind(operation=name)
     return operation_id

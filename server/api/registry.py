@@ -2,7 +2,7 @@
 descriptors, so that every request goes through a lenient deserializer (see
 errors.lenient): corrupt bytes get INVALID_ARGUMENT, not UNKNOWN; and
 through the gate (authentication, rate limit), which sets auth.PRINCIPAL
-for the handler."""
+for the handler, and the method and principal on every line it logs."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from typing import Any
 
 import grpc
 from google.protobuf import descriptor, message_factory
+
+from longreel import logs
 
 from ..auth import PRINCIPAL
 from ..errors import ApiError, abort, lenient
@@ -32,7 +34,7 @@ def add_service(
             else (grpc.unary_unary_rpc_method_handler, _behind)
         )
         handlers[method.name] = make(
-            behind(gate, getattr(servicer, method.name)),
+            behind(gate, getattr(servicer, method.name), f"/{service.full_name}/{method.name}"),
             request_deserializer=lenient(request.FromString),
             response_serializer=response.SerializeToString,
         )
@@ -41,7 +43,7 @@ def add_service(
     )
 
 
-def _behind(gate: Gate, handler: Handler) -> Handler:
+def _behind(gate: Gate, handler: Handler, path: str) -> Handler:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
             principal = gate.admit(context)
@@ -49,14 +51,15 @@ def _behind(gate: Gate, handler: Handler) -> Handler:
             await abort(context, exc)
         token = PRINCIPAL.set(principal)
         try:
-            return await handler(request, context)
+            with logs.context(method=path, principal=principal):
+                return await handler(request, context)
         finally:
             PRINCIPAL.reset(token)
 
     return call
 
 
-def _behind_stream(gate: Gate, handler: Any) -> Any:
+def _behind_stream(gate: Gate, handler: Any, path: str) -> Any:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
             principal = gate.admit(context)
@@ -65,6 +68,7 @@ def _behind_stream(gate: Gate, handler: Any) -> Any:
         # The stream's task is its own: the value is not reset, as a generator
         # may be finished in another context than the one it started in.
         PRINCIPAL.set(principal)
+        logs.bind(method=path, principal=principal)
         async for item in handler(request, context):
             yield item
 

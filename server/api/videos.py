@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from google.protobuf import duration_pb2
 from google.protobuf.message import Message
 from google.rpc import error_details_pb2
 
+from longreel import logs
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
@@ -21,8 +23,10 @@ from .. import convert, names, notify, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
 from ..media import MediaFiles, read_range
-from ..store import AlreadyExists, NewOperation, NotFound, Store, VideoRow
+from ..store import AlreadyExists, NewOperation, NotFound, OperationRow, Store, VideoRow
 from ..store.pagination import PageTokens
+
+log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 VIDEO = "video"
@@ -58,6 +62,14 @@ def _fit(rows: list[VideoRow]) -> list[VideoRow]:
         if total > MAX_PAGE_BYTES and count > 0:
             return rows[:count]
     return rows
+
+
+def _accepted(row: OperationRow, minted: NewOperation) -> None:
+    """The event of a new operation, or of a repeat answered with an earlier
+    one; the call's later lines carry the operation too."""
+    logs.bind(operation=names.operation_name(row.id), request_id=minted.request_id)
+    repeat = "" if row.id == minted.id else " (a repeat: answered with the earlier operation)"
+    log.info("accepted %s of %s%s", row.verb, row.target, repeat, extra={"verb": row.verb})
 
 
 class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
@@ -124,6 +136,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         except AlreadyExists:
             raise already_exists(op.target) from None
         self.notifier.notify(notify.JOBS_QUEUED)
+        _accepted(row, op)
         return convert.operation(row)
 
     @rpc_errors
@@ -166,6 +179,7 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         except NotFound:
             raise not_found(VIDEO, request.name) from None
         self.notifier.notify(notify.JOBS_QUEUED)
+        _accepted(row, op)
         return convert.operation(row)
 
     @rpc_stream_errors

@@ -110,10 +110,14 @@ class ClaimedJob:
     plot: str
     attempts: int
     cancel_requested: bool
-    # The claim took the job from a worker whose lease ran out (it died or
-    # stalled), not from the queue, a retry's wait or a hand-back.
-    taken_over: bool = False
-    trace_parent: str | None = None
+    previous_owner: str | None = None  # a worker whose lease ran out: it stopped or stalled
+    trace_parent: str | None = None  # the request's trace context, for the job's span
+
+    @property
+    def taken_over(self) -> bool:
+        """Claimed from a worker whose lease ran out, not from the queue, a
+        retry's wait or a hand-back."""
+        return self.previous_owner is not None
 
 
 @dataclass(frozen=True, slots=True)

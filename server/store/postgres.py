@@ -482,14 +482,13 @@ class PostgresStore:
                 " ORDER BY operation_seq LIMIT 1 FOR UPDATE SKIP LOCKED)"
                 " UPDATE jobs SET lease_owner = %s, lease_expires = %s, attempts = attempts + 1"
                 " FROM next WHERE jobs.operation_seq = next.operation_seq"
-                " RETURNING jobs.operation_seq, jobs.attempts, next.lease_owner IS NOT NULL,"
-                " jobs.trace_parent",
+                " RETURNING jobs.operation_seq, jobs.attempts, next.lease_owner, jobs.trace_parent",
                 (now, now, owner, now + lease),
             )
             claimed = await cursor.fetchone()
             if claimed is None:
                 return None
-            seq, attempts, taken_over, trace_parent = claimed
+            seq, attempts, previous, trace_parent = claimed
             message = "started" if attempts == 1 else f"started again (attempt {attempts})"
             cursor = await conn.execute(
                 "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s"
@@ -500,15 +499,7 @@ class PostgresStore:
             cursor = await conn.execute("SELECT title, plot FROM videos WHERE id = %s", (video_id,))
             video = await cursor.fetchone() or ("", "")
             return ClaimedJob(
-                op_id,
-                verb,
-                video_id,
-                video[0],
-                video[1],
-                attempts,
-                cancel,
-                taken_over=taken_over,
-                trace_parent=trace_parent,
+                op_id, verb, video_id, video[0], video[1], attempts, cancel, previous, trace_parent
             )
 
         return await self._run(work)

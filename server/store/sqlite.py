@@ -346,7 +346,7 @@ class SQLiteStore:
         def write(conn: sqlite3.Connection) -> ClaimedJob | None:
             row = conn.execute(
                 "SELECT j.operation_seq, o.id, o.verb, o.video_id, v.title, v.plot,"
-                " j.attempts + 1, o.cancel_requested, j.lease_owner IS NOT NULL, j.trace_parent"
+                " j.attempts + 1, o.cancel_requested, j.lease_owner, j.trace_parent"
                 " FROM jobs j JOIN operations o ON o.seq = j.operation_seq"
                 " LEFT JOIN videos v ON v.id = o.video_id"
                 " WHERE j.lease_expires <= ? AND j.not_before <= ?"
@@ -355,7 +355,7 @@ class SQLiteStore:
             ).fetchone()
             if row is None:
                 return None
-            seq, op_id, verb, video_id, title, plot, attempts, cancel, taken_over, trace = row
+            seq, op_id, verb, video_id, title, plot, attempts, cancel, previous, trace = row
             conn.execute(
                 "UPDATE jobs SET lease_owner = ?, lease_expires = ?, attempts = ?"
                 " WHERE operation_seq = ?",
@@ -367,7 +367,7 @@ class SQLiteStore:
             )
             return ClaimedJob(
                 op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel),
-                taken_over=bool(taken_over), trace_parent=trace,
+                previous, trace,
             )  # fmt: skip
 
         return await self._db.write(write)

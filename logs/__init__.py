@@ -1,0 +1,175 @@
+"""Logs for video-server, video-worker and video-gateway: one line per event,
+as text for people or JSON for log pipelines, carrying the context of the
+call or job it belongs to (operation, request_id, principal, method, trace).
+
+A package of its own beside server/ and gateway/ because all three programs
+log alike, and the gateway may not import the server's modules (DESIGN);
+a copy in each would drift. It depends on nothing but the standard library
+(OpenTelemetry is read when installed).
+
+Context comes from `context()`/`bind()`, kept in a ContextVar: asyncio tasks
+copy it when they start, so a call's or job's fields reach every line logged
+on its behalf. Only the fields named in FIELDS are written: never a token,
+a header or a request body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib
+import json
+import logging
+import os
+import types
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import IO, Any
+
+FORMATS = ("text", "json")
+LEVELS = ("debug", "info", "warning", "error")
+# Set by context()/bind(): what the line is about.
+CONTEXT_FIELDS = ("operation", "request_id", "principal", "method", "path")
+# Given with `extra=` by the line that reports an event.
+EVENT_FIELDS = ("verb", "outcome", "attempt", "status", "duration_ms")
+FIELDS = (*CONTEXT_FIELDS, *EVENT_FIELDS, "trace_id", "span_id")
+
+_context: ContextVar[Mapping[str, str]] = ContextVar(
+    "log_context", default=types.MappingProxyType({})
+)
+
+try:
+    _trace: Any = importlib.import_module("opentelemetry.trace")
+except ImportError:
+    _trace = None
+
+
+@contextmanager
+def context(**fields: str | None) -> Iterator[None]:
+    """Add fields to every line logged inside the block, and in tasks it starts."""
+    token = _context.set({**_context.get(), **_present(fields)})
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def bind(**fields: str | None) -> None:
+    """Add fields for the rest of the current context: a call's task, or the
+    enclosing context() block, which takes them away again as it ends."""
+    _context.set({**_context.get(), **_present(fields)})
+
+
+def _present(fields: Mapping[str, str | None]) -> dict[str, str]:
+    unknown = set(fields) - set(CONTEXT_FIELDS)
+    if unknown:
+        raise TypeError(f"not log context fields: {', '.join(sorted(unknown))}")
+    return {key: value for key, value in fields.items() if value}
+
+
+class ContextFilter(logging.Filter):
+    """Stamps each record with the current context and OpenTelemetry span."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        for key, value in _context.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        if _trace is not None:
+            span = _trace.get_current_span().get_span_context()
+            if span.is_valid:
+                record.trace_id = format(span.trace_id, "032x")
+                record.span_id = format(span.span_id, "016x")
+        return True
+
+
+def _fields(record: logging.LogRecord) -> dict[str, Any]:
+    found = {key: getattr(record, key, None) for key in FIELDS}
+    return {key: value for key, value in found.items() if value is not None and value != ""}
+
+
+def _time(record: logging.LogRecord) -> str:
+    """RFC 3339 in UTC, to the millisecond."""
+    when = datetime.datetime.fromtimestamp(record.created, datetime.UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, the fields, exc."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": _time(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            **_fields(record),
+        }
+        if record.exc_info:
+            line["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """`time LEVEL logger: message key=value ...`, a traceback below it."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        shown = " ".join(f"{key}={_quoted(value)}" for key, value in _fields(record).items())
+        head = f"{_time(record)} {record.levelname} {record.name}: {record.message}"
+        return f"{head} {shown}" if shown else head
+
+
+def _quoted(value: object) -> str:
+    text = str(value)
+    plain = text.isprintable() and not any(c in text for c in ' "=')
+    return text if plain and text else json.dumps(text)
+
+
+def handler(form: str, stream: IO[str] | None = None) -> logging.Handler:
+    """Writes lines in form (text or json), with their context, to stream (stderr)."""
+    writer = logging.StreamHandler(stream)
+    writer.addFilter(ContextFilter())
+    writer.setFormatter(JsonFormatter() if form == "json" else TextFormatter())
+    return writer
+
+
+def setup(level: str, form: str) -> None:
+    """Send every logger's lines, warnings included, to stderr in form."""
+    logging.basicConfig(level=level.upper(), handlers=[handler(form)], force=True)
+    logging.captureWarnings(True)
+
+
+def announce(log: logging.Logger, line: str) -> None:
+    """A program's start-up line: on stdout, where scripts read the address
+    from, and in the log as the event it is."""
+    print(line, flush=True)
+    log.info("%s", line)
+
+
+def add_flags(parser: argparse.ArgumentParser) -> None:
+    """--log-format and --log-level, spelled alike by every program."""
+    env = os.environ.get
+    parser.add_argument(
+        "--log-format",
+        choices=FORMATS,
+        default=env("VIDEO_LOG_FORMAT", "text"),
+        help="text: for people; json: one object a line, for log pipelines [VIDEO_LOG_FORMAT]",
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LEVELS,
+        default=env("VIDEO_LOG_LEVEL", "info"),
+        help="the least severe lines written [VIDEO_LOG_LEVEL]",
+    )
+
+
+def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse bad values from the environment (exit 2): `choices` skips defaults."""
+    for name, value, allowed in (
+        ("VIDEO_LOG_FORMAT", args.log_format, FORMATS),
+        ("VIDEO_LOG_LEVEL", args.log_level, LEVELS),
+    ):
+        if value not in allowed:
+            parser.error(f"{name} must be one of {', '.join(allowed)}")
