@@ -93,6 +93,18 @@
     $("announce").textContent = text;
   }
 
+  // An RFC 3339 UTC time as comparable parts: protobuf gives 0, 3, 6 or 9
+  // fractional digits, which neither Date nor string order compares rightly.
+  function instant(iso) {
+    const [whole, fraction = ""] = iso.replace(/Z$/, "").split(".");
+    return [Date.parse(`${whole}Z`), fraction.padEnd(9, "0")];
+  }
+
+  function isOlder(task, than) {
+    const [a, b] = [instant(task.updateTime), instant(than.updateTime)];
+    return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
+  }
+
   function when(label, iso) {
     return [` · ${label} `, el("time", { datetime: iso }, new Date(iso).toLocaleString())];
   }
@@ -150,6 +162,11 @@
     }
 
     update(task) {
+      // Answers race: the stream's last event may land after the cancel
+      // call's answer. An older state never replaces a newer one, and an
+      // ended task never runs again.
+      const ended = this.task && this.task.status !== "pending";
+      if (this.task && (isOlder(task, this.task) || (ended && task.status === "pending"))) return;
       const before = this.task && this.task.status;
       this.task = task;
       this.heading.textContent = this.label();
