@@ -73,7 +73,7 @@ def route_template(routes: Sequence[BaseRoute], scope: Scope) -> str:
 
 
 class RequestMetrics:
-    """ASGI middleware, outermost: what it records is what the caller got."""
+    """ASGI middleware, outside all but tracing's: what it records is what the caller got."""
 
     def __init__(
         self, app: ASGIApp, *, metrics: GatewayMetrics, routes: Sequence[BaseRoute]

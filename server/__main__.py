@@ -154,7 +154,17 @@ async def serve(config: Config) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    await server.start()
+    # A migration may wait on another server's lock: a signal stops the wait.
+    starting = asyncio.ensure_future(server.start())
+    signalled = asyncio.ensure_future(stopping.wait())
+    await asyncio.wait((starting, signalled), return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():
+        log.info("stopping before the store was open")
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)  # start() closes what it opened
+        return
+    signalled.cancel()
+    starting.result()  # a failed start raises here
     host = config.listen.rsplit(":", 1)[0]
     metrics = f"; metrics at {server.metrics.url}" if server.metrics else ""
     logs.announce(

@@ -166,20 +166,16 @@ class VideoServer:
         self.store_counts: StoreCounts | None = None
 
     async def start(self) -> int:
-        """Listen, then open the store and serve; returns the bound port."""
-        await self.listen()
+        """Listen, then open the store and serve; returns the bound port. A
+        start that fails, or is cancelled (SIGTERM while a migration waits),
+        closes whatever it had opened."""
         try:
+            await self.listen()
             await self.open()
         except BaseException:
-            await self._stop_listening()
+            await self.stop()
             raise
         return self.port
-
-    async def _stop_listening(self) -> None:
-        if self.server is not None:
-            await self.server.stop(0)
-        if self.metrics is not None:
-            await asyncio.to_thread(self.metrics.close)
 
     async def listen(self) -> None:
         """Bind and answer at once: health says NOT_SERVING, and every other
@@ -296,7 +292,7 @@ class VideoServer:
         await self.store.close()
         if self.metrics is not None:
             await asyncio.to_thread(self.metrics.close)
-        tracing.flush(self.tracer_provider)
+        await asyncio.to_thread(tracing.flush, self.tracer_provider)
 
     async def wait(self) -> None:
         if self.server is not None:

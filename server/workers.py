@@ -156,7 +156,9 @@ class WorkerPool:
         name = f"job {job.verb}"
         with tracing.job_span(self.tracer, name, job.trace_parent, **attributes) as span:
             outcome = await self._attempt(job, owner, started)
-            if outcome is not None and outcome.error is not None:
+            # A cancellation is the caller's wish, not a failure of the job.
+            cancelled = outcome is not None and outcome.error_code == code_pb2.CANCELLED
+            if outcome is not None and outcome.error is not None and not cancelled:
                 tracing.mark_failed(span, outcome.message)
 
     async def _attempt(self, job: ClaimedJob, owner: str, started: float) -> Outcome | None:

@@ -5,6 +5,7 @@ slip behind, and outages (no database at start, connections killed mid-run)."""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 import threading
@@ -226,3 +227,29 @@ def test_a_server_waiting_for_its_store_is_live_but_not_ready_until_migrated(tmp
                 assert videos.CreateVideo(request, timeout=10).name
         finally:
             thread.stop()
+
+
+def test_a_server_stopped_while_its_migration_waits_exits_at_once():
+    with fresh_database() as own, psycopg.connect(own, autocommit=True) as migrating:
+        migrating.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "longreel.server", "--database", own, "--no-workers",
+             "--listen", "127.0.0.1:0"],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 30
+            while not migrating.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND wait_event = 'advisory'"
+            ).fetchone():
+                assert time.monotonic() < deadline, "the server never waited for the migration"
+                assert server.poll() is None, server.communicate()
+                time.sleep(0.05)
+            server.send_signal(signal.SIGTERM)
+            out, err = server.communicate(timeout=30)
+        finally:
+            server.kill()
+        assert server.returncode == 0, err
+        assert "Traceback" not in err
+        assert "listening" not in out  # it never said it was ready

@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
+from google.longrunning import operations_pb2
+from google.rpc import code_pb2
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -101,8 +103,14 @@ def test_a_caller_s_traceparent_is_the_parent_and_a_failed_job_says_so(start_ser
     assert any(event.name == "exception" for event in job.events)
 
 
-def test_without_a_tracer_provider_jobs_carry_no_trace(start_server, spans):
-    _, exporter = spans
-    api = start_server(GatedProcessor(open_gate=True))
-    assert wait(api, create(api, title="Untraced").name).done
-    assert exporter.get_finished_spans() == ()
+def test_a_cancelled_job_s_span_is_no_error(start_server, spans):
+    provider, exporter = spans
+    processor = GatedProcessor()
+    api = start_server(processor, tracer_provider=provider)
+    name = create(api, title="Changed my mind").name
+    assert processor.started.wait(10)
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=name), timeout=10)
+    assert wait(api, name).error.code == code_pb2.CANCELLED
+
+    job = job_span(exporter, name)
+    assert job.status.status_code != StatusCode.ERROR

@@ -1,8 +1,9 @@
 """The PostgreSQL backend: several servers and workers on one database.
 
-Every method is one transaction (postgres_db.Database.run); starting a
-create and finishing a job share theirs with concurrent ones of the same
-kind (postgres_batch: group commit). Workers claim
+Every write is one transaction (postgres_db.Database.run), and a read one
+statement outside any (Database.read); starting a create and finishing a
+job share their transaction with concurrent ones of the same kind
+(postgres_batch: group commit). Workers claim
 jobs with FOR UPDATE SKIP LOCKED, so any number share the queue without
 taking one job twice. Locks are taken in one order everywhere: a job's row,
 then its operation's.

@@ -80,7 +80,9 @@ class _Failed(Exception):
 
 async def _bare(conn: Conn, works: list[Work]) -> Outcomes:
     """The common case first: every write succeeds, and a savepoint around
-    each would cost two round trips for nothing."""
+    each would cost two round trips for nothing. Any failure, an expected one
+    such as AlreadyExists included, runs the batch again in savepoints: twice
+    the work, and the counter's lock held twice as long, for that batch."""
     outcomes: Outcomes = []
     for work in works:
         try:

@@ -7,6 +7,7 @@ Every method is one transaction. Writes go through the group-commit writer
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import sqlite3
 from pathlib import Path
@@ -181,7 +182,8 @@ class SQLiteStore:
         return clock.now()
 
     async def open(self) -> None:
-        self._db.open()
+        # Off the event loop: a migration may wait out another process's lock.
+        await asyncio.to_thread(self._db.open)
 
     async def close(self) -> None:
         self._db.close()

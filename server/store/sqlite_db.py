@@ -150,7 +150,9 @@ class Database:
                     self._reader_conns.append(conn)
             return fn(conn)
         except sqlite3.Error as exc:
-            if waitless and getattr(exc, "sqlite_errorcode", 0) & 0xFF == sqlite3.SQLITE_BUSY:
+            # PROTOCOL: SQLite gave up its own retries of a WAL read; a thread may wait.
+            waiting = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_PROTOCOL)
+            if waitless and getattr(exc, "sqlite_errorcode", 0) & 0xFF in waiting:
                 raise _Busy from exc
             if is_outage(exc):
                 raise StoreUnavailable(f"reading the database failed: {exc}") from exc
