@@ -16,6 +16,7 @@ import os
 import random
 import socket
 import time
+from typing import TypeGuard
 
 from google.protobuf import empty_pb2
 from google.rpc import code_pb2, status_pb2
@@ -123,18 +124,30 @@ class WorkerPool:
             await self._take(job, owner)
 
     async def _take(self, job: ClaimedJob, owner: str) -> None:
-        """Run a claimed job, or end one whose workers kept dying."""
-        started = time.monotonic()
-        _log_claim(job)
-        if job.taken_over:
-            self.metrics.takeovers.inc()
-        if job.attempts > self.max_attempts:
-            # Each earlier attempt ended with its worker gone (crash, lost lease).
-            message = f"gave up after {self.max_attempts} attempts whose workers stopped"
-            error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
-            await self._finish(job, owner, self.store.now(), _failure(message, error), started)
-            return
-        await self._run(job, owner, started)
+        """Run a claimed job, or end one whose workers kept dying, in a span
+        that is the child of the request that made the job."""
+        attributes = {
+            "longreel.operation": names.operation_name(job.operation_id),
+            "longreel.attempt": job.attempts,
+        }
+        # A name of few values, as span names should be; the operation is an attribute.
+        name = f"job {job.verb}"
+        with tracing.job_span(self.tracer, name, job.trace_parent, **attributes) as span:
+            started = time.monotonic()
+            _log_claim(job)
+            if job.taken_over:
+                self.metrics.takeovers.inc()
+            outcome: Outcome | None
+            if job.attempts > self.max_attempts:
+                # Each earlier attempt ended with its worker gone (crash, lost lease).
+                message = f"gave up after {self.max_attempts} attempts whose workers stopped"
+                error = operation_error(code_pb2.INTERNAL, message, "WORKER_LOST")
+                outcome = _failure(message, error)
+                await self._finish(job, owner, self.store.now(), outcome, started)
+            else:
+                outcome = await self._run(job, owner, started)
+            if _failed(outcome):
+                tracing.mark_failed(span, outcome.message)
 
     async def _claim(self, owner: str) -> ClaimedJob | None:
         """Claim a job; one claimed while we are being stopped is handed back."""
@@ -147,21 +160,7 @@ class WorkerPool:
                     await self._release(job, owner)
             raise
 
-    async def _run(self, job: ClaimedJob, owner: str, started: float) -> None:
-        attributes = {
-            "longreel.operation": names.operation_name(job.operation_id),
-            "longreel.attempt": job.attempts,
-        }
-        # A name of few values, as span names should be; the operation is an attribute.
-        name = f"job {job.verb}"
-        with tracing.job_span(self.tracer, name, job.trace_parent, **attributes) as span:
-            outcome = await self._attempt(job, owner, started)
-            # A cancellation is the caller's wish, not a failure of the job.
-            cancelled = outcome is not None and outcome.error_code == code_pb2.CANCELLED
-            if outcome is not None and outcome.error is not None and not cancelled:
-                tracing.mark_failed(span, outcome.message)
-
-    async def _attempt(self, job: ClaimedJob, owner: str, started: float) -> Outcome | None:
+    async def _run(self, job: ClaimedJob, owner: str, started: float) -> Outcome | None:
         """Run the job once; returns how it ended (None: it ends elsewhere or later)."""
         tracker = Tracker(job.cancel_requested)
         work = asyncio.create_task(self._process(job, tracker))
@@ -357,3 +356,12 @@ def _being_cancelled() -> bool:
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= MAX_ERROR_MESSAGE else text[: MAX_ERROR_MESSAGE - 1] + "…"
+
+
+def _failed(outcome: Outcome | None) -> TypeGuard[Outcome]:
+    """Ended in an error other than a cancellation, which the caller asked for."""
+    return (
+        outcome is not None
+        and outcome.error is not None
+        and outcome.error_code != code_pb2.CANCELLED
+    )

@@ -4,6 +4,8 @@ child of the one before, across the store that carries the job."""
 
 from __future__ import annotations
 
+import json
+import logging
 import time
 
 import pytest
@@ -14,6 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from longreel import logs
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .helpers import create, wait
@@ -114,3 +117,38 @@ def test_a_cancelled_job_s_span_is_no_error(start_server, spans):
 
     job = job_span(exporter, name)
     assert job.status.status_code != StatusCode.ERROR
+
+
+class Lines(logging.Handler):
+    """The JSON lines the programs would write, kept for the test."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.lines: list[dict[str, object]] = []
+        self.addFilter(logs.ContextFilter())
+        self.setFormatter(logs.JsonFormatter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(json.loads(self.format(record)))
+
+
+def test_log_lines_carry_the_trace_of_the_call_or_job_they_belong_to(start_server, spans):
+    provider, exporter = spans
+    lines = Lines()
+    logger = logging.getLogger("longreel.server")
+    logger.addHandler(lines)
+    level = logger.level
+    logger.setLevel(logging.INFO)  # setLevel, not .level: it clears the loggers' caches
+    try:
+        api = start_server(GatedProcessor(open_gate=True), tracer_provider=provider)
+        name = create(api, title="Logged").name
+        assert wait(api, name).done
+        job = job_span(exporter, name)
+    finally:
+        logger.removeHandler(lines)
+        logger.setLevel(level)
+    assert job.context is not None
+    trace_id = format(job.context.trace_id, "032x")
+    mine = [line for line in lines.lines if line.get("operation") == name]
+    assert {line["message"].split(" ")[0] for line in mine} == {"accepted", "claimed", "finished:"}
+    assert all(line.get("trace_id") == trace_id for line in mine), mine
