@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 from ..filtering import Filter
-from ..notify import JOBS_QUEUED, cancel_requested, operation_done
+from ..notify import JOBS_QUEUED, cancel_requested
 from .base import (
     CREATE,
     DELETE,
@@ -24,14 +23,11 @@ from .base import (
     ClaimedJob,
     Conflict,
     FinishedCounts,
-    LeaseLost,
-    Media,
     NewOperation,
     NotFound,
     OperationRow,
     Outcome,
     QueueCounts,
-    RequestIdReused,
     VideoRow,
 )
 from .columns import (
@@ -39,197 +35,33 @@ from .columns import (
     FAILURE_COUNTS,
     FILTER_COLUMNS,
     FINISHED_COUNT,
-    MEDIA_UPDATE,
     OPERATION_COLUMNS,
     QUEUE_COUNTS,
     VIDEO_COLUMNS,
     VISIBLE_VIDEO,
     finished_counts,
-    media_values,
     queue_counts,
     video_row,
 )
 from .postgres_batch import Batcher
 from .postgres_clock import DatabaseClock, monotonic_us
 from .postgres_db import CHANNEL, Conn, Database
+from .postgres_steps import (
+    CREATE_STATEMENT,
+    Replayed,
+    caller_scope,
+    fetch_operation,
+    finish_job,
+    insert_operation,
+    leased_seq,
+    operation_or_gone,
+    operation_row,
+    replayed_operation,
+    send_signal,
+)
 from .sqlfilter import compile_filter
 
 COUNT_TIMEOUT = "5s"  # statement_timeout of the metrics' counts: they never hold a connection long
-
-
-class _Replayed(Exception):
-    """A concurrent twin (same request_id) committed first: answer with its operation."""
-
-
-def _operation(row: Any) -> OperationRow:
-    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, resp, err = row
-    return OperationRow(
-        id_, seq, verb, target, done, percent, message, cancel,
-        created, updated, ended, _bytes(resp), _bytes(err),
-    )  # fmt: skip
-
-
-def _bytes(value: Any) -> bytes | None:
-    return None if value is None else bytes(value)
-
-
-def _scope(principal: str | None) -> tuple[str, tuple[str, ...]]:
-    """The condition that keeps a caller to its own rows (None: everyone's)."""
-    return ("TRUE", ()) if principal is None else ("principal = %s", (principal,))
-
-
-async def _fetch_operation(
-    conn: Conn, operation_id: str, principal: str | None = None
-) -> OperationRow | None:
-    mine, params = _scope(principal)
-    cursor = await conn.execute(
-        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = %s AND {mine}",
-        (operation_id, *params),
-    )
-    row = await cursor.fetchone()
-    return None if row is None else _operation(row)
-
-
-async def _operation_or_gone(
-    conn: Conn, operation_id: str, principal: str | None = None
-) -> OperationRow:
-    row = await _fetch_operation(conn, operation_id, principal)
-    if row is None:
-        raise NotFound(operation_id)
-    return row
-
-
-async def _replay(conn: Conn, verb: str, op: NewOperation) -> OperationRow | None:
-    if op.request_id is None:
-        return None
-    cursor = await conn.execute(
-        "SELECT id, request_hash FROM operations"
-        " WHERE principal = %s AND verb = %s AND request_id = %s",
-        (op.principal, verb, op.request_id),
-    )
-    row = await cursor.fetchone()
-    if row is None:
-        return None
-    if bytes(row[1]) != op.request_hash:
-        raise RequestIdReused(op.request_id)
-    return await _operation_or_gone(conn, row[0])
-
-
-async def _signal(conn: Conn, key: str) -> None:
-    """NOTIFY every listening process of key; PostgreSQL delivers it on commit
-    only, so a signal is never sent for a change that did not happen, nor lost
-    when a process dies between its commit and a separate send."""
-    await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, key))
-
-
-async def _next(conn: Conn, counter: str) -> int:
-    """The next keyset number; its row lock keeps numbers in commit order."""
-    cursor = await conn.execute(
-        "UPDATE counters SET value = value + 1 WHERE name = %s RETURNING value", (counter,)
-    )
-    return int((await cursor.fetchone())[0])  # type: ignore[index]
-
-
-async def _insert_operation(conn: Conn, verb: str, op: NewOperation) -> OperationRow:
-    cursor = await conn.execute(
-        "INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash, principal)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-        " ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
-        " RETURNING seq",
-        (await _next(conn, "operations"), op.id, verb, op.target, op.video_id,
-         op.status_message, op.now, op.now, op.request_id, op.request_hash, op.principal),
-    )  # fmt: skip
-    row = await cursor.fetchone()
-    if row is None:
-        raise _Replayed()
-    await conn.execute(
-        "INSERT INTO jobs (operation_seq, trace_parent) VALUES (%s, %s)", (row[0], op.trace_parent)
-    )
-    await _signal(conn, JOBS_QUEUED)
-    return await _operation_or_gone(conn, op.id)
-
-
-# A create in one statement, one round trip: the video, the next operation
-# number (its row lock keeps numbers in commit order), the operation, its job
-# and the signal to workers. An empty operation says which insert clashed.
-_CREATE = f"""
-WITH video AS (
-    INSERT INTO videos (id, title, plot, state, create_time, update_time, principal)
-    VALUES (%(video)s, %(title)s, %(plot)s, 'creating', %(now)s, %(now)s, %(principal)s)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-), number AS (
-    UPDATE counters SET value = value + 1
-    WHERE name = 'operations' AND EXISTS (SELECT FROM video)
-    RETURNING value
-), operation AS (
-    INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,
-        update_time, request_id, request_hash, principal)
-    SELECT value, %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s, %(now)s, %(now)s,
-        %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
-    FROM number
-    ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING
-    RETURNING {OPERATION_COLUMNS}
-), job AS (
-    INSERT INTO jobs (operation_seq, trace_parent) SELECT seq, %(trace)s::text FROM operation
-)
-SELECT EXISTS (SELECT FROM video), made.*
-FROM (VALUES (1)) AS one (x) LEFT JOIN (
-    SELECT operation.*, pg_notify(%(channel)s, %(signal)s) FROM operation
-) AS made ON TRUE
-"""
-
-
-async def _settle_video(
-    conn: Conn, verb: str, video_id: str, ok: bool, now: int, media: Media | None
-) -> None:
-    if verb == CREATE and ok:
-        if media is not None:
-            await conn.execute(
-                f"UPDATE videos SET {MEDIA_UPDATE.format('%s')} WHERE id = %s",
-                (*media_values(media), video_id),
-            )
-        await conn.execute(
-            "UPDATE videos SET state = 'active', create_time = %s, update_time = %s,"
-            " list_seq = %s WHERE id = %s",
-            (now, now, await _next(conn, "videos"), video_id),
-        )
-    elif verb == CREATE:
-        await conn.execute("DELETE FROM videos WHERE id = %s AND state = 'creating'", (video_id,))
-    elif ok:
-        await conn.execute("DELETE FROM videos WHERE id = %s", (video_id,))
-    else:
-        await conn.execute(
-            "UPDATE videos SET state = 'active' WHERE id = %s AND state = 'deleting'", (video_id,)
-        )
-
-
-async def _finish(conn: Conn, seq: int, now: int, outcome: Outcome) -> None:
-    cursor = await conn.execute("SELECT verb, video_id, id FROM operations WHERE seq = %s", (seq,))
-    verb, video_id, operation_id = await cursor.fetchone()  # type: ignore[misc]
-    ok = outcome.error is None
-    await _settle_video(conn, verb, video_id, ok, now, outcome.media)
-    await conn.execute(
-        "UPDATE operations SET done = TRUE, end_time = %s, update_time = %s, response = %s,"
-        " error = %s, error_code = %s, status_message = %s,"
-        " progress_percent = CASE WHEN %s THEN 100 ELSE progress_percent END WHERE seq = %s",
-        (now, now, outcome.response, outcome.error, outcome.error_code, outcome.message, ok, seq),
-    )
-    await conn.execute("DELETE FROM jobs WHERE operation_seq = %s", (seq,))
-    await _signal(conn, operation_done(operation_id))
-
-
-async def _leased_seq(conn: Conn, operation_id: str, owner: str) -> int:
-    cursor = await conn.execute(
-        "SELECT o.seq FROM operations o JOIN jobs j ON j.operation_seq = o.seq"
-        " WHERE o.id = %s AND j.lease_owner = %s FOR UPDATE OF j",
-        (operation_id, owner),
-    )
-    row = await cursor.fetchone()
-    if row is None:
-        raise LeaseLost(operation_id)
-    return int(row[0])
 
 
 class PostgresStore:
@@ -278,9 +110,9 @@ class PostgresStore:
 
     async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
         async def work(conn: Conn) -> OperationRow:
-            if (earlier := await _replay(conn, CREATE, op)) is not None:
+            if (earlier := await replayed_operation(conn, CREATE, op)) is not None:
                 return earlier
-            cursor = await conn.execute(_CREATE, {
+            cursor = await conn.execute(CREATE_STATEMENT, {
                 "video": op.video_id, "title": title, "plot": plot, "now": op.now,
                 "principal": op.principal, "id": op.id, "verb": CREATE, "target": op.target,
                 "message": op.status_message, "request_id": op.request_id,
@@ -289,11 +121,11 @@ class PostgresStore:
             })  # fmt: skip
             made, *row, _ = await cursor.fetchone()  # type: ignore[misc]
             if row[0] is not None:
-                return _operation(row)
+                return operation_row(row)
             if made:
-                raise _Replayed()  # a twin with our request_id committed first
+                raise Replayed()  # a twin with our request_id committed first
             # The id is taken; perhaps by a twin with our request_id that just committed.
-            if (earlier := await _replay(conn, CREATE, op)) is not None:
+            if (earlier := await replayed_operation(conn, CREATE, op)) is not None:
                 return earlier
             raise AlreadyExists(op.target)
 
@@ -301,7 +133,7 @@ class PostgresStore:
 
     async def start_delete(self, op: NewOperation) -> OperationRow:
         async def work(conn: Conn) -> OperationRow:
-            if (earlier := await _replay(conn, DELETE, op)) is not None:
+            if (earlier := await replayed_operation(conn, DELETE, op)) is not None:
                 return earlier
             cursor = await conn.execute(
                 "SELECT state FROM videos WHERE id = %s AND principal = %s FOR UPDATE",
@@ -315,12 +147,12 @@ class PostgresStore:
                     "SELECT id FROM operations WHERE verb = %s AND video_id = %s AND NOT done",
                     (DELETE, op.video_id),
                 )
-                return await _operation_or_gone(conn, (await cursor.fetchone())[0])  # type: ignore[index]
+                return await operation_or_gone(conn, (await cursor.fetchone())[0])  # type: ignore[index]
             await conn.execute(
                 "UPDATE videos SET state = 'deleting', update_time = %s WHERE id = %s",
                 (op.now, op.video_id),
             )
-            return await _insert_operation(conn, DELETE, op)
+            return await insert_operation(conn, DELETE, op)
 
         return await self._replaying(work, DELETE, op)
 
@@ -330,10 +162,10 @@ class PostgresStore:
         """Run work; if a twin with the same request_id won the race, answer with its operation."""
         try:
             return await (self._creates if verb == CREATE else self._run)(work)
-        except _Replayed:
+        except Replayed:
 
             async def replay(conn: Conn) -> OperationRow:
-                found = await _replay(conn, verb, op)
+                found = await replayed_operation(conn, verb, op)
                 assert found is not None
                 return found
 
@@ -342,7 +174,7 @@ class PostgresStore:
     async def get_operation(
         self, operation_id: str, principal: str | None = None
     ) -> OperationRow | None:
-        return await self._read(lambda conn: _fetch_operation(conn, operation_id, principal))
+        return await self._read(lambda conn: fetch_operation(conn, operation_id, principal))
 
     async def list_operations(
         self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
@@ -350,7 +182,7 @@ class PostgresStore:
         condition, params = (
             ("TRUE", []) if where is None else compile_filter(where, FILTER_COLUMNS, "%s")
         )
-        mine, scope = _scope(principal)
+        mine, scope = caller_scope(principal)
         sql = (
             f"SELECT {OPERATION_COLUMNS} FROM operations"
             f" WHERE seq > %s AND {mine} AND {condition} ORDER BY seq LIMIT %s"
@@ -358,12 +190,12 @@ class PostgresStore:
 
         async def work(conn: Conn) -> list[OperationRow]:
             cursor = await conn.execute(sql, [after_seq, *scope, *params, limit])
-            return [_operation(r) for r in await cursor.fetchall()]
+            return [operation_row(r) for r in await cursor.fetchall()]
 
         return await self._read(work)
 
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
-        mine, scope = _scope(principal)
+        mine, scope = caller_scope(principal)
 
         async def work(conn: Conn) -> VideoRow | None:
             cursor = await conn.execute(
@@ -378,7 +210,7 @@ class PostgresStore:
     async def list_videos(
         self, after_seq: int, limit: int, principal: str | None = None
     ) -> list[VideoRow]:
-        mine, scope = _scope(principal)
+        mine, scope = caller_scope(principal)
 
         async def work(conn: Conn) -> list[VideoRow]:
             cursor = await conn.execute(
@@ -393,7 +225,7 @@ class PostgresStore:
     async def cancel_operation(
         self, operation_id: str, now: int, error: bytes, principal: str | None = None
     ) -> OperationRow:
-        mine, scope = _scope(principal)
+        mine, scope = caller_scope(principal)
 
         async def work(conn: Conn) -> OperationRow:
             # Locks in the workers' order, job row first, then the operation:
@@ -421,16 +253,16 @@ class PostgresStore:
                 )
                 if lease is not None and lease[0] <= now:  # no worker holds it: end it here
                     outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
-                    await _finish(conn, seq, now, outcome)
+                    await finish_job(conn, seq, now, outcome)
                 else:
-                    await _signal(conn, cancel_requested(operation_id))
-            return await _operation_or_gone(conn, operation_id)
+                    await send_signal(conn, cancel_requested(operation_id))
+            return await operation_or_gone(conn, operation_id)
 
         return await self._run(work)
 
     async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
         async def work(conn: Conn) -> None:
-            row = await _fetch_operation(conn, operation_id, principal)
+            row = await fetch_operation(conn, operation_id, principal)
             if row is None:
                 raise NotFound(operation_id)
             if not row.done:
@@ -509,7 +341,7 @@ class PostgresStore:
         self, operation_id: str, owner: str, now: int, lease: int, percent: int, message: str
     ) -> bool:
         async def work(conn: Conn) -> bool:
-            seq = await _leased_seq(conn, operation_id, owner)
+            seq = await leased_seq(conn, operation_id, owner)
             await conn.execute(
                 "UPDATE jobs SET lease_expires = %s WHERE operation_seq = %s", (now + lease, seq)
             )
@@ -524,7 +356,7 @@ class PostgresStore:
 
     async def finish(self, operation_id: str, owner: str, now: int, outcome: Outcome) -> None:
         async def work(conn: Conn) -> None:
-            await _finish(conn, await _leased_seq(conn, operation_id, owner), now, outcome)
+            await finish_job(conn, await leased_seq(conn, operation_id, owner), now, outcome)
 
         await self._finishes(work)
 
@@ -532,13 +364,13 @@ class PostgresStore:
         self, operation_id: str, owner: str, now: int, not_before: int, message: str
     ) -> None:
         async def work(conn: Conn) -> None:
-            seq = await _leased_seq(conn, operation_id, owner)
+            seq = await leased_seq(conn, operation_id, owner)
             await conn.execute(
                 "UPDATE jobs SET lease_owner = NULL, lease_expires = 0, not_before = %s"
                 " WHERE operation_seq = %s",
                 (not_before, seq),
             )
-            await _signal(conn, JOBS_QUEUED)
+            await send_signal(conn, JOBS_QUEUED)
             await conn.execute(
                 "UPDATE operations SET status_message = %s, update_time = %s WHERE seq = %s",
                 (message, now, seq),
@@ -548,12 +380,12 @@ class PostgresStore:
 
     async def release(self, operation_id: str, owner: str) -> None:
         async def work(conn: Conn) -> None:
-            seq = await _leased_seq(conn, operation_id, owner)
+            seq = await leased_seq(conn, operation_id, owner)
             await conn.execute(
                 "UPDATE jobs SET lease_owner = NULL, lease_expires = 0,"
                 " attempts = GREATEST(attempts - 1, 0) WHERE operation_seq = %s",
                 (seq,),
             )
-            await _signal(conn, JOBS_QUEUED)  # handed back: another worker may take it now
+            await send_signal(conn, JOBS_QUEUED)  # handed back: another worker may take it now
 
         await self._run(work)
