@@ -80,12 +80,12 @@ def test_a_client_that_leaves_ends_the_stream_and_the_wait_behind_it(start_serve
         with httpx.Client(base_url=url, timeout=30) as client:
             task = client.post("/videos/tasks", json={"title": "Left"}).json()["id"]
             assert api.processor.started.wait(10)
+            notifier = api.server.server.notifier
             with client.stream("GET", f"/videos/tasks/{task}/events") as response:
                 next(events(response))
-                assert gateway.server.server_state.tasks  # the stream's request, in flight
+                until(lambda: f"done:{task}" in notifier._subscribers)  # the stream's wait
         # The request's task ends, and with it the server-side wait it held.
         until(lambda: not gateway.server.server_state.tasks)
-        notifier = api.server.server.notifier
         until(lambda: f"done:{task}" not in notifier._subscribers)
     finally:
         gateway.stop()
