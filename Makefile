@@ -96,16 +96,16 @@ bench: setup
 
 ## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
 lint: setup
-	$(BIN)/ruff check server client gateway logs tests protos bench setup.py
-	$(BIN)/ruff format --check server client gateway logs tests protos bench setup.py
+	$(BIN)/ruff check server client gateway common tests protos bench setup.py
+	$(BIN)/ruff format --check server client gateway common tests protos bench setup.py
 	rm -rf build/typecheck && mkdir -p build/typecheck/longreel
 	ln -s ../../../server build/typecheck/longreel/server
 	ln -s ../../../client build/typecheck/longreel/client
 	ln -s ../../../gateway build/typecheck/longreel/gateway
-	ln -s ../../../logs build/typecheck/longreel/logs
+	ln -s ../../../common build/typecheck/longreel/common
 	ln -s ../../../gen/longreel/video build/typecheck/longreel/video
 	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
-		-p longreel.server -p longreel.client -p longreel.gateway -p longreel.logs
+		-p longreel.server -p longreel.client -p longreel.gateway -p longreel.common
 
 clean:
 	rm -rf $(VENV) gen build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -7,9 +7,7 @@ generated clients do.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import ipaddress
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +20,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
 from google.protobuf.message import Message
 
+from longreel.common.net import is_loopback
 from longreel.video.v1 import video_service_pb2 as pb
 
 DEFAULT_TARGET = "localhost:50051"
@@ -60,10 +59,8 @@ def refuse_plaintext_token(target: str, token: str | None, secure: bool) -> None
     the path could read it and act as its owner."""
     if not token or secure:
         return
-    host = target.rpartition(":")[0].strip("[]")
-    with contextlib.suppress(ValueError):
-        if host == "localhost" or ipaddress.ip_address(host).is_loopback:
-            return
+    if is_loopback(target):
+        return
     raise ValueError(f"refusing to send a token in plaintext to {target}: use TLS (credentials)")
 
 

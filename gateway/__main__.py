@@ -8,21 +8,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ipaddress
 import logging
 import os
 import socket
 import ssl
 import sys
 from pathlib import Path
-from wsgiref.simple_server import WSGIServer
 
 import grpc
 import uvicorn
 from opentelemetry.trace import TracerProvider
-from prometheus_client import CollectorRegistry, start_http_server
+from prometheus_client import CollectorRegistry
 
-from longreel import logs
+from longreel.common import logs
+from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
+from longreel.common.net import is_loopback
 
 from . import tracing
 from .app import create_app
@@ -111,14 +111,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
-def is_loopback(listen: str) -> bool:
-    host = listen.rpartition(":")[0].strip("[]")
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def bind(listen: str) -> socket.socket:
     """A listening socket on HOST:PORT, or SystemExit with a message for a person."""
     host, _, port = listen.rpartition(":")
@@ -136,24 +128,15 @@ def bind(listen: str) -> socket.socket:
 
 
 def serve_metrics(
-    registry: CollectorRegistry,
-    listen: str,
-    port: int,
-    tls: tuple[Path, Path] | None = None,
-) -> tuple[WSGIServer, str]:
-    """Serve registry on --listen's host at port, from threads of their own,
-    over HTTPS when the gateway serves HTTPS; returns the server and its URL,
-    or SystemExit with a message for a person."""
+    registry: CollectorRegistry, listen: str, port: int, tls: tuple[Path, Path] | None = None
+) -> Endpoint:
+    """Serve registry on --listen's host at port, over HTTPS when the gateway
+    serves HTTPS, or SystemExit with a message for a person."""
     host = listen.rpartition(":")[0].strip("[]") or "127.0.0.1"
-    files = (None, None) if tls is None else (str(tls[0]), str(tls[1]))  # certfile, keyfile
     try:
-        metrics, _ = start_http_server(port, host, registry, *files)
-    except OSError as exc:
-        raise SystemExit(
-            f"video-gateway: cannot serve metrics on {host}:{port}: {exc.strerror or exc}"
-        ) from None
-    where = f"{f'[{host}]' if ':' in host else host}:{metrics.server_port}"
-    return metrics, f"{'http' if tls is None else 'https'}://{where}/metrics"
+        return serve(registry, host, port, tls)
+    except MetricsUnavailable as exc:
+        raise SystemExit(f"video-gateway: {exc}") from None
 
 
 def server(
@@ -203,7 +186,7 @@ def main(argv: list[str] | None = None) -> None:
     metrics_url = ""
     if measured:
         tls = None if args.tls_cert is None else (args.tls_cert, args.tls_key)
-        _, url = serve_metrics(registry, args.listen, args.metrics_port, tls)
+        url = serve_metrics(registry, args.listen, args.metrics_port, tls).url
         metrics_url = f"; metrics at {url}"
     host, port = sock.getsockname()[:2]
     scheme = "https" if args.tls_cert else "http"

@@ -13,7 +13,7 @@ import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from longreel import logs
+from longreel.common import logs
 
 log = logging.getLogger("longreel.gateway.access")
 

@@ -1,8 +1,6 @@
 """OpenTelemetry at the gateway, off unless a tracer provider is given: a span
 for each HTTP request (the ASGI instrumentation) and for each gRPC call it
-makes, whose traceparent carries the trace on to the server and its jobs.
-The gateway keeps away from the server's modules, so it builds its own
-provider (server/tracing.py has the server's)."""
+makes, whose traceparent carries the trace on to the server and its jobs."""
 
 from __future__ import annotations
 
@@ -12,22 +10,15 @@ import grpc
 from opentelemetry.trace import TracerProvider
 from starlette.middleware import Middleware
 
+from longreel.common import tracing
+
 
 def otlp_provider(endpoint: str) -> TracerProvider:
-    """A provider that batches spans to an OTLP/gRPC collector at endpoint."""
+    """The gateway's provider for --otlp-endpoint, or SystemExit saying why not."""
     try:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider as SdkProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError as exc:
-        raise SystemExit(
-            "video-gateway: tracing needs the tracing extra"
-            f" (pip install 'longreel[tracing]'): {exc}"
-        ) from None
-    provider = SdkProvider(resource=Resource.create({"service.name": "video-gateway"}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    return provider
+        return tracing.otlp_provider("video-gateway", endpoint)
+    except tracing.TracingUnavailable as exc:
+        raise SystemExit(f"video-gateway: {exc}") from None
 
 
 def middleware(provider: TracerProvider | None) -> list[Middleware]:

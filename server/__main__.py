@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from longreel import logs
+from longreel.common import logs
 
 from . import flags
 from .app import Config, StartupError, VideoServer

@@ -14,6 +14,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.trace import TracerProvider
 
+from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import clock, security, tracing
@@ -22,7 +23,7 @@ from .api.registry import add_service
 from .api.videos import VideoService
 from .auth import ConfigError
 from .media import MediaFiles
-from .metrics import Endpoint, JobMetrics, MetricsUnavailable, StoreCounts, process_registry, serve
+from .metrics import JobMetrics, StoreCounts, process_registry
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .processor import Processor, Profile, RenderingProcessor, SimulatedProcessor

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from longreel import logs
+from longreel.common import logs
 
 from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile

@@ -7,13 +7,14 @@ raised before the server opens anything.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import ssl
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import grpc
+
+from longreel.common.net import is_loopback
 
 from .auth import ApiKeys, Authenticator, ConfigError, Jwts
 from .gate import Gate, RateLimit
@@ -22,17 +23,6 @@ if TYPE_CHECKING:
     from .app import Config
 
 AUTH_MODES = ("none", "api-keys", "jwt")
-
-
-def is_loopback(listen: str) -> bool:
-    """Whether HOST:PORT binds only this machine's loopback interface."""
-    host = listen.rsplit(":", 1)[0].strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def server_credentials(config: Config) -> grpc.ServerCredentials | None:

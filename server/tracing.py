@@ -17,31 +17,21 @@ from typing import Any
 from opentelemetry import propagate, trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from longreel.common.tracing import TracingUnavailable, otlp_provider
+
 from .auth import ConfigError
 
 TRACEPARENT = "traceparent"
 
 
-def otlp_provider(service: str, endpoint: str) -> trace.TracerProvider:
-    """A provider that batches spans to an OTLP/gRPC collector at endpoint."""
-    try:
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
-        from opentelemetry.sdk.resources import Resource
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    except ImportError as exc:
-        raise ConfigError(
-            f"tracing needs the tracing extra (pip install 'longreel[tracing]'): {exc}"
-        ) from None
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
-    return provider
-
-
 def configured(config: Any, service: str) -> trace.TracerProvider | None:
     """The provider config.otlp_endpoint asks for, if any."""
-    endpoint = config.otlp_endpoint
-    return None if endpoint is None else otlp_provider(service, endpoint)
+    if config.otlp_endpoint is None:
+        return None
+    try:
+        return otlp_provider(service, config.otlp_endpoint)
+    except TracingUnavailable as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def flush(provider: trace.TracerProvider | None) -> None:

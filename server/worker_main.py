@@ -14,15 +14,16 @@ import os
 import signal
 import sys
 
-from longreel import logs
+from longreel.common import logs
+from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
+from longreel.common.net import is_loopback
 
 from . import flags, tracing
 from .app import Config, make_processor, open_store
 from .auth import ConfigError
-from .metrics import Endpoint, JobMetrics, MetricsUnavailable, process_registry, serve
+from .metrics import JobMetrics, process_registry
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
-from .security import is_loopback
 from .store import StoreError
 from .store.postgres import PostgresStore
 from .workers import WorkerPool

@@ -23,7 +23,7 @@ from google.rpc import code_pb2, status_pb2
 from opentelemetry import trace
 from prometheus_client import CollectorRegistry
 
-from longreel import logs
+from longreel.common import logs
 
 from . import clock, convert, names, notify, tracing
 from .errors import cancelled, operation_error

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from google.longrunning import operations_pb2, operations_pb2_grpc
 
-from longreel import logs
+from longreel.common import logs
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 

@@ -167,7 +167,8 @@ def test_gateway_requests_are_counted_by_route_template_and_status(
     start_server: Any, start_gateway: Any
 ) -> None:
     registry = CollectorRegistry()
-    endpoint, url = serve_metrics(registry, "127.0.0.1:0", 0)
+    endpoint = serve_metrics(registry, "127.0.0.1:0", 0)
+    url = endpoint.url
     try:
         http = start_gateway(start_server(GatedProcessor()), GatewayMetrics(registry))
         task = http.client.post("/videos/tasks", json={"title": "Counted"}).json()["id"]
@@ -177,8 +178,7 @@ def test_gateway_requests_are_counted_by_route_template_and_status(
         assert http.client.put("/videos").status_code == 405
         samples = scrape(url)
     finally:
-        endpoint.shutdown()
-        endpoint.server_close()
+        endpoint.close()
 
     def requests(method: str, route: str, code: str) -> float:
         name = "longreel_gateway_requests_total"
@@ -207,14 +207,14 @@ def test_metrics_are_served_over_https_where_the_api_speaks_tls(
         assert "grpc_server_started_total" in client.get(server.metrics.url).text
     registry = CollectorRegistry()
     GatewayMetrics(registry)
-    endpoint, url = serve_metrics(registry, "127.0.0.1:0", 0, (pki.server_cert, pki.server_key))
+    endpoint = serve_metrics(registry, "127.0.0.1:0", 0, (pki.server_cert, pki.server_key))
+    url = endpoint.url
     try:
         assert url.startswith("https://")
         with httpx.Client(verify=trusting) as client:
             assert "longreel_gateway_requests_total" in client.get(url).text
     finally:
-        endpoint.shutdown()
-        endpoint.server_close()
+        endpoint.close()
 
 
 def test_a_worker_serves_plaintext_metrics_off_loopback_only_when_told(tmp_path: Path) -> None:

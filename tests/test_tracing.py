@@ -16,7 +16,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
-from longreel import logs
+from longreel.common import logs
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .helpers import create, wait

@@ -8,7 +8,7 @@ import grpc
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 
-from longreel import logs
+from longreel.common import logs
 from longreel.server.processor import PermanentError
 from longreel.video.v1 import video_service_pb2 as pb
 

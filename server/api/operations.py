@@ -10,7 +10,7 @@ import grpc
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 
-from longreel import logs
+from longreel.common import logs
 
 from .. import convert, filtering, names, notify, validation
 from ..auth import caller

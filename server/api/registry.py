@@ -12,7 +12,7 @@ from typing import Any
 import grpc
 from google.protobuf import descriptor, message_factory
 
-from longreel import logs
+from longreel.common import logs
 
 from ..auth import PRINCIPAL
 from ..errors import ApiError, abort, lenient

@@ -2,10 +2,10 @@
 as text for people or JSON for log pipelines, carrying the context of the
 call or job it belongs to (operation, request_id, principal, method, trace).
 
-A package of its own beside server/ and gateway/ because all three programs
-log alike, and the gateway may not import the server's modules (DESIGN);
-a copy in each would drift. It depends on nothing but the standard library
-(OpenTelemetry is read when installed).
+In longreel.common because all three programs log alike, and the gateway
+may not import the server's modules (DESIGN); a copy in each would drift.
+It depends on nothing but the standard library (OpenTelemetry is read when
+installed).
 
 Context comes from `context()`/`bind()`, kept in a ContextVar: asyncio tasks
 copy it when they start, so a call's or job's fields reach every line logged
