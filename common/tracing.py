@@ -1,6 +1,9 @@
-"""The OTLP tracer provider each program builds for --otlp-endpoint."""
+"""--otlp-endpoint, and the OTLP tracer provider each program builds for it."""
 
 from __future__ import annotations
+
+import argparse
+import os
 
 from opentelemetry.trace import TracerProvider
 
@@ -23,3 +26,15 @@ def otlp_provider(service: str, endpoint: str) -> TracerProvider:
     provider = SdkProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
     return provider
+
+
+def add_flag(parser: argparse.ArgumentParser) -> None:
+    """--otlp-endpoint, spelled alike by every program."""
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        default=os.environ.get("VIDEO_OTLP_ENDPOINT") or None,
+        help="send OpenTelemetry traces to this OTLP/gRPC collector, e.g."
+        " http://127.0.0.1:4317 (needs the tracing extra); off by default"
+        " [VIDEO_OTLP_ENDPOINT]",
+    )

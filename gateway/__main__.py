@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 from longreel.common import logs
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
+from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import tracing
 from .app import create_app
@@ -83,14 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being that of"
         " --listen; 0 picks a free port; off unless given [VIDEO_GATEWAY_METRICS_PORT]",
     )
-    parser.add_argument(
-        "--otlp-endpoint",
-        metavar="URL",
-        default=env("VIDEO_OTLP_ENDPOINT", "") or None,
-        help="send OpenTelemetry traces to this OTLP/gRPC collector, e.g."
-        " http://127.0.0.1:4317 (needs the tracing extra); off by default"
-        " [VIDEO_OTLP_ENDPOINT]",
-    )
+    add_trace_flag(parser)
     logs.add_flags(parser)
     args = parser.parse_args(argv)
     logs.check_flags(parser, args)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from longreel.common import logs
+from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags
 from .app import Config, StartupError, VideoServer
@@ -65,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_security_flags(parser)
     flags.add_metrics_flag(parser, "that of --listen")
     logs.add_flags(parser)
-    flags.add_trace_flag(parser)
+    add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.workers < 0:

@@ -131,14 +131,3 @@ def describe_store(config: Config) -> str:
         info = psycopg.conninfo.conninfo_to_dict(config.database)
         return f"PostgreSQL database {info.get('dbname', '?')} on {info.get('host', 'localhost')}"
     return str(config.data_dir / DATABASE_FILE)
-
-
-def add_trace_flag(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--otlp-endpoint",
-        metavar="URL",
-        default=os.environ.get("VIDEO_OTLP_ENDPOINT") or None,
-        help="send OpenTelemetry traces to this OTLP/gRPC collector, e.g."
-        " http://127.0.0.1:4317 (needs the tracing extra); off by default"
-        " [VIDEO_OTLP_ENDPOINT]",
-    )

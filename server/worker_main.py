@@ -17,6 +17,7 @@ import sys
 from longreel.common import logs
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
+from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags, tracing
 from .app import Config, make_processor, open_store
@@ -58,7 +59,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve metrics on a --metrics-host other than loopback",
     )
     logs.add_flags(parser)
-    flags.add_trace_flag(parser)
+    add_trace_flag(parser)
     args = parser.parse_args(argv)
     flags.check_shared(parser, args)
     if args.concurrency < 1:
