@@ -12,7 +12,7 @@ from opentelemetry.trace import TracerProvider
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -112,6 +112,8 @@ def create_app(
         HttpError: _http_error,
         grpc.aio.AioRpcError: _rpc_error,
         ClientGone: _client_gone,
+        # A client that leaves while sending its body: nobody to answer, nothing to log.
+        ClientDisconnect: _client_gone,
         HTTPException: _routing,
     }
     routes = [*ROUTES, *docs.ROUTES, *web.ROUTES, Route("/", _home, methods=["GET"])]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import socket
 import time
 
@@ -238,3 +239,18 @@ def test_resource_exhausted_is_429_with_the_servers_retry_delay():
     response = error_response(status)
     assert response.status_code == 429
     assert response.headers["Retry-After"] == "7"
+
+
+def test_a_client_that_leaves_mid_body_is_no_error_in_the_log(http, caplog):
+    caplog.set_level(logging.INFO)
+    host, port = http.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\n"
+            b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ti'
+        )
+    deadline = time.monotonic() + 10
+    while not [r for r in caplog.records if r.name == "longreel.gateway.access"]:
+        assert time.monotonic() < deadline, "no access line for the abandoned request"
+        time.sleep(0.05)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
