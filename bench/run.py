@@ -25,7 +25,15 @@ from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
 
-from . import case_gateway, case_history, case_longpoll, case_rates, case_render, notice
+from . import (
+    case_gateway,
+    case_history,
+    case_hostile,
+    case_longpoll,
+    case_rates,
+    case_render,
+    notice,
+)
 from .harness import Result
 
 HERE = Path(__file__).parent
@@ -49,6 +57,7 @@ def cases(p: dict[str, float], postgres: bool) -> dict[str, Callable[[], list[Re
         "6": lambda: case_history.memory(int(p["pending"])),
         "7": lambda: case_longpoll.run(int(p["waiters"]), p["wait_work"]),
         "8": lambda: case_render.run(seconds, p["render"]),
+        "10": lambda: case_hostile.run(seconds),
     }
 
 
