@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import resource
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,6 +48,13 @@ MAX_STREAMS = 1_000  # concurrent calls per connection, long polls included (HTT
 # a service whose callers hold long polls meets such bursts (a fleet of
 # clients reconnecting after a restart).
 MAX_PENDING = 10_000
+# The transport's own defaults let a caller connect and then say nothing: 120 s
+# to finish a handshake, an idle connection kept for ever, no cap on their
+# number but the descriptors the store and the renders need too.
+HANDSHAKE_TIMEOUT = 10.0  # seconds from connect to a finished HTTP/2 (and TLS) handshake
+MAX_IDLE = 300.0  # seconds a connection with no call in flight stays; clients reconnect
+MAX_CONNECTIONS = 10_000  # open connections, and never past the descriptor limit's reach
+FILES_IN_RESERVE = 256  # descriptors kept for the store, renders, metrics and logs
 
 VIDEO_SERVICE = pb.DESCRIPTOR.services_by_name["VideoService"]
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
@@ -111,6 +119,17 @@ class Config:
     reflection: bool = True
     otlp_endpoint: str | None = None  # OTLP/gRPC collector for traces; None: no tracing
     metrics_port: int | None = None  # Prometheus metrics on the listen host; 0: a free port
+
+
+def transport_limits() -> list[tuple[str, int]]:
+    """gRPC channel arguments that bound what a silent or idle caller holds."""
+    files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    room = MAX_CONNECTIONS if files == resource.RLIM_INFINITY else files - FILES_IN_RESERVE
+    return [
+        ("grpc.server_handshake_timeout_ms", int(HANDSHAKE_TIMEOUT * 1000)),
+        ("grpc.max_connection_idle_ms", int(MAX_IDLE * 1000)),
+        ("grpc.max_allowed_incoming_connections", max(1, min(MAX_CONNECTIONS, room))),
+    ]
 
 
 def listen_host(listen: str) -> str:
@@ -196,6 +215,7 @@ class VideoServer:
                 ("grpc.max_concurrent_streams", MAX_STREAMS),
                 ("grpc.server.max_pending_requests", MAX_PENDING),
                 ("grpc.server.max_pending_requests_hard_limit", 2 * MAX_PENDING),
+                *transport_limits(),
             ],
         )
         backlog = self.config.max_backlog
