@@ -10,12 +10,14 @@ from pathlib import Path
 
 import psycopg
 
-from longreel.common import logs
+from longreel.common import logs, numbers
 
 from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile
 
 PROCESSORS = ("render", "simulated")
+DAY = 86400.0  # seconds; the most any duration flag may say
+MAX_SIDE = 3840  # pixels a side of a rendered video (4K UHD is 3840x2160)
 
 
 def add_store_flags(parser: argparse.ArgumentParser) -> None:
@@ -56,25 +58,25 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--render-fps",
-        type=int,
+        type=numbers.int_flag(1, 120),
         default=env("VIDEO_RENDER_FPS", "24"),
         help="frames a second [VIDEO_RENDER_FPS]",
     )
     parser.add_argument(
         "--render-seconds",
-        type=float,
+        type=numbers.float_flag(0, 3600, above=True),
         default=env("VIDEO_RENDER_SECONDS", "10"),
         help="length of rendered videos [VIDEO_RENDER_SECONDS]",
     )
     parser.add_argument(
         "--work-seconds",
-        type=float,
+        type=numbers.float_flag(0, DAY),
         default=env("VIDEO_WORK_SECONDS", "5"),
         help="how long the simulated processor takes per video [VIDEO_WORK_SECONDS]",
     )
     parser.add_argument(
         "--lease-seconds",
-        type=float,
+        type=numbers.float_flag(MIN_LEASE_SECONDS, DAY),
         default=env("VIDEO_LEASE_SECONDS", "30"),
         help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
     )
@@ -84,7 +86,7 @@ def add_metrics_flag(parser: argparse.ArgumentParser, host: str) -> None:
     """--metrics-port, served on `host` (for --help: where the host comes from)."""
     parser.add_argument(
         "--metrics-port",
-        type=int,
+        type=numbers.port,
         default=os.environ.get("VIDEO_METRICS_PORT") or None,
         metavar="PORT",
         help=f"serve Prometheus metrics at http://HOST:PORT/metrics, HOST being {host};"
@@ -100,9 +102,10 @@ def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
     if args.processor not in PROCESSORS:
         parser.error(f"VIDEO_PROCESSOR must be one of {', '.join(PROCESSORS)}")
     width, _, height = args.render_size.partition("x")
-    if not (width.isdigit() and height.isdigit()):
-        parser.error("--render-size must be WIDTHxHEIGHT, e.g. 640x360")
-    args.render_size = (int(width), int(height))
+    try:
+        args.render_size = (numbers.whole(width, MAX_SIDE), numbers.whole(height, MAX_SIDE))
+    except ValueError:
+        parser.error(f"--render-size must be WIDTHxHEIGHT, up to {MAX_SIDE} a side, e.g. 640x360")
     if min(args.render_size) < 16 or any(n % 2 for n in args.render_size):
         parser.error("--render-size: both sides must be even and at least 16")
     if not 1 <= args.render_fps <= 120 or not 0 < args.render_seconds <= 3600:

@@ -142,6 +142,8 @@ def _wait_seconds(request: operations_pb2.WaitOperationRequest, remaining: float
         seconds, nanos = request.timeout.seconds, request.timeout.nanos
         if seconds < 0 or nanos < 0:
             raise invalid_argument([("timeout", "must not be negative")])
+        if nanos > 999_999_999:  # google.protobuf.Duration's own bound
+            raise invalid_argument([("timeout", "nanos must be at most 999,999,999")])
         wait = min(seconds + nanos / 1e9, MAX_WAIT)
     if remaining is not None:
         wait = min(wait, remaining - min(DEADLINE_MARGIN, remaining / 10))
