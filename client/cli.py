@@ -23,9 +23,8 @@ from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
-from longreel.video.v1 import video_service_pb2 as pb
-
 from longreel.common import numbers
+from longreel.video.v1 import video_service_pb2 as pb
 
 from . import _core, _rows
 from .sync import VideoClient
@@ -170,7 +169,7 @@ def failure(error: exceptions.GoogleAPICallError) -> str:
     the server's RESOURCE_EXHAUSTED (no retry helps), so it says so."""
     code = error.grpc_status_code.name if error.grpc_status_code else "ERROR"
     if code == "RESOURCE_EXHAUSTED" and "message larger than max" in str(error.message):
-        return f"RESPONSE_TOO_LARGE: the server's answer was too large for videoctl ({error.message})"
+        return f"RESPONSE_TOO_LARGE: the answer was too large for videoctl ({error.message})"
     return f"{code}: {error.message}"
 
 

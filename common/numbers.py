@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable
 
 MAX_DIGITS = 20  # a 64-bit number and then some; longer is refused unread
-_WHOLE = re.compile(r"[0-9]{1,%d}" % MAX_DIGITS)
-_DECIMAL = re.compile(r"[0-9]{1,%d}(?:\.[0-9]{1,9})?" % MAX_DIGITS)
+_WHOLE = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
+_DECIMAL = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,9}})?")
 
 
 def whole(text: str, maximum: int, minimum: int = 0) -> int:
@@ -79,9 +79,11 @@ def host_port(text: str) -> str:
     """An argparse `type=` for HOST:PORT (IPv6 in brackets), port 0-65535."""
     host, colon, number = text.rpartition(":")
     try:
-        valid = bool(colon and host) and 0 <= whole(number, 65535)
+        valid = bool(colon and host) and whole(number, 65535) >= 0
     except ValueError:
         valid = False
     if not valid:
-        raise argparse.ArgumentTypeError(f"must be HOST:PORT with a port from 0 to 65535, not {text[:80]!r}")
+        raise argparse.ArgumentTypeError(
+            f"must be HOST:PORT with a port from 0 to 65535, not {text[:80]!r}"
+        )
     return text

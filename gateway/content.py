@@ -21,6 +21,7 @@ from .backend import CALL_TIMEOUT, Backend
 from .errors import HttpError
 
 RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)  # ASCII: \d is any script's
+LARGEST = 10**numbers.MAX_DIGITS  # past any file; a range past it is ignored
 TYPES = {
     pb.ReadVideoContentRequest.VIDEO: "video/mp4",
     pb.ReadVideoContentRequest.THUMBNAIL: "image/png",
@@ -34,7 +35,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     if match is None or match.groups() == ("", ""):
         return None  # absent, several ranges or another unit: the whole file (§14.2)
     try:  # a number past 20 digits is not read: the range is ignored (§14.2 allows it)
-        first, last = (numbers.whole(n, 10**numbers.MAX_DIGITS) if n else None for n in match.groups())
+        first, last = (numbers.whole(n, LARGEST) if n else None for n in match.groups())
     except ValueError:
         return None
     if first is not None and last is not None and last < first:

@@ -188,13 +188,13 @@ def _int32(name: str, text: str) -> int:
     underscores, spaces, other scripts' digits or 4,300-digit strings."""
     digits = text.removeprefix("-")
     shown = text if len(text) <= 40 else text[:40] + "…"
+    if not (digits.isascii() and digits.isdigit()):
+        raise FilterError(f"field {name!r} is a whole number, not {shown!r}")
     try:
         number = numbers.whole(digits, 2**31) * (-1 if digits != text else 1)
     except ValueError:
-        if digits.isascii() and digits.isdigit():
-            raise FilterError(f"field {name!r} is a 32-bit number; {shown} is out of range") from None
-        raise FilterError(f"field {name!r} is a whole number, not {shown!r}") from None
-    if not INT32[0] <= number <= INT32[1]:
+        number = None
+    if number is None or not INT32[0] <= number <= INT32[1]:
         raise FilterError(f"field {name!r} is a 32-bit number; {shown} is out of range")
     return number
 
