@@ -146,6 +146,13 @@ def add_security_flags(parser: argparse.ArgumentParser) -> None:
         help="calls a second per caller (bursts of twice that); past it,"
         " RESOURCE_EXHAUSTED; 0: no limit [VIDEO_RATE_LIMIT]",
     )
+    auth.add_argument(
+        "--failed-login-limit",
+        type=numbers.float_flag(0, 1e6),
+        default=env("VIDEO_FAILED_LOGIN_LIMIT", "60"),
+        help="failed logins a minute per address (bursts of as many); past it, every"
+        " login from there answers RESOURCE_EXHAUSTED; 0: no limit [VIDEO_FAILED_LOGIN_LIMIT]",
+    )
     auth.add_argument("--no-reflection", dest="reflection", action="store_false",
                       help="do not serve gRPC reflection")  # fmt: skip
 
@@ -200,6 +207,7 @@ def main(argv: list[str] | None = None) -> None:
         jwt_issuer=args.jwt_issuer,
         jwt_audience=args.jwt_audience,
         rate_limit=args.rate_limit,
+        failed_login_limit=args.failed_login_limit,
         reflection=args.reflection,
         otlp_endpoint=args.otlp_endpoint,
         metrics_port=args.metrics_port,

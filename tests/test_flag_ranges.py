@@ -31,6 +31,7 @@ ABSURD = {
         ("--render-fps", HUGE),
         ("--render-seconds", "1e400"),
         ("--rate-limit", "nan"),
+        ("--failed-login-limit", "nan"),
         ("--metrics-port", HUGE),
         ("--metrics-port", "65536"),
     ],

@@ -204,3 +204,25 @@ def test_uvicorns_lines_lose_their_query_strings(tmp_path, start):
     raw_status(gateway.address, upgrade.encode())
     log = gateway.stop()
     assert "query-never-in-the-log" not in log, log
+
+
+def test_failed_logins_are_limited_per_address_by_default(start_server, tmp_path):
+    keys = tmp_path / "api-keys"
+    keys.write_text("alice-key-0123456789abcdef alice\n")
+    api = start_server(auth="api-keys", api_keys_file=keys)  # no --rate-limit
+    stub = api.videos
+
+    def list_with(token: str) -> grpc.StatusCode:
+        md = [("authorization", f"Bearer {token}")]
+        try:
+            stub.ListVideos(pb.ListVideosRequest(), metadata=md, timeout=10)
+        except grpc.RpcError as exc:
+            return exc.code()  # type: ignore[no-any-return]
+        return grpc.StatusCode.OK
+
+    assert list_with("alice-key-0123456789abcdef") == grpc.StatusCode.OK
+    codes = [list_with(f"guess-{n:020d}") for n in range(70)]
+    assert codes[:60] == [grpc.StatusCode.UNAUTHENTICATED] * 60
+    assert set(codes[61:]) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
+    # Past the budget no key is even tried, the right one included: guessing is slow.
+    assert list_with("alice-key-0123456789abcdef") == grpc.StatusCode.RESOURCE_EXHAUSTED
