@@ -19,6 +19,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 
 from longreel.common import logs
+from longreel.gateway import errors
 from longreel.gateway.content import byte_range
 from longreel.gateway.errors import HttpError
 from longreel.server import filtering
@@ -226,3 +227,27 @@ def test_failed_logins_are_limited_per_address_by_default(start_server, tmp_path
     assert set(codes[61:]) == {grpc.StatusCode.RESOURCE_EXHAUSTED}
     # Past the budget no key is even tried, the right one included: guessing is slow.
     assert list_with("alice-key-0123456789abcdef") == grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+@pytest.mark.parametrize("part", [99, -5])
+def test_read_video_content_refuses_a_part_that_is_not_defined(start_server, part):
+    api = start_server(GatedProcessor())
+    request = pb.ReadVideoContentRequest(name="videos/any", part=part)
+    with pytest.raises(grpc.RpcError) as caught:
+        list(api.videos.ReadVideoContent(request, timeout=10))
+    assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_an_answer_too_large_for_the_gateway_is_500_not_429():
+    error = grpc.aio.AioRpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(),
+        details="Received message larger than max (5000000 vs. 4194304)",
+    )
+    status = errors.status_of(error)
+    assert errors.http_status(status.code) == 500 and "RESPONSE_TOO_LARGE" in str(status)
+    busy = grpc.aio.AioRpcError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(), "busy"
+    )
+    assert errors.http_status(errors.status_of(busy).code) == 429

@@ -181,6 +181,8 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             v.add("read_offset", "must not be negative")
         if request.read_limit < 0:
             v.add("read_limit", "must not be negative")
+        if request.part not in pb.ReadVideoContentRequest.Part.values():
+            v.add("part", f"must be VIDEO or THUMBNAIL, not {request.part}")
         v.raise_if_any()
         row = await self.store.get_video(video_id, caller())
         if row is None:
