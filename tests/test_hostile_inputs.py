@@ -5,6 +5,8 @@ what is checked, as an operator runs them."""
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 import socket
 import time
@@ -251,3 +253,20 @@ def test_an_answer_too_large_for_the_gateway_is_500_not_429():
         grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.aio.Metadata(), grpc.aio.Metadata(), "busy"
     )
     assert errors.http_status(errors.status_of(busy).code) == 429
+
+
+@pytest.mark.parametrize("form", ["text", "json"])
+def test_no_caller_text_reaches_a_log_line_raw(form):
+    stream = io.StringIO()
+    log = logging.getLogger(f"longreel.test.hostile.{form}")
+    log.propagate, log.level = False, logging.INFO
+    log.addHandler(logs.handler(form, stream))
+    evil = "a\nFORGED\r\x1b[2J\u202eb\u2028c"
+    with logs.context(path=evil, request_id=evil):
+        try:
+            raise ValueError(evil)
+        except ValueError:
+            log.exception("GET %s", evil)
+    written = stream.getvalue()
+    assert not any(c in written for c in "\r\x1b\u202e\u2028")
+    assert not any(line.startswith("FORGED") for line in written.splitlines())
