@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 MAX_DIGITS = 20  # a 64-bit number and then some; longer is refused unread
 _WHOLE = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
-_DECIMAL = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,9}})?")
+_DECIMAL = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{1,{MAX_DIGITS}}})?")
 
 
 def whole(text: str, maximum: int, minimum: int = 0) -> int:
