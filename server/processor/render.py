@@ -11,14 +11,17 @@ files are written and fsynced; the parent then gives them their final names.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import json
 import os
+import resource
 import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import av
 from PIL import Image, ImageDraw, ImageFont
@@ -33,6 +36,8 @@ MARGIN = 0.08  # of the width, on each side
 NICENESS = 10
 TITLE_LINES = 4  # the most a title card shows
 ENCODER_THREADS = 4  # x264's default is 1.5 a core: memory would grow with the machine
+OUT_OF_MEMORY = 3  # exit status of a render that hit its memory limit
+HEADROOM_MB = 64  # a failure this close to the memory limit counts as hitting it
 FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", "DejaVuSans.ttf")
 
 
@@ -165,12 +170,51 @@ def render(
     )
 
 
+def limit_memory(megabytes: int) -> None:
+    """Hold this process to megabytes of address space (0: no limit), so that a
+    render that grows past it fails with MemoryError, alone, and not the machine."""
+    if megabytes > 0:
+        size = megabytes << 20
+        resource.setrlimit(resource.RLIMIT_AS, (size, size))
+
+
 def main() -> None:
     # Rendering is batch work: on a busy machine the scheduler serves the
     # server's RPCs first (NICENESS on the usual -20..19 scale).
     with contextlib.suppress(OSError):
         os.nice(NICENESS)
     job = json.load(sys.stdin)
+    megabytes = int(job.get("memory_mb", 0))
+    limit_memory(megabytes)
+    try:
+        _render_job(job)
+    except Exception as exc:
+        if not out_of_memory(exc, megabytes):
+            raise
+        # Memory may be too short to format a traceback: say it in preset bytes.
+        os.write(2, b"render: out of memory\n")
+        os._exit(OUT_OF_MEMORY)
+
+
+def out_of_memory(exc: BaseException, megabytes: int) -> bool:
+    """Whether exc comes of the memory limit. Past it, Python raises MemoryError
+    but C libraries fail in their own words (x264: "generic error"; the loader:
+    "failed to map segment"), so a failure near the limit counts too."""
+    if isinstance(exc, MemoryError) or getattr(exc, "errno", None) == errno.ENOMEM:
+        return True
+    return megabytes > 0 and _peak_megabytes() > megabytes - HEADROOM_MB
+
+
+def _peak_megabytes() -> int:
+    """This process's largest address space so far (VmPeak), in MiB."""
+    with contextlib.suppress(OSError), open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmPeak:"):
+                return int(line.split()[1]) >> 10
+    return 0
+
+
+def _render_job(job: dict[str, Any]) -> None:
     profile = Profile(**job["profile"])
     every = max(1, profile.frames // 50)  # about 50 progress lines, whatever the length
 

@@ -22,8 +22,8 @@ from typing import Any
 
 from ..media import MediaFiles, publish
 from ..store.base import Media
-from .base import Progress, VideoSpec
-from .render import Profile
+from .base import OutOfMemory, Progress, VideoSpec
+from .render import OUT_OF_MEMORY, Profile
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +31,7 @@ CHECK_EVERY = 0.1  # seconds between looks for cancellation while a render runs
 STALLED = 60.0  # seconds without a word from the renderer before it counts as stuck
 ABANDONED_PART = 30.0  # seconds unwritten before a part file counts as a crashed attempt's
 STALE_PART = 24 * 3600  # seconds after which a leftover part file is surely abandoned
+MEMORY_MB = 2048  # address space a render may use (RLIMIT_AS); 0: no limit
 STDERR_KEPT = 4_000  # characters of a failed render's stderr put in the log
 
 
@@ -39,9 +40,12 @@ class RenderFailed(Exception):
 
 
 class RenderingProcessor:
-    def __init__(self, files: MediaFiles, profile: Profile | None = None) -> None:
+    def __init__(
+        self, files: MediaFiles, profile: Profile | None = None, memory_mb: int = MEMORY_MB
+    ) -> None:
         self.files = files
         self.profile = profile or Profile()
+        self.memory_mb = memory_mb
 
     def sweep(self) -> None:
         """Remove part files that nothing can still be writing (on start)."""
@@ -58,6 +62,7 @@ class RenderingProcessor:
             "title": video.title,
             "plot": video.plot,
             "profile": asdict(self.profile),
+            "memory_mb": self.memory_mb,
             "video": str(parts[0]),
             "thumbnail": str(parts[1]),
         }
@@ -77,6 +82,11 @@ class RenderingProcessor:
             if code != 0 or said is None:
                 message = (await errors).decode(errors="replace")[-STDERR_KEPT:]
                 log.warning("render of %s failed (exit %s): %s", video.video_id, code, message)
+                if code == OUT_OF_MEMORY:
+                    raise OutOfMemory(
+                        f"the render needed more than its {self.memory_mb} MB of memory"
+                        " (--render-memory-mb)"
+                    )
                 raise RenderFailed(f"the renderer exited with status {code}")
             result: dict[str, Any] = said
             sha256 = str(result["sha256"])
