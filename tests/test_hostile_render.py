@@ -24,7 +24,7 @@ from .helpers import video, wait
 BIN = Path(sys.executable).parent
 SMALL = Profile(width=160, height=90, fps=12, seconds=2.0)  # 24 frames: 7 title, 17 pages
 FULL = Profile()  # the default 640x360, 10 s
-PEAK_MB = 300  # an ordinary render peaks near 90 MB; 5,000 short lines took 859 MB
+PEAK_MB = 300  # an ordinary render peaks near 85 MB; these took 856 and 1,322 MB
 
 HOSTILE = {
     "blank lines only": "\n" * 10_000,
@@ -87,7 +87,7 @@ def peak_rss_mb(plot: str, tmp_path: Path, memory_mb: int = 0) -> tuple[int, int
     return ran.returncode, int(peak[-1].split()[1]) >> 10 if peak else 0
 
 
-@pytest.mark.parametrize("name", ["short lines", "one long word", "combining marks", "emoji"])
+@pytest.mark.parametrize("name", ["short lines", "blank lines between words"])
 def test_a_render_bombs_peak_memory_is_that_of_an_ordinary_render(tmp_path, name):
     code, peak = peak_rss_mb(HOSTILE[name], tmp_path)
     assert code == 0
