@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,31 @@ def test_a_render_size_or_memory_limit_out_of_bounds_is_a_usage_error(
     )  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[-1].startswith(f"{command}: error: {flag}"), result.stderr
+
+
+def test_a_crashed_renders_part_files_are_swept_by_the_next_create_of_any_video(renders, tmp_path):
+    api, processor = renders(memory_mb=0)
+    folder = processor.files.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    crashed = processor.files.parts("crashed", "0000")
+    live = processor.files.parts("live", "1111")  # touched a moment ago
+    for part in (*crashed, *live):
+        part.write_bytes(b"half a file")
+    for part in crashed:
+        os.utime(part, (time.time() - 3_600, time.time() - 3_600))
+    op = api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Next")), timeout=10)
+    made = video(wait(api, op.name, 60))
+    assert not any(part.exists() for part in crashed)
+    assert all(part.exists() for part in live)
+    assert not [p for p in folder.glob("*.part") if p.name.split(".")[0] == made.name[7:]]
+
+
+def test_a_start_sweeps_part_files_untouched_for_a_minute(tmp_path):
+    media = MediaFiles(tmp_path / "media")
+    media.folder.mkdir(parents=True)
+    old, fresh = media.parts("old", "0000")[0], media.parts("fresh", "1111")[0]
+    for part in (old, fresh):
+        part.write_bytes(b"half a file")
+    os.utime(old, (time.time() - 60, time.time() - 60))
+    RenderingProcessor(media).sweep()
+    assert (old.exists(), fresh.exists()) == (False, True)
