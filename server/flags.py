@@ -19,7 +19,7 @@ from .processor.rendering import MEMORY_MB
 PROCESSORS = ("render", "simulated")
 MAX_SIDE = 3840  # pixels: 4K UHD, landscape or portrait
 MAX_AREA = 3840 * 2160  # pixels a frame; a 4K render fits in MEMORY_MB
-MIN_MEMORY_MB = 256  # less would fail every render: an ordinary one maps ~260 MB
+MIN_MEMORY_MB = 512  # less fails every render: an ordinary one maps ~300 MB, a 4K one more
 
 
 def add_store_flags(parser: argparse.ArgumentParser) -> None:

@@ -135,7 +135,7 @@ def test_the_memory_limit_holds_the_render_process_itself(tmp_path):
         ("--render-size", "7680x4320"),
         ("--render-size", "1" + "0" * 5_000 + "x2"),
         ("--render-memory-mb", "-1"),
-        ("--render-memory-mb", "16"),
+        ("--render-memory-mb", "300"),
     ],
 )
 def test_a_render_size_or_memory_limit_out_of_bounds_is_a_usage_error(

@@ -92,10 +92,7 @@ class RenderingProcessor:
                 message = (await errors).decode(errors="replace")[-STDERR_KEPT:]
                 log.warning("render of %s failed (exit %s): %s", video.video_id, code, message)
                 if code == OUT_OF_MEMORY:
-                    raise OutOfMemory(
-                        f"the render needed more than its {self.memory_mb} MB of memory"
-                        " (--render-memory-mb)"
-                    )
+                    raise OutOfMemory(self._out_of_memory())
                 raise RenderFailed(f"the renderer exited with status {code}")
             result: dict[str, Any] = said
             sha256 = str(result["sha256"])
@@ -118,6 +115,11 @@ class RenderingProcessor:
             sha256=sha256,
             thumbnail_uri=f"/videos/{video.video_id}/thumbnail",
         )
+
+    def _out_of_memory(self) -> str:
+        if self.memory_mb == 0:
+            return "the render ran out of memory"
+        return f"the render needed more than its {self.memory_mb} MB of memory (--render-memory-mb)"
 
     async def _follow(
         self, lines: asyncio.StreamReader, progress: Progress, parts: tuple[Path, ...]
