@@ -6,6 +6,9 @@ longreel.server.processor.render`), so rendering never holds the server's
 event loop or GIL. It reads the job as JSON on stdin, writes `progress N M`
 lines as frames are encoded, and ends with one `done {json}` line once both
 files are written and fsynced; the parent then gives them their final names.
+It holds itself to the job's `memory_mb` of address space (RLIMIT_AS) and
+exits with status OUT_OF_MEMORY past it. What it costs is bounded by the
+profile, not the text: see layout.py.
 """
 
 from __future__ import annotations
@@ -147,7 +150,8 @@ def render(
         for number in range(total):
             showing = card_at(number, total, len(shown))
             if showing != drawn or frame is None:  # one card in memory at a time
-                drawn, frame = showing, av.VideoFrame.from_image(shown[showing].draw(profile))  # type: ignore[no-untyped-call]
+                image = shown[showing].draw(profile)
+                drawn, frame = showing, av.VideoFrame.from_image(image)  # type: ignore[no-untyped-call]
             frame.pts = number
             for packet in stream.encode(frame):
                 container.mux(packet)
