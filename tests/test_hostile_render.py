@@ -14,10 +14,14 @@ from pathlib import Path
 import pytest
 from google.rpc import code_pb2, error_details_pb2
 
+from longreel.server import __main__ as server_main
+from longreel.server import flags, worker_main
+from longreel.server.app import Config, make_processor
 from longreel.server.media import MediaFiles
 from longreel.server.processor import Profile, RenderingProcessor
 from longreel.server.processor.layout import ELLIPSIS
 from longreel.server.processor.render import MARGIN, OUT_OF_MEMORY, card_at, cards, render
+from longreel.server.processor.rendering import MEMORY_MB
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .helpers import video, wait
@@ -175,3 +179,20 @@ def test_a_start_sweeps_part_files_untouched_for_a_minute(tmp_path):
     os.utime(old, (time.time() - 60, time.time() - 60))
     RenderingProcessor(media).sweep()
     assert (old.exists(), fresh.exists()) == (False, True)
+
+
+@pytest.mark.parametrize("main", [server_main, worker_main])
+def test_the_render_memory_limit_and_size_reach_the_renderer(main, monkeypatch, tmp_path):
+    for name in [n for n in os.environ if n.startswith("VIDEO_")]:
+        monkeypatch.delenv(name)
+    args = main.parse_args(["--data-dir", str(tmp_path), "--render-size", "3840x2160"])
+    assert (
+        (args.render_memory_mb, args.render_size)
+        == (MEMORY_MB, (3840, 2160))
+        == (2048, (3840, 2160))
+    )
+    args = main.parse_args(["--data-dir", str(tmp_path), "--render-memory-mb", "600"])
+    config = Config(data_dir=tmp_path, **flags.work_config(args))
+    assert make_processor(config).memory_mb == 600
+    monkeypatch.setenv("VIDEO_RENDER_MEMORY_MB", "0")
+    assert main.parse_args(["--data-dir", str(tmp_path)]).render_memory_mb == 0
