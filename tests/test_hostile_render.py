@@ -42,6 +42,7 @@ HOSTILE = {
     "right to left": "שלום עולם مرحبا بالعالم " * 400,
     "control characters": "\x00\x07\x1b[31m\t\r\x7f" * 1_400,
     "zero width": "\u200b\u200d\u2060\ufeff\u202e" * 2_000,
+    "lone surrogates": "\ud800 \udfff" * 3_000,  # the API refuses them; the renderer too
 }
 
 

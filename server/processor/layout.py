@@ -26,8 +26,8 @@ class Font(Protocol):
 
 def clean(text: str) -> str:
     """Text with one kind of line break, no control or format characters (zero
-    width spaces, direction marks: they draw nothing), at most MAX_MARKS
-    combining marks a character and no run of blank lines."""
+    width spaces, direction marks: they draw nothing), no lone surrogates, at
+    most MAX_MARKS combining marks a character and no run of blank lines."""
     kept: list[str] = []
     marks = 0
     for char in text:
@@ -38,6 +38,8 @@ def clean(text: str) -> str:
             char = " " if char.isspace() else ""
         elif category == "Cf":
             char = ""
+        elif category == "Cs":  # a lone surrogate: no font draws it, UTF-8 cannot hold it
+            char = "\ufffd"
         elif category.startswith("M"):
             marks += 1
             char = char if marks <= MAX_MARKS else ""
