@@ -26,7 +26,7 @@ from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
-from . import edge, tracing
+from . import edge, hosts, tracing
 from .app import create_app
 from .bodies import BODY_TIMEOUT
 from .connections import fit_to_fd_limit
@@ -122,6 +122,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="open connections from one client address at most, else 429"
         " [VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS]",
     )
+    bounds.add_argument(
+        "--allowed-hosts",
+        default=env("VIDEO_GATEWAY_ALLOWED_HOSTS", hosts.ANY),
+        metavar="NAMES",
+        help="comma-separated Host names to answer to, others get 421 (a defence against DNS"
+        " rebinding); `loopback` stands for localhost, 127.0.0.1 and ::1; * for any"
+        " [VIDEO_GATEWAY_ALLOWED_HOSTS]",
+    )
     add_trace_flag(parser)
     logs.add_flags(parser)
     args = parser.parse_args(argv)
@@ -188,13 +196,20 @@ def server(
     metrics: GatewayMetrics | None = None,
     tracer_provider: TracerProvider | None = None,
     limits: Limits | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
         ssl.create_default_context(cafile=backend_ca)  # a bad file fails here, in one line
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
-        create_app(target, credentials, metrics=metrics, tracer_provider=tracer_provider),
+        create_app(
+            target,
+            credentials,
+            metrics=metrics,
+            tracer_provider=tracer_provider,
+            allowed_hosts=allowed_hosts,
+        ),
         log_config=None,  # uvicorn's loggers write through ours (logs.setup)
         log_level=log_level,
         access_log=False,  # access.AccessLog writes one without query strings
@@ -227,6 +242,7 @@ def main(argv: list[str] | None = None) -> None:
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
             metrics=GatewayMetrics(registry) if measured else None,
             tracer_provider=provider, limits=limits,
+            allowed_hosts=hosts.parse(args.allowed_hosts),
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:
