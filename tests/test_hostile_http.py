@@ -9,6 +9,7 @@ of no server at all: every refusal here happens before a call would be made.
 from __future__ import annotations
 
 import json
+import resource
 import select
 import socket
 import subprocess
@@ -42,6 +43,12 @@ class Gateway:
         return int(line.split()[1]) * 1024
 
 
+def _low_open_files_limit() -> None:
+    """In the child: a soft limit below the hard one, as shells often set."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+
+
 @pytest.fixture
 def start_gateway() -> Iterator[Callable[..., Gateway]]:
     started: list[subprocess.Popen[str]] = []
@@ -50,7 +57,7 @@ def start_gateway() -> Iterator[Callable[..., Gateway]]:
         process = subprocess.Popen(
             [sys.executable, "-m", "longreel.gateway", "--listen", "127.0.0.1:0",
              "--target", "127.0.0.1:9", "--log-level", "error", *flags],
-            stdout=subprocess.PIPE, text=True,
+            stdout=subprocess.PIPE, text=True, preexec_fn=_low_open_files_limit,
         )  # fmt: skip
         started.append(process)
         assert process.stdout is not None
