@@ -4,6 +4,7 @@ own JSON and at a cost to the gateway that does not grow with the attack.
 
 The gateway runs as a subprocess (its memory is its own to measure) in front
 of no server at all: every refusal here happens before a call would be made.
+The metrics endpoint, which every program serves alike, is tried in process.
 """
 
 from __future__ import annotations
@@ -19,6 +20,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pytest
+from prometheus_client import CollectorRegistry
+
+from longreel.common.metrics_http import Endpoint, serve
 
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
@@ -291,3 +295,32 @@ def test_the_gateway_raises_its_open_files_limit_to_the_hard_limit(gateway):
         line = next(x for x in limits if x.startswith("Max open files"))
     soft, hard = line.split()[3:5]
     assert soft == hard
+
+
+@pytest.fixture
+def metrics_endpoint() -> Iterator[Endpoint]:
+    endpoint = serve(CollectorRegistry(), "127.0.0.1", 0, max_connections=2, deadline=1.0)
+    yield endpoint
+    endpoint.close()
+
+
+def test_a_metrics_connection_that_sends_nothing_is_closed_at_its_deadline(metrics_endpoint):
+    with socket.create_connection(("127.0.0.1", metrics_endpoint.port), timeout=10) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the rest
+        assert answer(sock) == b""
+
+
+def test_slow_metrics_connections_past_the_cap_are_closed_and_scrapes_resume(metrics_endpoint):
+    address = ("127.0.0.1", metrics_endpoint.port)
+    held = [socket.create_connection(address, timeout=10) for _ in range(2)]
+    for sock in held:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+    time.sleep(0.2)  # both are being served
+    with socket.create_connection(address, timeout=10) as extra:
+        assert answer(extra) == b""  # closed unread, not one more thread
+    for sock in held:
+        assert answer(sock) == b""  # cut at the deadline
+        sock.close()
+    with socket.create_connection(address, timeout=10) as scrape:
+        scrape.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        assert answer(scrape).startswith(b"HTTP/1.0 200 ")
