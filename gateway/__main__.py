@@ -101,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     bounds.add_argument(
         "--body-timeout",
         type=float,
-        default=env("VIDEO_GATEWAY_BODY_TIMEOUT", str(BODY_TIMEOUT)),
+        default=env("VIDEO_GATEWAY_BODY_TIMEOUT", f"{BODY_TIMEOUT:g}"),
         metavar="SECONDS",
         help="a request's body must arrive within this after its head, or 408"
         " [VIDEO_GATEWAY_BODY_TIMEOUT]",
