@@ -87,6 +87,7 @@ class EdgeProtocol(HttpToolsProtocol):
     _head_bytes = 0
     _fields = 0
     _body_bytes = 0
+    _framed_bytes = 0  # all bytes after the head: body, chunk framing, trailers
     _closing = False
     _deadline: asyncio.TimerHandle | None = None
 
@@ -122,6 +123,11 @@ class EdgeProtocol(HttpToolsProtocol):
                 piece, data = data[:room], data[room:]
                 self._head_bytes += len(piece)
             else:
+                # Framing and trailers are not body, but parser memory all the same.
+                self._framed_bytes += len(data)
+                if self._framed_bytes > 2 * self.limits.max_body + self.limits.max_head:
+                    self._refuse(_body_too_large(self.limits))
+                    return
                 piece, data = data, b""
             if not self._feed(piece):
                 return
@@ -197,7 +203,7 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         self._disarm()
-        self._head_bytes = 0
+        self._head_bytes = self._framed_bytes = 0
         self._in_head = True
         super().on_message_complete()
 

@@ -26,6 +26,10 @@ from longreel.common.metrics_http import Endpoint, serve
 
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
+CHUNKED = (  # to a route that reads its body
+    b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
 
 
 @dataclass
@@ -170,11 +174,23 @@ def test_a_content_length_over_the_limit_is_413_before_the_body_is_sent(gateway)
 
 
 def test_a_chunked_body_past_the_limit_is_413_as_it_arrives(gateway):
-    start = b"POST /nowhere HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+    start = CHUNKED
     chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"a" * 64 * 1024)
     with gateway.connect() as sock:
         sent = send_until_answered(sock, start, chunk, 200 * MiB)
-        error_of(answer(sock), 413, "BODY_TOO_LARGE")
+        response = answer(sock)
+    error_of(response, 413, "BODY_TOO_LARGE")
+    assert b"connection: close" in response.lower()  # the edge's answer, not the app's
+    assert sent < 100 * MiB
+
+
+def test_endless_chunked_trailers_are_refused_as_they_arrive(gateway):
+    start = CHUNKED
+    with gateway.connect() as sock:
+        sent = send_until_answered(sock, start + b"0\r\nX-Trailer: ", b"a" * MiB, 200 * MiB)
+        response = answer(sock)
+    error_of(response, 413, "BODY_TOO_LARGE")
+    assert b"connection: close" in response.lower()  # the edge's answer, not the app's
     assert sent < 100 * MiB
 
 
