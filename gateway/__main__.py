@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         f"web page at {scheme}://{host}:{port}/ui, API docs at /docs{metrics_url}",
     )
     try:
-        asyncio.run(gateway.serve(sockets=[sock]))
+        asyncio.run(edge.serve(gateway, [sock], limits))
     except KeyboardInterrupt:
         sys.exit(130)
     finally:

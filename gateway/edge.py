@@ -14,12 +14,15 @@ This subclasses uvicorn internals: pyproject pins uvicorn to one minor version.
 from __future__ import annotations
 
 import asyncio
+import functools
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
 import grpc
 import httptools
+import uvicorn
 from google.rpc import error_details_pb2
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
@@ -64,6 +67,17 @@ class Refusal(Exception):
 
     def answer(self) -> bytes:
         return error_bytes(self.status, self.http_status, self.headers)
+
+
+async def serve(server: uvicorn.Server, sockets: list[socket.socket], limits: Limits) -> None:
+    """server.serve(sockets), with TLS handshakes held to the header deadline:
+    asyncio's default is 60 s, uvicorn has no setting, and a connection in its
+    handshake is not yet in the connection table."""
+    loop = asyncio.get_running_loop()
+    if server.config.ssl is not None:
+        create = functools.partial(loop.create_server, ssl_handshake_timeout=limits.header_timeout)
+        loop.create_server = create  # type: ignore[method-assign]
+    await server.serve(sockets=sockets)
 
 
 def protocol(limits: Limits) -> type[EdgeProtocol]:

@@ -24,6 +24,8 @@ from prometheus_client import CollectorRegistry
 
 from longreel.common.metrics_http import Endpoint, serve
 
+from .certs import make_pki
+
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
 CHUNKED = (  # to a route that reads its body
@@ -70,7 +72,7 @@ def start_gateway() -> Iterator[Callable[..., Gateway]]:
         started.append(process)
         assert process.stdout is not None
         line = process.stdout.readline()
-        port = int(line.split("listening on http://127.0.0.1:")[1].split(";")[0])
+        port = int(line.split("://127.0.0.1:")[1].split(";")[0])
         return Gateway(process, port)
 
     yield start
@@ -340,3 +342,13 @@ def test_slow_metrics_connections_past_the_cap_are_closed_and_scrapes_resume(met
     with socket.create_connection(address, timeout=10) as scrape:
         scrape.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
         assert answer(scrape).startswith(b"HTTP/1.0 200 ")
+
+
+def test_a_tls_handshake_that_never_comes_is_cut_at_the_header_deadline(start_gateway, tmp_path):
+    pki = make_pki(tmp_path / "pki")
+    gateway = start_gateway(
+        "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),
+        "--header-timeout", "1",
+    )  # fmt: skip
+    with gateway.connect() as sock:
+        assert answer(sock) == b""  # closed well before asyncio's 60 s
