@@ -119,8 +119,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=int,
         default=env("VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", "256"),
         metavar="N",
-        help="open connections from one client address at most, else 429"
-        " [VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS]",
+        help="open connections from one client address at most, else 429; behind a proxy all"
+        " come from its address: raise it [VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS]",
     )
     bounds.add_argument(
         "--allowed-hosts",
