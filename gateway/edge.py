@@ -129,20 +129,22 @@ class EdgeProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         self.table.busy(self)
         while data and not self._closing:
-            if self._in_head:
-                room = self.limits.max_head - self._head_bytes
-                if room <= 0:
-                    self._refuse(_head_too_large(self.limits))
-                    return
-                piece, data = data[:room], data[room:]
+            # Counted before the parser sees them, so that its buffers stay bounded;
+            # framing and trailers are not body, but parser memory all the same.
+            head = self._in_head
+            used, most = (
+                (self._head_bytes, self.limits.max_head)
+                if head
+                else (self._framed_bytes, 2 * self.limits.max_body + self.limits.max_head)
+            )
+            if used >= most:
+                self._refuse((_head_too_large if head else _body_too_large)(self.limits))
+                return
+            piece, data = data[: most - used], data[most - used :]
+            if head:
                 self._head_bytes += len(piece)
             else:
-                # Framing and trailers are not body, but parser memory all the same.
-                self._framed_bytes += len(data)
-                if self._framed_bytes > 2 * self.limits.max_body + self.limits.max_head:
-                    self._refuse(_body_too_large(self.limits))
-                    return
-                piece, data = data, b""
+                self._framed_bytes += len(piece)
             if not self._feed(piece):
                 return
 

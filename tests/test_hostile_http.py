@@ -352,3 +352,18 @@ def test_a_tls_handshake_that_never_comes_is_cut_at_the_header_deadline(start_ga
     )  # fmt: skip
     with gateway.connect() as sock:
         assert answer(sock) == b""  # closed well before asyncio's 60 s
+
+
+def test_honest_pipelined_requests_and_a_body_near_the_limit_are_served(gateway):
+    body = json.dumps({"title": "T", "padding": "p" * 60_000}).encode()
+    post = (
+        b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    gets = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n" * 3000
+    last = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    with gateway.connect() as sock:
+        sock.sendall(post + gets + last)
+        response = answer(sock)
+    assert response.startswith(b"HTTP/1.1 400 ")  # read and judged by the app, not refused
+    assert response.count(b"HTTP/1.1 404 ") == 3001
