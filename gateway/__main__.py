@@ -23,10 +23,14 @@ from prometheus_client import CollectorRegistry
 from longreel.common import logs, numbers
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
+from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
-from . import tracing
+from . import edge, hosts, tracing
 from .app import create_app
+from .bodies import BODY_TIMEOUT
+from .connections import fit_to_fd_limit
+from .edge import Limits
 from .metrics import GatewayMetrics
 
 log = logging.getLogger("longreel.gateway")
@@ -86,10 +90,58 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being that of"
         " --listen; 0 picks a free port; off unless given [VIDEO_GATEWAY_METRICS_PORT]",
     )
+    bounds = parser.add_argument_group(
+        "limits on HTTP callers (past one: an error, and the connection closed)"
+    )
+    bounds.add_argument(
+        "--header-timeout",
+        type=float,
+        default=env("VIDEO_GATEWAY_HEADER_TIMEOUT", "10"),
+        metavar="SECONDS",
+        help="a request's head must arrive within this, or 408 [VIDEO_GATEWAY_HEADER_TIMEOUT]",
+    )
+    bounds.add_argument(
+        "--body-timeout",
+        type=float,
+        default=env("VIDEO_GATEWAY_BODY_TIMEOUT", f"{BODY_TIMEOUT:g}"),
+        metavar="SECONDS",
+        help="a request's body must arrive within this after its head, or 408"
+        " [VIDEO_GATEWAY_BODY_TIMEOUT]",
+    )
+    bounds.add_argument(
+        "--max-connections",
+        type=int,
+        default=env("VIDEO_GATEWAY_MAX_CONNECTIONS", "4096"),
+        metavar="N",
+        help="open connections at most (lowered to fit the open-files limit); when full, the"
+        " longest idle keep-alive one is closed, else 503 [VIDEO_GATEWAY_MAX_CONNECTIONS]",
+    )
+    bounds.add_argument(
+        "--max-connections-per-address",
+        type=int,
+        default=env("VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", "256"),
+        metavar="N",
+        help="open connections from one client address at most, else 429; behind a proxy all"
+        " come from its address: raise it [VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS]",
+    )
+    bounds.add_argument(
+        "--allowed-hosts",
+        default=env("VIDEO_GATEWAY_ALLOWED_HOSTS", hosts.ANY),
+        metavar="NAMES",
+        help="comma-separated Host names to answer to, others get 421 (a defence against DNS"
+        " rebinding); `loopback` stands for localhost, 127.0.0.1 and ::1; * for any"
+        " [VIDEO_GATEWAY_ALLOWED_HOSTS]",
+    )
     add_trace_flag(parser)
     logs.add_flags(parser)
     args = parser.parse_args(argv)
     logs.check_flags(parser, args)
+    for flag in ("header_timeout", "body_timeout"):
+        if not 0 < getattr(args, flag) <= 3600:  # NaN fails this too
+            parser.error(f"--{flag.replace('_', '-')} must be more than 0 and at most 3600 seconds")
+    for flag in ("max_connections", "max_connections_per_address"):
+        if getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         parser.error("--metrics-port must be 0-65535")
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -145,16 +197,26 @@ def server(
     key: Path | None = None,
     metrics: GatewayMetrics | None = None,
     tracer_provider: TracerProvider | None = None,
+    limits: Limits | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
         ssl.create_default_context(cafile=backend_ca)  # a bad file fails here, in one line
         credentials = grpc.ssl_channel_credentials(root_certificates=backend_ca.read_bytes())
     config = uvicorn.Config(
-        create_app(target, credentials, metrics=metrics, tracer_provider=tracer_provider),
+        create_app(
+            target,
+            credentials,
+            metrics=metrics,
+            tracer_provider=tracer_provider,
+            allowed_hosts=allowed_hosts,
+        ),
         log_config=None,  # uvicorn's loggers write through ours (logs.setup)
         log_level=log_level,
         access_log=False,  # access.AccessLog writes one without query strings
+        http=edge.protocol(limits or Limits()),  # bounds on what callers send, and how slowly
+        ws="none",
         server_header=False,
         lifespan="on",
         ssl_certfile=cert,
@@ -166,6 +228,13 @@ def server(
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    raise_open_files_limit()
+    limits = Limits(
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        max_connections=fit_to_fd_limit(args.max_connections),
+        max_connections_per_address=args.max_connections_per_address,
+    )
     sock = bind(args.listen)
     provider = None if args.otlp_endpoint is None else tracing.otlp_provider(args.otlp_endpoint)
     registry, measured = CollectorRegistry(), args.metrics_port is not None
@@ -174,7 +243,8 @@ def main(argv: list[str] | None = None) -> None:
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
             metrics=GatewayMetrics(registry) if measured else None,
-            tracer_provider=provider,
+            tracer_provider=provider, limits=limits,
+            allowed_hosts=hosts.parse(args.allowed_hosts),
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:
@@ -193,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
         f"web page at {scheme}://{host}:{port}/ui, API docs at /docs{metrics_url}",
     )
     try:
-        asyncio.run(gateway.serve(sockets=[sock]))
+        asyncio.run(edge.serve(gateway, [sock], limits))
     except KeyboardInterrupt:
         sys.exit(130)
     finally:

@@ -22,6 +22,7 @@ from .access import AccessLog
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
+from .hosts import AllowedHosts
 from .metrics import GatewayMetrics, RequestMetrics
 from .routes import ROUTES, ClientGone
 
@@ -95,10 +96,12 @@ def create_app(
     *,
     metrics: GatewayMetrics | None = None,
     tracer_provider: TracerProvider | None = None,
+    allowed_hosts: frozenset[str] | None = None,
 ) -> Starlette:
     """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
     when given credentials, counting its requests into metrics if given,
-    traced when given a tracer provider."""
+    traced when given a tracer provider, answering only to allowed_hosts
+    (None: any)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -117,7 +120,12 @@ def create_app(
         HTTPException: _routing,
     }
     routes = [*ROUTES, *docs.ROUTES, *web.ROUTES, Route("/", _home, methods=["GET"])]
-    middleware = [Middleware(AccessLog), Middleware(CatchAll), Middleware(ForwardAuthorization)]
+    middleware = [
+        Middleware(AccessLog),
+        Middleware(AllowedHosts, allowed=allowed_hosts),
+        Middleware(CatchAll),
+        Middleware(ForwardAuthorization),
+    ]
     if metrics is not None:
         middleware.insert(0, Middleware(RequestMetrics, metrics=metrics, routes=routes))
     middleware[:0] = tracing.middleware(tracer_provider)  # outermost: it times everything

@@ -14,7 +14,7 @@ from longreel.common import numbers
 from .errors import HttpError, bad_request
 
 MAX_BODY = 64 * 1024  # bytes; a title and a plot fit many times over
-BODY_TIMEOUT = 10.0  # seconds for a body to arrive once the headers have
+BODY_TIMEOUT = 15.0  # seconds for a body to arrive once the headers have (--body-timeout)
 MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
 MAX_INT32 = 2**31 - 1
 

@@ -9,6 +9,7 @@ violations included), as Google's HTTP APIs do.
 
 from __future__ import annotations
 
+import http
 import json
 import logging
 from collections.abc import Iterable
@@ -194,3 +195,21 @@ def error_response(status: status_pb2.Status, status_code: int | None = None) ->
         log.exception("could not write an error body")
         body, status_code = _FALLBACK, 500
     return Response(body, status_code, headers, media_type="application/json")
+
+
+def error_bytes(
+    status: status_pb2.Status, status_code: int, headers: dict[str, str] | None = None
+) -> bytes:
+    """The same answer as a whole HTTP/1.1 response, for errors found below the
+    ASGI app (in the request head itself) and written straight to the socket;
+    it says `connection: close`, as the connection closes after it."""
+    response = error_response(status, status_code)
+    response.headers.update(headers or {})
+    response.headers["connection"] = "close"
+    try:
+        phrase = http.HTTPStatus(response.status_code).phrase
+    except ValueError:
+        phrase = ""
+    head = [f"HTTP/1.1 {response.status_code} {phrase}"]
+    head += [f"{name}: {value}" for name, value in response.headers.items()]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + bytes(response.body)

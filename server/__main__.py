@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from longreel.common import logs, numbers
+from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags
@@ -189,6 +190,7 @@ async def serve(config: Config) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    raise_open_files_limit()
     config = Config(
         listen=args.listen,
         data_dir=args.data_dir,

@@ -28,6 +28,7 @@ from .metrics import JobMetrics, StoreCounts, process_registry
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
 from .processor import Processor, Profile, RenderingProcessor, SimulatedProcessor
+from .processor.rendering import MEMORY_MB
 from .readiness import follow_store
 from .rpc_metrics import RpcMetrics
 from .store import Store, StoreError
@@ -75,7 +76,7 @@ def media_files(config: Config) -> MediaFiles:
 def make_processor(config: Config) -> Processor:
     if config.processor == "simulated":
         return SimulatedProcessor(config.work_seconds)
-    rendering = RenderingProcessor(media_files(config), config.profile)
+    rendering = RenderingProcessor(media_files(config), config.profile, config.render_memory_mb)
     rendering.sweep()  # part files a crash left behind long ago
     return rendering
 
@@ -99,6 +100,7 @@ class Config:
     processor: str = "render"  # render | simulated
     media_dir: Path | None = None  # rendered files; None: media/ under data_dir
     profile: Profile = field(default_factory=Profile)  # size, rate and length of renders
+    render_memory_mb: int = MEMORY_MB  # address space of each render process; 0: no limit
     work_seconds: float = 5.0  # how long the simulated processor takes per video
     lease_seconds: float = 30.0  # at least MIN_LEASE_SECONDS
     max_attempts: int = 5

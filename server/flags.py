@@ -14,10 +14,13 @@ from longreel.common import logs, numbers
 
 from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile
+from .processor.rendering import MEMORY_MB
 
 PROCESSORS = ("render", "simulated")
 DAY = 86400.0  # seconds; the most any duration flag may say
-MAX_SIDE = 3840  # pixels a side of a rendered video (4K UHD is 3840x2160)
+MAX_SIDE = 3840  # pixels: 4K UHD, landscape or portrait
+MAX_AREA = 3840 * 2160  # pixels a frame; a 4K render fits in MEMORY_MB
+MIN_MEMORY_MB = 512  # less fails every render: an ordinary one maps ~300 MB, a 4K one more
 
 
 def add_store_flags(parser: argparse.ArgumentParser) -> None:
@@ -69,6 +72,14 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
         help="length of rendered videos [VIDEO_RENDER_SECONDS]",
     )
     parser.add_argument(
+        "--render-memory-mb",
+        type=numbers.int_flag(0, 1 << 20),
+        default=env("VIDEO_RENDER_MEMORY_MB", str(MEMORY_MB)),
+        metavar="MB",
+        help="address space each render may use (RLIMIT_AS); past it the one video fails"
+        " with RENDER_OUT_OF_MEMORY; 0: no limit [VIDEO_RENDER_MEMORY_MB]",
+    )
+    parser.add_argument(
         "--work-seconds",
         type=numbers.float_flag(0, DAY),
         default=env("VIDEO_WORK_SECONDS", "5"),
@@ -101,19 +112,28 @@ def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
         parser.error("--work-seconds must be 0 or more")
     if args.processor not in PROCESSORS:
         parser.error(f"VIDEO_PROCESSOR must be one of {', '.join(PROCESSORS)}")
-    width, _, height = args.render_size.partition("x")
-    try:
-        args.render_size = (numbers.whole(width, MAX_SIDE), numbers.whole(height, MAX_SIDE))
-    except ValueError:
-        parser.error(f"--render-size must be WIDTHxHEIGHT, up to {MAX_SIDE} a side, e.g. 640x360")
-    if min(args.render_size) < 16 or any(n % 2 for n in args.render_size):
-        parser.error("--render-size: both sides must be even and at least 16")
+    check_render(parser, args)
     if not 1 <= args.render_fps <= 120 or not 0 < args.render_seconds <= 3600:
         parser.error("--render-fps must be 1-120 and --render-seconds above 0, up to 3600")
     if args.lease_seconds < MIN_LEASE_SECONDS:
         parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         parser.error("--metrics-port must be 0-65535")
+
+
+def check_render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a render size or memory limit that would cost more than is sane."""
+    width, _, height = args.render_size.partition("x")
+    try:  # ASCII digits only: str.isdigit() takes "²", which int() refuses
+        args.render_size = (numbers.whole(width, 99999), numbers.whole(height, 99999))
+    except ValueError:
+        parser.error("--render-size must be WIDTHxHEIGHT, e.g. 640x360")
+    if min(args.render_size) < 16 or any(n % 2 for n in args.render_size):
+        parser.error("--render-size: both sides must be even and at least 16")
+    if max(args.render_size) > MAX_SIDE or args.render_size[0] * args.render_size[1] > MAX_AREA:
+        parser.error(f"--render-size must be at most {MAX_SIDE}x{MAX_AREA // MAX_SIDE} (4K)")
+    if not (args.render_memory_mb == 0 or MIN_MEMORY_MB <= args.render_memory_mb <= 1 << 20):
+        parser.error(f"--render-memory-mb must be 0 (no limit) or {MIN_MEMORY_MB}-1048576")
 
 
 def work_config(args: argparse.Namespace) -> dict[str, object]:
@@ -123,6 +143,7 @@ def work_config(args: argparse.Namespace) -> dict[str, object]:
         "processor": args.processor,
         "media_dir": args.media_dir,
         "profile": Profile(width, height, args.render_fps, args.render_seconds),
+        "render_memory_mb": args.render_memory_mb,
         "work_seconds": args.work_seconds,
         "lease_seconds": args.lease_seconds,
     }

@@ -17,6 +17,7 @@ import sys
 from longreel.common import logs, numbers
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
+from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags, tracing
@@ -114,6 +115,7 @@ async def work(config: Config, metrics_host: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
+    raise_open_files_limit()
     config = Config(
         data_dir=args.data_dir,
         database=args.database,

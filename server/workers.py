@@ -28,7 +28,7 @@ from longreel.common import logs
 from . import clock, convert, names, notify, tracing
 from .errors import cancelled, operation_error
 from .metrics import JobMetrics
-from .processor import Cancelled, PermanentError, Processor, VideoSpec
+from .processor import Cancelled, OutOfMemory, PermanentError, Processor, VideoSpec
 from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable, VideoRow
 from .store.base import CREATE, Media
 
@@ -205,6 +205,10 @@ class WorkerPool:
                 ), self.store.now()
             except Cancelled:
                 return _failure("cancelled", cancelled()), self.store.now()
+            except OutOfMemory as exc:
+                message = _short(exc)
+                error = operation_error(code_pb2.INTERNAL, message, "RENDER_OUT_OF_MEMORY")
+                return _failure(f"failed: {message}", error), self.store.now()
             except PermanentError as exc:
                 message = _short(exc)
                 error = operation_error(code_pb2.FAILED_PRECONDITION, message, "PROCESSING_FAILED")

@@ -21,6 +21,10 @@ class PermanentError(Exception):
     """The work cannot succeed (bad input found late): fail without retrying."""
 
 
+class OutOfMemory(PermanentError):
+    """The work needed more memory than it is allowed: it would again, so no retry."""
+
+
 @dataclass(frozen=True, slots=True)
 class VideoSpec:
     video_id: str

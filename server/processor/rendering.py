@@ -4,8 +4,10 @@ render.py) and keeps the files under the media directory, named by video id.
 A separate process per render keeps the event loop and its GIL free for
 RPCs, and makes cancellation simple and total: the process is killed and its
 partial files removed. Files get their final names only when complete, so a
-crash leaves at most `*.part` files, which the next attempt at that video (or
-the next start, for old ones) removes once nothing writes to them.
+crash leaves at most `*.part` files. A live render touches its parts every
+TOUCH_EVERY seconds; parts untouched for ABANDONED_PART are a crashed
+attempt's, and every start and every create removes them, so a loop of
+crashing renders cannot fill the disk.
 """
 
 from __future__ import annotations
@@ -14,23 +16,26 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import secrets
 import sys
 import time
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from ..media import MediaFiles, publish
 from ..store.base import Media
-from .base import Progress, VideoSpec
-from .render import Profile
+from .base import OutOfMemory, Progress, VideoSpec
+from .render import OUT_OF_MEMORY, Profile
 
 log = logging.getLogger(__name__)
 
 CHECK_EVERY = 0.1  # seconds between looks for cancellation while a render runs
 STALLED = 60.0  # seconds without a word from the renderer before it counts as stuck
-ABANDONED_PART = 30.0  # seconds unwritten before a part file counts as a crashed attempt's
-STALE_PART = 24 * 3600  # seconds after which a leftover part file is surely abandoned
+TOUCH_EVERY = 2.0  # seconds between touches of a live render's part files
+ABANDONED_PART = 30.0  # seconds untouched before a part file counts as a crashed attempt's
+MEMORY_MB = 2048  # address space a render may use (RLIMIT_AS); 0: no limit
 STDERR_KEPT = 4_000  # characters of a failed render's stderr put in the log
 
 
@@ -39,25 +44,34 @@ class RenderFailed(Exception):
 
 
 class RenderingProcessor:
-    def __init__(self, files: MediaFiles, profile: Profile | None = None) -> None:
+    def __init__(
+        self, files: MediaFiles, profile: Profile | None = None, memory_mb: int = MEMORY_MB
+    ) -> None:
         self.files = files
         self.profile = profile or Profile()
+        self.memory_mb = memory_mb
+        self.swept = -ABANDONED_PART  # monotonic time of the last sweep: none yet
 
     def sweep(self) -> None:
-        """Remove part files that nothing can still be writing (on start)."""
+        """Remove part files that nothing can still be writing: no live render
+        (of this process or another sharing the folder) left them untouched."""
         self.files.folder.mkdir(parents=True, exist_ok=True)
-        self._remove_parts("*.part", STALE_PART)
+        self._remove_parts("*.part", ABANDONED_PART)
+        self.swept = time.monotonic()
 
     async def create(self, video: VideoSpec, progress: Progress) -> Media:
+        # Crashed attempts' parts, of any video; a live attempt (another worker
+        # that lost its lease and has not noticed yet) touches its own, and is
+        # left alone. Once in a while: it lists the whole folder.
+        if time.monotonic() - self.swept >= ABANDONED_PART:
+            self.sweep()
         self.files.folder.mkdir(parents=True, exist_ok=True)
-        # A crashed attempt's parts; a live attempt (another worker that lost
-        # its lease and has not noticed yet) keeps writing, and is left alone.
-        self._remove_parts(f"{video.video_id}.*.part", ABANDONED_PART)
         parts = self.files.parts(video.video_id, secrets.token_hex(4))
         job = {
             "title": video.title,
             "plot": video.plot,
             "profile": asdict(self.profile),
+            "memory_mb": self.memory_mb,
             "video": str(parts[0]),
             "thumbnail": str(parts[1]),
         }
@@ -72,11 +86,13 @@ class RenderingProcessor:
             process.stdin.write(json.dumps(job).encode())
             await process.stdin.drain()
             process.stdin.close()
-            said = await self._follow(process.stdout, progress)
+            said = await self._follow(process.stdout, progress, parts)
             code = await process.wait()
             if code != 0 or said is None:
                 message = (await errors).decode(errors="replace")[-STDERR_KEPT:]
                 log.warning("render of %s failed (exit %s): %s", video.video_id, code, message)
+                if code == OUT_OF_MEMORY:
+                    raise OutOfMemory(self._out_of_memory())
                 raise RenderFailed(f"the renderer exited with status {code}")
             result: dict[str, Any] = said
             sha256 = str(result["sha256"])
@@ -100,14 +116,22 @@ class RenderingProcessor:
             thumbnail_uri=f"/videos/{video.video_id}/thumbnail",
         )
 
+    def _out_of_memory(self) -> str:
+        if self.memory_mb == 0:
+            return "the render ran out of memory"
+        return f"the render needed more than its {self.memory_mb} MB of memory (--render-memory-mb)"
+
     async def _follow(
-        self, lines: asyncio.StreamReader, progress: Progress
+        self, lines: asyncio.StreamReader, progress: Progress, parts: tuple[Path, ...]
     ) -> dict[str, Any] | None:
         """Read the renderer's progress lines until it ends; its result, if it
         said one. A renderer silent for STALLED seconds is stuck: RenderFailed."""
-        heard = time.monotonic()
+        heard = touched = time.monotonic()
         while True:
             progress.raise_if_cancelled()
+            if time.monotonic() - touched >= TOUCH_EVERY:
+                touched = time.monotonic()
+                _touch(parts)
             try:
                 async with asyncio.timeout(CHECK_EVERY):
                     line = (await lines.readline()).decode().strip()
@@ -139,3 +163,11 @@ class RenderingProcessor:
             with contextlib.suppress(OSError):
                 if time.time() - part.stat().st_mtime > unwritten_for:
                     part.unlink()
+
+
+def _touch(parts: tuple[Path, ...]) -> None:
+    """Mark parts as being written, for sweeps: the encoder may write nothing
+    for a while (a still card compresses to almost nothing)."""
+    for part in parts:
+        with contextlib.suppress(OSError):
+            os.utime(part)

@@ -1,0 +1,319 @@
+"""The HTTP edge: uvicorn's httptools protocol, bounded against hostile callers.
+
+uvicorn keeps a request head of any size in memory and waits for ever on a
+client that sends slowly. Here the bytes of a head are counted before the
+parser sees them, so its buffers never hold more than the bound; the URL, each
+header line, the number of fields and the body are bounded too, the head and
+the body each have a deadline, and the connection table is capped
+(connections.py). Past a bound the caller gets the API's JSON error and the
+connection is closed, lingering so that the caller can read the answer.
+
+This subclasses uvicorn internals: pyproject pins uvicorn to one minor version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar
+
+import grpc
+import httptools
+import uvicorn
+from google.rpc import error_details_pb2
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from .bodies import BODY_TIMEOUT, MAX_BODY
+from .connections import RETRY_AFTER, Connections, TooMany
+from .errors import DOMAIN, build_status, error_bytes
+
+LINGER = 2.0  # seconds a refused connection is still read (and discarded) before it closes
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one caller may send, and how slowly; bytes and seconds."""
+
+    max_head: int = 64 * 1024
+    max_line: int = 8 * 1024
+    max_fields: int = 100
+    max_url: int = 8 * 1024
+    max_body: int = MAX_BODY  # the one number: bodies.py refuses the same past it
+    header_timeout: float = 10.0
+    body_timeout: float = BODY_TIMEOUT
+    max_connections: int = 4096
+    max_connections_per_address: int = 256
+
+
+class Refusal(Exception):
+    """An answer the edge gives itself, and then closes the connection."""
+
+    def __init__(
+        self,
+        http_status: int,
+        reason: str,
+        message: str,
+        code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN)
+        self.status = build_status(code, message, [info])
+        self.http_status = http_status
+        self.headers = headers
+
+    def answer(self) -> bytes:
+        return error_bytes(self.status, self.http_status, self.headers)
+
+
+async def serve(server: uvicorn.Server, sockets: list[socket.socket], limits: Limits) -> None:
+    """server.serve(sockets), with TLS handshakes held to the header deadline:
+    asyncio's default is 60 s, uvicorn has no setting, and a connection in its
+    handshake is not yet in the connection table."""
+    loop = asyncio.get_running_loop()
+    if server.config.ssl is not None:
+        create = functools.partial(loop.create_server, ssl_handshake_timeout=limits.header_timeout)
+        loop.create_server = create  # type: ignore[method-assign]
+    await server.serve(sockets=sockets)
+
+
+def protocol(limits: Limits) -> type[EdgeProtocol]:
+    """The protocol class for uvicorn.Config(http=...), with its own connection table."""
+
+    class Bounded(EdgeProtocol):
+        pass
+
+    Bounded.limits = limits
+    Bounded.table = Connections(limits.max_connections, limits.max_connections_per_address)
+    return Bounded
+
+
+class EdgeProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol with bounds on what arrives; see the module docstring."""
+
+    limits: ClassVar[Limits] = Limits()
+    table: ClassVar[Connections] = Connections(Limits.max_connections, 1 << 30)
+
+    _in_head = True  # between requests, or reading a head
+    _head_bytes = 0
+    _fields = 0
+    _body_bytes = 0
+    _framed_bytes = 0  # all bytes after the head: body, chunk framing, trailers
+    _closing = False
+    _deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        address = self.client[0] if self.client else ""
+        try:
+            self.table.admit(self, address)
+        except TooMany as exc:
+            self._refuse(_too_many(exc, self.limits))
+            return
+        self._arm(self.limits.header_timeout, _head_late)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.table.release(self)
+        self._disarm()
+        super().connection_lost(exc)
+
+    def evict(self) -> None:
+        self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing:
+            return  # lingering: read only so that closing does not reset the answer
+        self._unset_keepalive_if_required()
+        self.table.busy(self)
+        while data and not self._closing:
+            # Counted before the parser sees them, so that its buffers stay bounded;
+            # framing and trailers are not body, but parser memory all the same.
+            head = self._in_head
+            used, most = (
+                (self._head_bytes, self.limits.max_head)
+                if head
+                else (self._framed_bytes, 2 * self.limits.max_body + self.limits.max_head)
+            )
+            if used >= most:
+                self._refuse((_head_too_large if head else _body_too_large)(self.limits))
+                return
+            piece, data = data[: most - used], data[most - used :]
+            if head:
+                self._head_bytes += len(piece)
+            else:
+                self._framed_bytes += len(piece)
+            if not self._feed(piece):
+                return
+
+    def _feed(self, piece: bytes) -> bool:
+        """Parse piece; False once the connection is being refused or upgraded."""
+        try:
+            self.parser.feed_data(piece)
+        except httptools.HttpParserCallbackError as exc:
+            if isinstance(exc.__context__, Refusal):
+                self._refuse(exc.__context__)
+            else:
+                self._refuse_malformed()
+            return False
+        except httptools.HttpParserError:
+            self._refuse_malformed()
+            return False
+        except httptools.HttpParserUpgrade:
+            self._unsupported_upgrade_warning()
+            return False
+        return True
+
+    def _refuse_malformed(self) -> None:
+        self.logger.warning("Invalid HTTP request received.")
+        self._refuse(Refusal(400, "MALFORMED_REQUEST", "the request is not valid HTTP/1.1"))
+
+    # Parser callbacks: a Refusal raised here stops the parser and reaches _feed.
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._fields = 0
+        self._body_bytes = 0
+        if self._deadline is None:  # a keep-alive request: its head's clock starts now
+            self._arm(self.limits.header_timeout, _head_late)
+
+    def on_url(self, url: bytes) -> None:
+        super().on_url(url)
+        if len(self.url) > self.limits.max_url:
+            raise Refusal(
+                414, "URL_TOO_LONG", f"the URL is longer than {self.limits.max_url} bytes"
+            )
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._fields += 1
+        if self._fields > self.limits.max_fields:
+            raise Refusal(
+                431,
+                "TOO_MANY_HEADERS",
+                f"the request has over {self.limits.max_fields} header fields",
+            )
+        if len(name) + len(value) + 2 > self.limits.max_line:
+            raise Refusal(
+                431,
+                "HEADER_LINE_TOO_LONG",
+                f"a header line is longer than {self.limits.max_line} bytes",
+            )
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        self._disarm()
+        declared = _content_length(self.headers)
+        if declared is not None and declared > self.limits.max_body:
+            raise _body_too_large(self.limits)
+        self._arm(self.limits.body_timeout, _body_late)
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._body_bytes += len(body)
+        if self._body_bytes > self.limits.max_body:  # chunked: no Content-Length to check first
+            raise _body_too_large(self.limits)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._disarm()
+        self._head_bytes = self._framed_bytes = 0
+        self._in_head = True
+        super().on_message_complete()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if not self.transport.is_closing() and not self.pipeline and self._in_head:
+            self.table.idle(self)
+
+    # Deadlines and refusals
+    def _arm(self, seconds: float, late: Callable[[Limits], Refusal]) -> None:
+        self._disarm()
+        self._deadline = self.loop.call_later(seconds, self._expired, late)
+
+    def _disarm(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+            self._deadline = None
+
+    def _expired(self, late: Callable[[Limits], Refusal]) -> None:
+        self._deadline = None
+        if self.cycle is not None and self.cycle.response_started:
+            self.transport.close()  # answered already: nothing more to say
+        else:
+            self._refuse(late(self.limits))
+
+    def _refuse(self, refusal: Refusal) -> None:
+        """Answer refusal, stop the request's app if one runs, and close after a linger."""
+        self._closing = True
+        self._disarm()
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            if cycle.response_started:  # one answer is on its way: another cannot follow
+                self.transport.close()
+                return
+            cycle.disconnected = True  # the app's sends go nowhere; its reads see a disconnect
+            cycle.message_event.set()
+        if self.transport.is_closing():
+            return
+        self.transport.write(refusal.answer())
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        self.flow.resume_reading()
+        self.loop.call_later(LINGER, self.transport.close)
+
+
+def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
+    for name, value in headers:
+        if name == b"content-length" and value.isdigit():
+            return int(value)  # llhttp has checked it is a number of bounded length
+    return None
+
+
+def _head_too_large(limits: Limits) -> Refusal:
+    return Refusal(
+        431, "HEADERS_TOO_LARGE", f"the request head is larger than {limits.max_head} bytes"
+    )
+
+
+def _body_too_large(limits: Limits) -> Refusal:
+    return Refusal(413, "BODY_TOO_LARGE", f"the body is larger than {limits.max_body} bytes")
+
+
+def _head_late(limits: Limits) -> Refusal:
+    return Refusal(
+        408,
+        "HEADER_TIMEOUT",
+        f"the request head did not arrive within {limits.header_timeout:g} s",
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    )
+
+
+def _body_late(limits: Limits) -> Refusal:
+    return Refusal(
+        408,
+        "BODY_TIMEOUT",
+        f"the body did not arrive within {limits.body_timeout:g} s",
+        grpc.StatusCode.DEADLINE_EXCEEDED,
+    )
+
+
+def _too_many(exc: TooMany, limits: Limits) -> Refusal:
+    retry = {"Retry-After": str(RETRY_AFTER)}
+    if exc.per_address:
+        return Refusal(
+            429,
+            "TOO_MANY_CONNECTIONS_FROM_ADDRESS",
+            f"this address has {limits.max_connections_per_address} connections open already",
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            retry,
+        )
+    return Refusal(
+        503,
+        "TOO_MANY_CONNECTIONS",
+        f"the gateway holds {limits.max_connections} connections already; retry shortly",
+        grpc.StatusCode.UNAVAILABLE,
+        retry,
+    )

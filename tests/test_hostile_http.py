@@ -1,0 +1,369 @@
+"""Hostile HTTP callers against the real gateway program: bounded heads, bodies,
+deadlines, connections, credentials and Host names, each answered in the API's
+own JSON and at a cost to the gateway that does not grow with the attack.
+
+The gateway runs as a subprocess (its memory is its own to measure) in front
+of no server at all: every refusal here happens before a call would be made.
+The metrics endpoint, which every program serves alike, is tried in process.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import select
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from longreel.common.metrics_http import Endpoint, serve
+
+from .certs import make_pki
+
+HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
+MiB = 1024 * 1024
+CHUNKED = (  # to a route that reads its body
+    b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
+
+
+@dataclass
+class Gateway:
+    process: subprocess.Popen[str]
+    port: int
+
+    def connect(self, source: str = "127.0.0.1") -> socket.socket:
+        sock = socket.socket()
+        sock.bind((source, 0))
+        sock.settimeout(10)
+        sock.connect(("127.0.0.1", self.port))
+        return sock
+
+    def rss(self) -> int:
+        """The gateway's resident memory, in bytes."""
+        with open(f"/proc/{self.process.pid}/status") as status:
+            line = next(x for x in status if x.startswith("VmRSS:"))
+        return int(line.split()[1]) * 1024
+
+
+def _low_open_files_limit() -> None:
+    """In the child: a soft limit below the hard one, as shells often set."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(512, hard), hard))
+
+
+@pytest.fixture
+def start_gateway() -> Iterator[Callable[..., Gateway]]:
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*flags: str) -> Gateway:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "longreel.gateway", "--listen", "127.0.0.1:0",
+             "--target", "127.0.0.1:9", "--log-level", "error", *flags],
+            stdout=subprocess.PIPE, text=True, preexec_fn=_low_open_files_limit,
+        )  # fmt: skip
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        port = int(line.split("://127.0.0.1:")[1].split(";")[0])
+        return Gateway(process, port)
+
+    yield start
+    for process in started:
+        process.terminate()
+        process.wait(10)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+@pytest.fixture
+def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
+    return start_gateway("--header-timeout", "1", "--body-timeout", "1")
+
+
+def answer(sock: socket.socket) -> bytes:
+    """Everything the gateway sends until it closes the connection."""
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    return received
+
+
+def one_response(sock: socket.socket) -> bytes:
+    """One whole response whose body has a Content-Length, the connection left open."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(65536)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(head.lower().split(b"content-length: ")[1].split(b"\r\n")[0])
+    while len(body) < length:
+        body += sock.recv(65536)
+    return head + b"\r\n\r\n" + body
+
+
+def error_of(response: bytes, status: int, reason: str) -> dict[str, object]:
+    head, _, body = response.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), response[:300]
+    assert b"content-type: application/json" in head.lower()
+    error = json.loads(body)["error"]
+    assert error["code"] == status
+    assert reason in json.dumps(error["details"])
+    return error  # type: ignore[no-any-return]
+
+
+def send_until_answered(sock: socket.socket, start: bytes, filler: bytes, most: int) -> int:
+    """Send start, then filler until the gateway answers (or most bytes); the bytes sent."""
+    sock.sendall(start)
+    sent = len(start)
+    while sent < most:
+        if select.select([sock], [], [], 0)[0]:
+            return sent
+        try:
+            sent += sock.send(filler)
+        except (BrokenPipeError, ConnectionResetError):
+            return sent
+    return sent
+
+
+def test_a_200_mb_header_is_431_early_and_the_gateway_memory_barely_moves(gateway):
+    before = gateway.rss()
+    with gateway.connect() as sock:
+        sent = send_until_answered(sock, HEAD + b"X-Big: ", b"a" * MiB, 200 * MiB)
+        response = answer(sock)
+    error_of(response, 431, "HEADER")
+    assert sent < 100 * MiB  # refused long before the end
+    assert gateway.rss() - before < 30 * MiB
+
+
+def test_a_head_of_many_lines_is_431_past_64_kib(gateway):
+    with gateway.connect() as sock:
+        line = b"X-Some: " + b"a" * 4000 + b"\r\n"
+        send_until_answered(sock, HEAD, line, 10 * MiB)
+        error_of(answer(sock), 431, "HEADERS_TOO_LARGE")
+
+
+def test_a_header_line_over_8_kib_is_431(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(HEAD + b"X-Long: " + b"a" * 9000 + b"\r\n\r\n")
+        error_of(answer(sock), 431, "HEADER_LINE_TOO_LONG")
+
+
+def test_over_100_header_fields_is_431(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(HEAD + b"".join(b"X-%d: y\r\n" % i for i in range(101)) + b"\r\n")
+        error_of(answer(sock), 431, "TOO_MANY_HEADERS")
+
+
+def test_a_url_over_8_kib_is_414(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        error_of(answer(sock), 414, "URL_TOO_LONG")
+
+
+def test_a_content_length_over_the_limit_is_413_before_the_body_is_sent(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"POST /nowhere HTTP/1.1\r\nHost: localhost\r\nContent-Length: 10000000\r\n\r\n"
+        )
+        error_of(answer(sock), 413, "BODY_TOO_LARGE")
+
+
+def test_a_chunked_body_past_the_limit_is_413_as_it_arrives(gateway):
+    start = CHUNKED
+    chunk = b"%x\r\n%s\r\n" % (64 * 1024, b"a" * 64 * 1024)
+    with gateway.connect() as sock:
+        sent = send_until_answered(sock, start, chunk, 200 * MiB)
+        response = answer(sock)
+    error_of(response, 413, "BODY_TOO_LARGE")
+    assert b"connection: close" in response.lower()  # the edge's answer, not the app's
+    assert sent < 100 * MiB
+
+
+def test_endless_chunked_trailers_are_refused_as_they_arrive(gateway):
+    start = CHUNKED
+    with gateway.connect() as sock:
+        sent = send_until_answered(sock, start + b"0\r\nX-Trailer: ", b"a" * MiB, 200 * MiB)
+        response = answer(sock)
+    error_of(response, 413, "BODY_TOO_LARGE")
+    assert b"connection: close" in response.lower()  # the edge's answer, not the app's
+    assert sent < 100 * MiB
+
+
+def test_a_slowloris_head_is_408_at_the_header_deadline(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(b"GET /ui HTTP/1.1\r\n")
+        started = time.monotonic()
+        while not select.select([sock], [], [], 0.2)[0]:
+            sock.sendall(b"X")  # one byte of an endless header at a time
+            assert time.monotonic() - started < 8, "no answer within 8 s of a 1 s deadline"
+        error_of(answer(sock), 408, "HEADER_TIMEOUT")
+
+
+def test_a_connection_that_sends_nothing_is_closed_at_the_header_deadline(gateway):
+    with gateway.connect() as sock:
+        error_of(answer(sock), 408, "HEADER_TIMEOUT")
+
+
+def test_a_slow_body_is_408_at_the_body_deadline(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"
+        )
+        started = time.monotonic()
+        while not select.select([sock], [], [], 0.2)[0]:
+            sock.sendall(b" ")
+            assert time.monotonic() - started < 8, "no answer within 8 s of a 1 s deadline"
+        error_of(answer(sock), 408, "BODY_TIMEOUT")
+
+
+def test_a_full_table_closes_the_oldest_idle_connection_then_refuses_with_503(start_gateway):
+    gateway = start_gateway("--max-connections", "3")
+    idle = [gateway.connect() for _ in range(3)]
+    for sock in idle:
+        sock.sendall(HEAD + b"\r\n")
+        assert one_response(sock).startswith(b"HTTP/1.1 200 ")
+    newcomer = gateway.connect()  # evicts idle[0], the oldest idle one
+    newcomer.sendall(HEAD + b"Connection: close\r\n\r\n")
+    assert answer(newcomer).startswith(b"HTTP/1.1 200 ")
+    assert answer(idle[0]) == b""  # closed to make room
+    busy = [
+        gateway.connect() for _ in range(3)
+    ]  # evict idle[1] and idle[2], then the table is full
+    for sock in busy:
+        sock.sendall(b"GET /ui HTTP/1.1\r\n")  # mid-head: busy, not evictable
+    with gateway.connect() as refused:
+        error = answer(refused)
+    error_of(error, 503, "TOO_MANY_CONNECTIONS")
+    assert b"retry-after: 1" in error.lower()
+    for sock in [*idle, newcomer, *busy]:
+        sock.close()
+
+
+def test_one_address_cannot_take_the_whole_table(start_gateway):
+    gateway = start_gateway("--max-connections-per-address", "3")
+    hoard = [gateway.connect("127.0.0.2") for _ in range(3)]
+    for sock in hoard:
+        sock.sendall(b"GET /ui HTTP/1.1\r\n")
+    with gateway.connect("127.0.0.2") as refused:
+        response = answer(refused)
+    error_of(response, 429, "TOO_MANY_CONNECTIONS_FROM_ADDRESS")
+    assert b"retry-after: 1" in response.lower()
+    with gateway.connect("127.0.0.1") as other:  # another caller is still served
+        other.sendall(HEAD + b"Connection: close\r\n\r\n")
+        assert answer(other).startswith(b"HTTP/1.1 200 ")
+    for sock in hoard:
+        sock.close()
+
+
+def test_two_authorization_headers_are_401_as_grpc_would_refuse_them(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"GET /videos HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            b"Authorization: Bearer one\r\nAuthorization: Bearer two\r\n\r\n"
+        )
+        response = answer(sock)
+    error_of(response, 401, "CREDENTIALS_REPEATED")
+    assert b"www-authenticate: bearer" in response.lower()
+
+
+def test_an_authorization_over_4_kib_is_431_in_the_apis_own_words(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"GET /videos HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+            b"Authorization: Bearer " + b"t" * 5000 + b"\r\n\r\n"
+        )
+        error = error_of(answer(sock), 431, "CREDENTIALS_TOO_LARGE")
+    assert "Authorization" in str(error["message"])
+
+
+def test_only_allowed_host_names_are_served(start_gateway):
+    gateway = start_gateway("--allowed-hosts", "loopback,videos.example")
+    for host, status in [
+        (b"evil.example", b"421"),
+        (b"evil.example:4000", b"421"),
+        (b"localhost:4000", b"200"),
+        (b"127.0.0.1", b"200"),
+        (b"[::1]:4000", b"200"),
+        (b"Videos.Example", b"200"),
+    ]:
+        with gateway.connect() as sock:
+            sock.sendall(b"GET /ui HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host)
+            response = answer(sock)
+        assert response.startswith(b"HTTP/1.1 " + status), (host, response[:200])
+        if status == b"421":
+            error_of(response, 421, "HOST_NOT_ALLOWED")
+
+
+def test_an_http_1_1_request_without_host_is_400(gateway):
+    with gateway.connect() as sock:
+        sock.sendall(b"GET /ui HTTP/1.1\r\nConnection: close\r\n\r\n")
+        error_of(answer(sock), 400, "HOST_MISSING")
+
+
+def test_the_gateway_raises_its_open_files_limit_to_the_hard_limit(gateway):
+    with open(f"/proc/{gateway.process.pid}/limits") as limits:
+        line = next(x for x in limits if x.startswith("Max open files"))
+    soft, hard = line.split()[3:5]
+    assert soft == hard
+
+
+@pytest.fixture
+def metrics_endpoint() -> Iterator[Endpoint]:
+    endpoint = serve(CollectorRegistry(), "127.0.0.1", 0, max_connections=2, deadline=1.0)
+    yield endpoint
+    endpoint.close()
+
+
+def test_a_metrics_connection_that_sends_nothing_is_closed_at_its_deadline(metrics_endpoint):
+    with socket.create_connection(("127.0.0.1", metrics_endpoint.port), timeout=10) as sock:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")  # and never the rest
+        assert answer(sock) == b""
+
+
+def test_slow_metrics_connections_past_the_cap_are_closed_and_scrapes_resume(metrics_endpoint):
+    address = ("127.0.0.1", metrics_endpoint.port)
+    held = [socket.create_connection(address, timeout=10) for _ in range(2)]
+    for sock in held:
+        sock.sendall(b"GET /metrics HTTP/1.1\r\n")
+    time.sleep(0.2)  # both are being served
+    with socket.create_connection(address, timeout=10) as extra:
+        assert answer(extra) == b""  # closed unread, not one more thread
+    for sock in held:
+        assert answer(sock) == b""  # cut at the deadline
+        sock.close()
+    with socket.create_connection(address, timeout=10) as scrape:
+        scrape.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+        assert answer(scrape).startswith(b"HTTP/1.0 200 ")
+
+
+def test_a_tls_handshake_that_never_comes_is_cut_at_the_header_deadline(start_gateway, tmp_path):
+    pki = make_pki(tmp_path / "pki")
+    gateway = start_gateway(
+        "--tls-cert", str(pki.server_cert), "--tls-key", str(pki.server_key),
+        "--header-timeout", "1",
+    )  # fmt: skip
+    with gateway.connect() as sock:
+        assert answer(sock) == b""  # closed well before asyncio's 60 s
+
+
+def test_honest_pipelined_requests_and_a_body_near_the_limit_are_served(gateway):
+    body = json.dumps({"title": "T", "padding": "p" * 60_000}).encode()
+    post = (
+        b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    gets = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\n\r\n" * 3000
+    last = b"GET /nowhere HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    with gateway.connect() as sock:
+        sock.sendall(post + gets + last)
+        response = answer(sock)
+    assert response.startswith(b"HTTP/1.1 400 ")  # read and judged by the app, not refused
+    assert response.count(b"HTTP/1.1 404 ") == 3001
