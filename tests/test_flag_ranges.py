@@ -28,6 +28,8 @@ ABSURD = {
         ("--work-seconds", "-1"),
         ("--render-size", "100000x100000"),
         ("--render-size", f"{HUGE}x{HUGE}"),
+        ("--render-size", "\u00b2x\u00b2"),
+        ("--render-memory-mb", HUGE),
         ("--render-fps", HUGE),
         ("--render-seconds", "1e400"),
         ("--rate-limit", "nan"),
