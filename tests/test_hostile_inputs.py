@@ -124,7 +124,8 @@ def test_long_numbers_in_headers_and_parameters_are_answered_without_a_traceback
             assert http.get(task, params={"wait": wait}).status_code == 400, wait
         for size in (LONG, "\u0661", "-1", "1_0"):
             assert http.get("/videos", params={"pageSize": size}).status_code == 400, size
-        assert http.get("/videos", params={"pageToken": "A" * 10_000}).status_code == 400
+        assert http.get("/videos", params={"pageToken": "A" * 600}).status_code == 400
+        assert http.get("/videos", params={"pageToken": "A" * 10_000}).status_code in (400, 414)
     body = "POST /videos/tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
     status = raw_status(gateway.address, f"{body}Content-Length: {LONG}\r\n\r\n{{}}".encode())
     assert status in (400, 413)
