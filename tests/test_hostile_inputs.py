@@ -271,3 +271,15 @@ def test_no_caller_text_reaches_a_log_line_raw(form):
     written = stream.getvalue()
     assert not any(c in written for c in "\r\x1b\u202e\u2028")
     assert not any(line.startswith("FORGED") for line in written.splitlines())
+
+
+def test_uvicorns_own_lines_lose_their_query_strings_whatever_the_protocol():
+    stream = io.StringIO()
+    handler = logs.handler("text", stream)
+    record = logging.LogRecord(
+        "uvicorn.error", logging.INFO, __file__, 1, '%s - "WebSocket %s" 403',
+        ("127.0.0.1:5555", "/videos?access_token=query-never-in-the-log"), None,
+    )  # fmt: skip
+    handler.handle(record)
+    assert "query-never-in-the-log" not in stream.getvalue()
+    assert '"WebSocket /videos?…" 403' in stream.getvalue()
