@@ -283,3 +283,13 @@ def test_uvicorns_own_lines_lose_their_query_strings_whatever_the_protocol():
     handler.handle(record)
     assert "query-never-in-the-log" not in stream.getvalue()
     assert '"WebSocket /videos?…" 403' in stream.getvalue()
+
+
+def test_videoctl_does_not_call_an_answer_too_large_retry_later():
+    from google.api_core import exceptions
+
+    from longreel.client.cli import failure
+
+    large = exceptions.ResourceExhausted("Received message larger than max (5000000 vs. 4194304)")
+    assert failure(large).startswith("RESPONSE_TOO_LARGE: ")
+    assert failure(exceptions.ResourceExhausted("busy")) == "RESOURCE_EXHAUSTED: busy"
