@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import math
 import os
 import sys
 import threading
@@ -24,6 +23,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from google.protobuf.message import Message
 
+from longreel.common import numbers
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import _core, _rows
@@ -32,6 +32,7 @@ from .sync import VideoClient
 PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
 WATCH_LIMIT = 20  # operations a watch shows when not told
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
+MAX_TIMEOUT = 86400.0  # seconds; past a day is a typo
 T = TypeVar("T")
 
 
@@ -42,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     )
     top.add_argument(
         "--target",
+        type=numbers.host_port,
         default=env("VIDEO_TARGET", _core.DEFAULT_TARGET),
         help="HOST:PORT of the video-server [VIDEO_TARGET] (default: %(default)s)",
     )
@@ -65,7 +67,7 @@ def parser() -> argparse.ArgumentParser:
     top.add_argument("--output", "-o", choices=["table", "json"], default="table")
     top.add_argument(
         "--timeout",
-        type=float,
+        type=numbers.float_flag(0, MAX_TIMEOUT, above=True),
         default=CLI_TIMEOUT,
         help="seconds a call may take, retries of an unreachable server included "
         "(default: %(default)s)",
@@ -101,7 +103,7 @@ def _list_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--filter", default="", help='AIP-160, e.g. "done = false"')
     command.add_argument(
         "--limit",
-        type=_positive,
+        type=numbers.int_flag(1, 2**31 - 1),
         metavar="N",
         help=f"at most N operations (default: all; with --watch, {WATCH_LIMIT})",
     )
@@ -117,12 +119,6 @@ def _list_flags(command: argparse.ArgumentParser) -> None:
     )
 
 
-def _positive(text: str) -> int:
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number above 0, not {text!r}")
-    return int(text)
-
-
 def _wait_flags(command: argparse.ArgumentParser) -> None:
     command.add_argument("--wait", action="store_true", help="wait, showing progress")
     command.add_argument(
@@ -135,11 +131,6 @@ def _wait_flags(command: argparse.ArgumentParser) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     command = parser()
     args = command.parse_args(argv)
-    if not (0 < args.timeout < math.inf):
-        command.error("--timeout must be a number of seconds above 0")
-    host, _, port = args.target.rpartition(":")
-    if not host or not port.isdigit():
-        command.error(f"--target must be HOST:PORT, not {args.target!r}")
     credentials = None
     if args.tls or args.tls_ca or args.tls_cert or args.tls_key:
         try:
@@ -162,8 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ) as client:
             return run(client, args, out)
     except exceptions.GoogleAPICallError as error:
-        code = error.grpc_status_code.name if error.grpc_status_code else "ERROR"
-        print(f"videoctl: {code}: {error.message}", file=sys.stderr)
+        print(f"videoctl: {failure(error)}", file=sys.stderr)
         return 1
     except exceptions.RetryError as error:
         cause = getattr(error.cause, "message", None) or error.cause
@@ -172,6 +162,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+
+
+def failure(error: exceptions.GoogleAPICallError) -> str:
+    """One line naming the status; an answer past our receive limit is not
+    the server's RESOURCE_EXHAUSTED (no retry helps), so it says so."""
+    code = error.grpc_status_code.name if error.grpc_status_code else "ERROR"
+    if code == "RESOURCE_EXHAUSTED" and "message larger than max" in str(error.message):
+        return f"RESPONSE_TOO_LARGE: the answer was too large for videoctl ({error.message})"
+    return f"{code}: {error.message}"
 
 
 def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:

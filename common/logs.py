@@ -11,6 +11,12 @@ Context comes from `context()`/`bind()`, kept in a ContextVar: asyncio tasks
 copy it when they start, so a call's or job's fields reach every line logged
 on its behalf. Only the fields named in FIELDS are written: never a token,
 a header or a request body.
+
+Callers' text reaches the log (paths, names, messages), so in text form every
+control character, line separator and bidi override is escaped, and traceback
+lines are indented: no caller can forge or hide a line. JSON escapes them all
+already (ensure_ascii). uvicorn's own lines go through the same handler, their
+query strings cut off (WebSocket attempts carry tokens there).
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ import importlib
 import json
 import logging
 import os
+import re
 import types
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -117,8 +124,52 @@ class TextFormatter(logging.Formatter):
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         shown = " ".join(f"{key}={_quoted(value)}" for key, value in _fields(record).items())
-        head = f"{_time(record)} {record.levelname} {record.name}: {record.message}"
+        head = f"{_time(record)} {record.levelname} {record.name}: {escape(record.message)}"
         return f"{head} {shown}" if shown else head
+
+    def formatException(self, ei: Any) -> str:
+        return _indented(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indented(super().formatStack(stack_info))
+
+
+def _indented(text: str) -> str:
+    """A traceback's lines, escaped and indented: an exception's message may
+    hold a caller's newline, and must not start a line of its own."""
+    return "\n".join("  " + escape(line) for line in text.splitlines())
+
+
+class QueryFilter(logging.Filter):
+    """Cuts query strings from uvicorn's own lines: its WebSocket lines write
+    the full URL, and tokens travel there."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith("uvicorn") and isinstance(record.args, tuple):
+            record.args = tuple(_no_query(arg) for arg in record.args)
+        return True
+
+
+def _no_query(arg: object) -> object:
+    return arg.split("?", 1)[0] + "?…" if isinstance(arg, str) and "?" in arg else arg
+
+
+# C0, DEL, C1, bidi marks, embeddings, overrides and isolates, line separators.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape(text: str) -> str:
+    """text with the characters that could forge, split or reorder a log line
+    written as escapes (\\n, \\x1b, \\u202e)."""
+    return _UNSAFE.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    return _SHORT.get(char) or (
+        f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+    )
 
 
 def _quoted(value: object) -> str:
@@ -131,6 +182,7 @@ def handler(form: str, stream: IO[str] | None = None) -> logging.Handler:
     """Writes lines in form (text or json), with their context, to stream (stderr)."""
     writer = logging.StreamHandler(stream)
     writer.addFilter(ContextFilter())
+    writer.addFilter(QueryFilter())
     writer.setFormatter(JsonFormatter() if form == "json" else TextFormatter())
     return writer
 

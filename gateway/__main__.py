@@ -20,7 +20,7 @@ import uvicorn
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from longreel.common import logs
+from longreel.common import logs, numbers
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
@@ -46,11 +46,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--listen",
+        type=numbers.host_port,
         default=env("VIDEO_GATEWAY_LISTEN", "127.0.0.1:4000"),
         help="HOST:PORT to serve HTTP on; port 0 picks a free one [VIDEO_GATEWAY_LISTEN]",
     )
     parser.add_argument(
         "--target",
+        type=numbers.host_port,
         default=env("VIDEO_TARGET", "127.0.0.1:50051"),
         help="HOST:PORT of the gRPC video-server [VIDEO_TARGET]",
     )
@@ -82,7 +84,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--metrics-port",
-        type=int,
+        type=numbers.port,
         default=env("VIDEO_GATEWAY_METRICS_PORT") or None,
         metavar="PORT",
         help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being that of"

@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Any
 
 import grpc
 from starlette.requests import Request
+
+from longreel.common import numbers
 
 from .errors import HttpError, bad_request
 
 MAX_BODY = 64 * 1024  # bytes; a title and a plot fit many times over
 BODY_TIMEOUT = 15.0  # seconds for a body to arrive once the headers have (--body-timeout)
 MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
-_WAIT = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s)?")
-_DIGITS = re.compile(r"[0-9]{1,9}")
+MAX_INT32 = 2**31 - 1
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -51,7 +51,7 @@ async def _body(request: Request) -> bytes:
         http_status=413,
     )
     declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY:
+    if _too_large(declared):
         raise too_large
     chunks, size = [], 0
     try:
@@ -112,11 +112,12 @@ def idempotency_key(request: Request) -> str:
 def page_size(request: Request) -> int:
     """AIP-158: 0 (or absent) means the default, above 1000 means 1000."""
     raw = request.query_params.get("pageSize", "0")
-    if not _DIGITS.fullmatch(raw):
+    try:  # above 1000 is cut to 1000 by the server; past int32 is nonsense
+        return numbers.whole(raw, MAX_INT32)
+    except ValueError:
         raise bad_request(
             [("pageSize", "must be a whole number (0 for the default, at most 1000)")]
-        )
-    return int(raw)
+        ) from None
 
 
 def wait_seconds(request: Request) -> float | None:
@@ -127,8 +128,24 @@ def wait_seconds(request: Request) -> float | None:
     raw = request.query_params.get("wait")
     if raw is None:
         return None
-    match = _WAIT.fullmatch(raw)
-    if not match:
-        raise bad_request([("wait", "must be a duration such as 10s, 500ms or 10 (seconds)")])
-    seconds = float(match.group(1)) / (1000 if match.group(2) == "ms" else 1)
+    number, unit = (raw[:-2], 1000) if raw.endswith("ms") else (raw.removesuffix("s"), 1)
+    try:
+        seconds = numbers.decimal(number, float(10**numbers.MAX_DIGITS)) / unit
+    except ValueError:
+        raise bad_request(
+            [("wait", "must be a duration such as 10s, 500ms or 10 (seconds)")]
+        ) from None
     return min(seconds, MAX_WAIT)
+
+
+def _too_large(declared: str) -> bool:
+    """Whether a Content-Length is past MAX_BODY, however many digits it has
+    (one that is not a number is the HTTP parser's to refuse)."""
+    text = declared.strip()
+    if not (text.isascii() and text.isdigit()):
+        return False
+    try:
+        numbers.whole(text, MAX_BODY)
+    except ValueError:
+        return True
+    return False

@@ -14,12 +14,14 @@ import grpc
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from longreel.common import numbers
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .backend import CALL_TIMEOUT, Backend
 from .errors import HttpError
 
-RANGE = re.compile(r"bytes=(\d*)-(\d*)", re.IGNORECASE)
+RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)  # ASCII: \d is any script's
+LARGEST = 10**numbers.MAX_DIGITS  # past any file; a range past it is ignored
 TYPES = {
     pb.ReadVideoContentRequest.VIDEO: "video/mp4",
     pb.ReadVideoContentRequest.THUMBNAIL: "image/png",
@@ -32,18 +34,20 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
     match = RANGE.fullmatch(header.strip()) if header else None
     if match is None or match.groups() == ("", ""):
         return None  # absent, several ranges or another unit: the whole file (§14.2)
-    first, last = match.groups()
-    if first and last and int(last) < int(first):
+    try:  # a number past 20 digits is not read: the range is ignored (§14.2 allows it)
+        first, last = (numbers.whole(n, LARGEST) if n else None for n in match.groups())
+    except ValueError:
+        return None
+    if first is not None and last is not None and last < first:
         return None  # not a valid range (RFC 9110 §14.1.1): ignored, the whole file
-    if first == "":  # the last N bytes
-        if int(last) == 0:
+    if first is None:  # the last N bytes
+        if last == 0:
             raise _unsatisfiable(size)
-        return max(0, size - int(last)), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size:
+        return max(0, size - (last or 0)), size - 1
+    end = min(last, size - 1) if last is not None else size - 1
+    if first >= size:
         raise _unsatisfiable(size)
-    return start, end
+    return first, end
 
 
 def _unsatisfiable(size: int) -> HttpError:

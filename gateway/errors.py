@@ -124,7 +124,19 @@ def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
         )
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return build_status(code, "the video service did not answer in time")
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and too_large(error.details()):
+        # Our own receive limit, not the server's load: no retry would help (not 429).
+        return build_status(
+            grpc.StatusCode.INTERNAL,
+            "the video service's answer was too large for the gateway",
+            [error_details_pb2.ErrorInfo(reason="RESPONSE_TOO_LARGE", domain=DOMAIN)],
+        )
     return build_status(code, error.details() or code.name.lower())
+
+
+def too_large(details: str | None) -> bool:
+    """Whether gRPC's RESOURCE_EXHAUSTED is a message past the receiver's size limit."""
+    return "message larger than max" in (details or "")
 
 
 def _http_field_names(status: status_pb2.Status) -> status_pb2.Status:

@@ -75,7 +75,7 @@ PAGING = [
     {
         "name": "pageToken",
         "in": "query",
-        "schema": {"type": "string"},
+        "schema": {"type": "string", "maxLength": 512},
         "description": "nextPageToken of the previous page",
     },
 ]
@@ -110,7 +110,7 @@ REQUEST_ID = {
 WAIT = {
     "name": "wait",
     "in": "query",
-    "schema": {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s)?$"},
+    "schema": {"type": "string", "pattern": r"^[0-9]{1,20}(\.[0-9]{1,20})?(ms|s)?$"},
     "description": f"Long poll: answer as soon as the task ends, or after this long (longer "
     f"waits are cut to {MAX_WAIT:.0f}s), e.g. 10s",
 }

@@ -10,7 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
-from longreel.common import logs
+from longreel.common import logs, numbers
 from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
@@ -32,13 +32,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--listen",
+        type=numbers.host_port,
         default=env("VIDEO_LISTEN", "127.0.0.1:50051"),
         help="HOST:PORT to serve gRPC on; port 0 picks a free one [VIDEO_LISTEN]",
     )
     flags.add_store_flags(parser)
     parser.add_argument(
         "--workers",
-        type=int,
+        type=numbers.int_flag(0, 1000),
         default=env("VIDEO_WORKERS", "2"),
         help="operations run at once in this process [VIDEO_WORKERS]",
     )
@@ -53,14 +54,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     flags.add_work_flags(parser)
     parser.add_argument(
         "--max-backlog",
-        type=int,
+        type=numbers.int_flag(1, 10**9),
         default=env("VIDEO_MAX_BACKLOG", "10000"),
         help="unfinished operations allowed; past it, creates and deletes answer "
         "RESOURCE_EXHAUSTED [VIDEO_MAX_BACKLOG]",
     )
     parser.add_argument(
         "--retention-hours",
-        type=float,
+        type=numbers.float_flag(0, 24 * 365 * 100, above=True),
         default=env("VIDEO_RETENTION_HOURS", "168"),
         help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
     )
@@ -141,10 +142,17 @@ def add_security_flags(parser: argparse.ArgumentParser) -> None:
     )
     auth.add_argument(
         "--rate-limit",
-        type=float,
+        type=numbers.float_flag(0, 1e6),
         default=env("VIDEO_RATE_LIMIT", "0"),
         help="calls a second per caller (bursts of twice that); past it,"
         " RESOURCE_EXHAUSTED; 0: no limit [VIDEO_RATE_LIMIT]",
+    )
+    auth.add_argument(
+        "--failed-login-limit",
+        type=numbers.float_flag(0, 1e6),
+        default=env("VIDEO_FAILED_LOGIN_LIMIT", "60"),
+        help="failed logins a minute per address (bursts of as many); past it, every"
+        " login from there answers RESOURCE_EXHAUSTED; 0: no limit [VIDEO_FAILED_LOGIN_LIMIT]",
     )
     auth.add_argument("--no-reflection", dest="reflection", action="store_false",
                       help="do not serve gRPC reflection")  # fmt: skip
@@ -201,6 +209,7 @@ def main(argv: list[str] | None = None) -> None:
         jwt_issuer=args.jwt_issuer,
         jwt_audience=args.jwt_audience,
         rate_limit=args.rate_limit,
+        failed_login_limit=args.failed_login_limit,
         reflection=args.reflection,
         otlp_endpoint=args.otlp_endpoint,
         metrics_port=args.metrics_port,

@@ -118,6 +118,7 @@ class Config:
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     rate_limit: float = 0.0  # calls a second per caller; 0: no limit
+    failed_login_limit: float = 60.0  # failed logins a minute per address; 0: no limit
     reflection: bool = True
     otlp_endpoint: str | None = None  # OTLP/gRPC collector for traces; None: no tracing
     metrics_port: int | None = None  # Prometheus metrics on the listen host; 0: a free port

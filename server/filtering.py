@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
+from longreel.common import numbers
+
 Kind = Literal["bool", "int", "string", "timestamp"]
 Value = bool | int | str
 
@@ -171,13 +173,7 @@ def _convert(name: str, spec: FieldSpec, text: str) -> Value:
             raise FilterError(f"field {name!r} is true or false, not {text!r}")
         return text.lower() == "true"
     if spec.kind == "int":
-        try:
-            number = int(text)
-        except ValueError:
-            raise FilterError(f"field {name!r} is a whole number, not {text!r}") from None
-        if not INT32[0] <= number <= INT32[1]:
-            raise FilterError(f"field {name!r} is a 32-bit number; {text} is out of range")
-        return number
+        return _int32(name, text)
     if spec.kind == "timestamp":
         return _timestamp(name, text)
     if "\x00" in text:
@@ -185,6 +181,22 @@ def _convert(name: str, spec: FieldSpec, text: str) -> Value:
     if spec.choices and text not in spec.choices:
         raise FilterError(f"field {name!r} is one of {', '.join(spec.choices)}, not {text!r}")
     return text
+
+
+def _int32(name: str, text: str) -> int:
+    """A whole number in ASCII digits (an optional minus), never int()'s
+    underscores, spaces, other scripts' digits or 4,300-digit strings."""
+    digits = text.removeprefix("-")
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    if not (digits.isascii() and digits.isdigit()):
+        raise FilterError(f"field {name!r} is a whole number, not {shown!r}")
+    try:
+        number = numbers.whole(digits, 2**31) * (-1 if digits != text else 1)
+    except ValueError:
+        number = None
+    if number is None or not INT32[0] <= number <= INT32[1]:
+        raise FilterError(f"field {name!r} is a 32-bit number; {shown} is out of range")
+    return number
 
 
 def _timestamp(name: str, text: str) -> int:

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import psycopg
 
-from longreel.common import logs
+from longreel.common import logs, numbers
 
 from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile
 from .processor.rendering import MEMORY_MB
 
 PROCESSORS = ("render", "simulated")
+DAY = 86400.0  # seconds; the most any duration flag may say
 MAX_SIDE = 3840  # pixels: 4K UHD, landscape or portrait
 MAX_AREA = 3840 * 2160  # pixels a frame; a 4K render fits in MEMORY_MB
 MIN_MEMORY_MB = 512  # less fails every render: an ordinary one maps ~300 MB, a 4K one more
@@ -60,19 +61,19 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--render-fps",
-        type=int,
+        type=numbers.int_flag(1, 120),
         default=env("VIDEO_RENDER_FPS", "24"),
         help="frames a second [VIDEO_RENDER_FPS]",
     )
     parser.add_argument(
         "--render-seconds",
-        type=float,
+        type=numbers.float_flag(0, 3600, above=True),
         default=env("VIDEO_RENDER_SECONDS", "10"),
         help="length of rendered videos [VIDEO_RENDER_SECONDS]",
     )
     parser.add_argument(
         "--render-memory-mb",
-        type=int,
+        type=numbers.int_flag(0, 1 << 20),
         default=env("VIDEO_RENDER_MEMORY_MB", str(MEMORY_MB)),
         metavar="MB",
         help="address space each render may use (RLIMIT_AS); past it the one video fails"
@@ -80,13 +81,13 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--work-seconds",
-        type=float,
+        type=numbers.float_flag(0, DAY),
         default=env("VIDEO_WORK_SECONDS", "5"),
         help="how long the simulated processor takes per video [VIDEO_WORK_SECONDS]",
     )
     parser.add_argument(
         "--lease-seconds",
-        type=float,
+        type=numbers.float_flag(MIN_LEASE_SECONDS, DAY),
         default=env("VIDEO_LEASE_SECONDS", "30"),
         help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
     )
@@ -96,7 +97,7 @@ def add_metrics_flag(parser: argparse.ArgumentParser, host: str) -> None:
     """--metrics-port, served on `host` (for --help: where the host comes from)."""
     parser.add_argument(
         "--metrics-port",
-        type=int,
+        type=numbers.port,
         default=os.environ.get("VIDEO_METRICS_PORT") or None,
         metavar="PORT",
         help=f"serve Prometheus metrics at http://HOST:PORT/metrics, HOST being {host};"
@@ -123,9 +124,10 @@ def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> N
 def check_render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     """Refuse a render size or memory limit that would cost more than is sane."""
     width, _, height = args.render_size.partition("x")
-    if not (width.isdigit() and height.isdigit() and max(len(width), len(height)) <= 5):
+    try:  # ASCII digits only: str.isdigit() takes "²", which int() refuses
+        args.render_size = (numbers.whole(width, 99999), numbers.whole(height, 99999))
+    except ValueError:
         parser.error("--render-size must be WIDTHxHEIGHT, e.g. 640x360")
-    args.render_size = (int(width), int(height))
     if min(args.render_size) < 16 or any(n % 2 for n in args.render_size):
         parser.error("--render-size: both sides must be even and at least 16")
     if max(args.render_size) > MAX_SIDE or args.render_size[0] * args.render_size[1] > MAX_AREA:

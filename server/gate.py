@@ -40,6 +40,14 @@ class RateLimit:
         self._buckets[caller] = (tokens - 1, now)
         return 0.0
 
+    def waiting(self, caller: str) -> float:
+        """The seconds until caller could take a token (0: now), taking none."""
+        if caller not in self._buckets:
+            return 0.0
+        tokens, then = self._buckets[caller]
+        tokens = min(self.burst, tokens + (time.monotonic() - then) * self.rate)
+        return 0.0 if tokens >= 1 else (1 - tokens) / self.rate
+
     def _forget_idle(self, now: float) -> None:
         full = [c for c, (t, w) in self._buckets.items() if t + (now - w) * self.rate >= self.burst]
         for caller in full or list(self._buckets)[: MAX_BUCKETS // 10]:
@@ -47,9 +55,19 @@ class RateLimit:
 
 
 class Gate:
-    def __init__(self, authenticator: Authenticator | None, limit: RateLimit | None) -> None:
+    """Authentication, then the caller's rate; failed logins have a budget
+    per address of their own (`failures`), so that guessing keys is slow
+    whether or not --rate-limit is set."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator | None,
+        limit: RateLimit | None,
+        failures: RateLimit | None = None,
+    ) -> None:
         self.authenticator = authenticator
         self.limit = limit
+        self.failures = failures
         self._open = False
 
     def open(self) -> None:
@@ -62,6 +80,10 @@ class Gate:
             raise unavailable("the server is starting: its store is not open yet", "STARTING")
         principal = ""
         if self.authenticator is not None:
+            address = _peer_host(context.peer())
+            if self.failures is not None and (wait := self.failures.waiting(address)) > 0:
+                # Checked before the credentials: past its budget, no guess is even tried.
+                raise _limited("too many failed logins from this address", wait)
             given = [v for k, v in context.invocation_metadata() or () if k == "authorization"]
             try:
                 if len(given) > 1:
@@ -70,8 +92,9 @@ class Gate:
                     )
                 principal = self.authenticator.principal(bearer(_text(given[0] if given else None)))
             except Unauthenticated as exc:
-                # Failures count against the address, so guessing keys is slow too.
-                self._charge(f"failed:{_peer_host(context.peer())}")
+                if self.failures is not None:
+                    self.failures.take(address)
+                self._charge(f"failed:{address}")
                 raise ApiError(grpc.StatusCode.UNAUTHENTICATED, str(exc), exc.reason) from None
         self._charge(principal or _peer_host(context.peer()))
         return principal
@@ -79,14 +102,18 @@ class Gate:
     def _charge(self, caller: str) -> None:
         if self.limit is None or (wait := self.limit.take(caller)) <= 0:
             return
-        delay = duration_pb2.Duration()
-        delay.FromMilliseconds(max(1, int(wait * 1000)))
-        raise ApiError(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            f"too many calls; at most {self.limit.rate:g} a second per caller",
-            "RATE_LIMITED",
-            details=[error_details_pb2.RetryInfo(retry_delay=delay)],
-        )
+        raise _limited(f"too many calls; at most {self.limit.rate:g} a second per caller", wait)
+
+
+def _limited(message: str, wait: float) -> ApiError:
+    delay = duration_pb2.Duration()
+    delay.FromMilliseconds(max(1, int(wait * 1000)))
+    return ApiError(
+        grpc.StatusCode.RESOURCE_EXHAUSTED,
+        message,
+        "RATE_LIMITED",
+        details=[error_details_pb2.RetryInfo(retry_delay=delay)],
+    )
 
 
 def _text(value: str | bytes | None) -> str | None:

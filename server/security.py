@@ -84,7 +84,11 @@ def gate(config: Config) -> Gate:
     if not 0 <= config.rate_limit < math.inf:
         raise ConfigError("--rate-limit must be a number of calls a second, 0 or more")
     limit = RateLimit(config.rate_limit) if config.rate_limit > 0 else None
-    return Gate(authenticator, limit)
+    per_minute = config.failed_login_limit
+    if not 0 <= per_minute < math.inf:
+        raise ConfigError("--failed-login-limit must be a number of logins a minute, 0 or more")
+    failures = RateLimit(per_minute / 60, burst=per_minute) if per_minute > 0 else None
+    return Gate(authenticator, limit, failures)
 
 
 def _read(path: Path, flag: str) -> bytes:

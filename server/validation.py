@@ -14,6 +14,7 @@ MAX_PLOT = 10_000  # characters
 MAX_FILTER = 1_000  # characters
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1_000
+MAX_PAGE_TOKEN = 512  # characters; a token we issue is far shorter
 REQUEST_ID = re.compile(r"[A-Za-z0-9._~-]{1,36}")
 
 
@@ -74,6 +75,8 @@ def page_size(v: Violations, value: int) -> int:
 
 def page_token(tokens: PageTokens, token: str, query: str) -> int:
     """The keyset position a page token carries; INVALID_ARGUMENT if forged or misused."""
+    if len(token) > MAX_PAGE_TOKEN:  # ours are ~70 characters; longer is not read
+        raise invalid_argument([("page_token", "is not one this server issued")])
     try:
         return tokens.decode(token, query)
     except InvalidPageToken as exc:

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 
-from longreel.common import logs
+from longreel.common import logs, numbers
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
@@ -43,7 +43,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     flags.add_store_flags(parser)
     parser.add_argument(
         "--concurrency",
-        type=int,
+        type=numbers.int_flag(1, 1000),
         default=env("VIDEO_WORKERS", "2"),
         help="operations run at once [VIDEO_WORKERS]",
     )

@@ -17,6 +17,7 @@ from ..auth import caller
 from ..errors import ApiError, cancelled, invalid_argument, not_found, rpc_errors
 from ..store import Conflict, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
+from . import pages
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +79,10 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         query = f"{names.OPERATIONS}?filter={request.filter}"
         after = validation.page_token(self.tokens, request.page_token, query)
         rows = await self.store.list_operations(where, after, size + 1, caller())
-        response = operations_pb2.ListOperationsResponse(
-            operations=[convert.operation(r) for r in rows[:size]]
-        )
-        if len(rows) > size:
-            response.next_page_token = self.tokens.encode(rows[size - 1].seq, query)
+        shown = pages.fit([convert.operation(r) for r in rows[:size]])
+        response = operations_pb2.ListOperationsResponse(operations=shown)
+        if len(rows) > len(shown):
+            response.next_page_token = self.tokens.encode(rows[len(shown) - 1].seq, query)
         return response
 
     @rpc_errors
@@ -142,6 +142,8 @@ def _wait_seconds(request: operations_pb2.WaitOperationRequest, remaining: float
         seconds, nanos = request.timeout.seconds, request.timeout.nanos
         if seconds < 0 or nanos < 0:
             raise invalid_argument([("timeout", "must not be negative")])
+        if nanos > 999_999_999:  # google.protobuf.Duration's own bound
+            raise invalid_argument([("timeout", "nanos must be at most 999,999,999")])
         wait = min(seconds + nanos / 1e9, MAX_WAIT)
     if remaining is not None:
         wait = min(wait, remaining - min(DEADLINE_MARGIN, remaining / 10))

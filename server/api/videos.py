@@ -23,14 +23,14 @@ from .. import convert, names, notify, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
 from ..media import MediaFiles, read_range
-from ..store import AlreadyExists, NewOperation, NotFound, OperationRow, Store, VideoRow
+from ..store import AlreadyExists, NewOperation, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
+from . import pages
 
 log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 VIDEO = "video"
-MAX_PAGE_BYTES = 2 << 20  # of titles and plots in one ListVideos page
 BACKLOG_RETRY = 5  # seconds a caller refused for a full backlog is told to wait
 BACKLOG_FRESH = 0.1  # seconds an admission count is trusted while far from full
 
@@ -51,17 +51,6 @@ def already_exists(name: str) -> ApiError:
         metadata={"resource": name},
         details=[error_details_pb2.ResourceInfo(resource_type=VIDEO, resource_name=name)],
     )
-
-
-def _fit(rows: list[VideoRow]) -> list[VideoRow]:
-    """The first rows whose text fits MAX_PAGE_BYTES (at least one): a full page of
-    long plots would pass the 4 MiB that gRPC clients accept by default."""
-    total = 0
-    for count, row in enumerate(rows):
-        total += len(row.title.encode()) + len(row.plot.encode())
-        if total > MAX_PAGE_BYTES and count > 0:
-            return rows[:count]
-    return rows
 
 
 def _accepted(row: OperationRow, minted: NewOperation) -> None:
@@ -158,10 +147,10 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
         v.raise_if_any()
         after = validation.page_token(self.tokens, request.page_token, names.VIDEOS)
         rows = await self.store.list_videos(after, size + 1, caller())
-        shown = _fit(rows[:size])
-        response = pb.ListVideosResponse(videos=[convert.video(r) for r in shown])
+        shown = pages.fit([convert.video(r) for r in rows[:size]])
+        response = pb.ListVideosResponse(videos=shown)
         if len(rows) > len(shown):
-            response.next_page_token = self.tokens.encode(shown[-1].seq, names.VIDEOS)
+            response.next_page_token = self.tokens.encode(rows[len(shown) - 1].seq, names.VIDEOS)
         return response
 
     @rpc_errors
@@ -192,6 +181,8 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             v.add("read_offset", "must not be negative")
         if request.read_limit < 0:
             v.add("read_limit", "must not be negative")
+        if request.part not in pb.ReadVideoContentRequest.Part.values():
+            v.add("part", f"must be VIDEO or THUMBNAIL, not {request.part}")
         v.raise_if_any()
         row = await self.store.get_video(video_id, caller())
         if row is None:
