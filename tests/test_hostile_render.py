@@ -80,12 +80,13 @@ def peak_rss_mb(plot: str, tmp_path: Path, memory_mb: int = 0) -> tuple[int, int
         "thumbnail": str(tmp_path / "v.png.part"),
     }  # fmt: skip
     probe = (
-        "import resource, runpy, sys\n"
+        "import runpy, sys\n"
         "try:\n"
         "    runpy.run_module('longreel.server.processor.render', run_name='__main__')\n"
         "finally:\n"
-        "    print('peak', resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, file=sys.stderr)\n"
-    )
+        "    hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM:')]\n"
+        "    print('peak', hwm[0].split()[1], file=sys.stderr)\n"
+    )  # VmHWM, not ru_maxrss: Linux carries ru_maxrss over exec from the parent (pytest)
     ran = subprocess.run(
         [sys.executable, "-W", "ignore", "-c", probe],
         input=json.dumps(job), capture_output=True, text=True, timeout=300,
