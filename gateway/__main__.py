@@ -31,7 +31,7 @@ from .app import create_app
 from .bodies import BODY_TIMEOUT
 from .connections import fit_to_fd_limit
 from .edge import Limits
-from .holds import SERVER_STREAMS, HoldLimits
+from .holds import MAX_HELD, SERVER_STREAMS, HoldLimits
 from .metrics import GatewayMetrics
 
 log = logging.getLogger("longreel.gateway")
@@ -167,19 +167,19 @@ def add_hold_flags(parser: argparse.ArgumentParser) -> None:
     """Caps on held calls (long polls, event streams, downloads): see holds.py."""
     env, default = os.environ.get, HoldLimits()
     flags = (
-        ("--max-waits-per-caller", "VIDEO_MAX_WAITS_PER_CALLER", default.per_caller,
+        ("--max-waits-per-caller", "VIDEO_GATEWAY_MAX_WAITS_PER_CALLER", default.per_caller,
          "held calls (?wait= long polls, event streams, downloads) per credential, or per"
          " address without one; past it 429 + Retry-After"),
-        ("--max-waits-per-address", "VIDEO_MAX_WAITS_PER_ADDRESS", default.per_address,
+        ("--max-waits-per-address", "VIDEO_GATEWAY_MAX_WAITS_PER_ADDRESS", default.per_address,
          "held calls per client address (IPv6 by /64), whatever its credentials"),
-        ("--max-waits", "VIDEO_MAX_WAITS", default.total, "held calls in all"),
-        ("--wait-channels", "VIDEO_WAIT_CHANNELS", default.lanes,
+        ("--max-waits", "VIDEO_GATEWAY_MAX_WAITS", default.total, "held calls in all"),
+        ("--wait-channels", "VIDEO_GATEWAY_WAIT_CHANNELS", default.lanes,
          "gRPC connections the held calls share (the server allows"
          f" {SERVER_STREAMS} streams on each); short calls keep one of their own"),
     )  # fmt: skip
     for flag, var, value, text in flags:
-        parser.add_argument(flag, type=int, default=env(var) or value, metavar="N",
-                            help=f"{text} [{var}]")  # fmt: skip
+        parser.add_argument(flag, type=numbers.int_flag(1, MAX_HELD), metavar="N",
+                            default=env(var) or value, help=f"{text} [{var}]")  # fmt: skip
 
 
 def hold_limits(args: argparse.Namespace) -> HoldLimits:

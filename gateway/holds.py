@@ -35,6 +35,7 @@ from starlette.types import Receive, Scope, Send
 from .errors import HttpError
 
 RETRY_AFTER = 5  # seconds a refused caller is told to wait
+MAX_HELD = 1_000_000  # any of the caps at most: a flag past it is a typo
 MAX_LANES = 64  # each lane is a connection the server keeps too
 SERVER_STREAMS = 1_000  # the server's concurrent streams per connection (its MAX_STREAMS)
 

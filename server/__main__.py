@@ -78,10 +78,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--workers must be 0 or more")
     if args.max_backlog < 1 or args.retention_hours <= 0:
         parser.error("--max-backlog must be at least 1 and --retention-hours more than 0")
-    if not 1 <= args.max_calls_in_flight <= MAX_CALLS or args.max_waits_per_caller < 1:
-        parser.error(
-            f"--max-calls-in-flight must be 1-{MAX_CALLS}, --max-waits-per-caller 1 or more"
-        )
     return args
 
 
@@ -90,14 +86,14 @@ def add_overload_flags(parser: argparse.ArgumentParser) -> None:
     env = os.environ.get
     parser.add_argument(
         "--max-calls-in-flight",
-        type=int,
+        type=numbers.int_flag(1, MAX_CALLS),
         default=env("VIDEO_MAX_CALLS_IN_FLIGHT", "8000"),
         help="calls served at once; past it, RESOURCE_EXHAUSTED (SERVER_OVERLOADED) with"
         " RetryInfo, counted in longreel_calls_shed_total [VIDEO_MAX_CALLS_IN_FLIGHT]",
     )
     parser.add_argument(
         "--max-waits-per-caller",
-        type=int,
+        type=numbers.int_flag(1, MAX_CALLS),
         default=env("VIDEO_MAX_WAITS_PER_CALLER", "4000"),
         help="WaitOperation and ReadVideoContent calls one principal (or address, under"
         " --auth none) holds at once; past it, RESOURCE_EXHAUSTED (TOO_MANY_WAITS) with"
