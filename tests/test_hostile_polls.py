@@ -4,6 +4,7 @@ shed calls say when to retry, are counted, and the client retries them."""
 
 from __future__ import annotations
 
+import asyncio
 import select
 import socket
 import threading
@@ -18,7 +19,7 @@ from google.longrunning import operations_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from longreel.client import VideoClient
+from longreel.client import AsyncVideoClient, VideoClient
 from longreel.gateway.holds import HoldLimits
 from longreel.server import app as server_app
 from longreel.video.v1 import video_service_pb2 as pb
@@ -267,7 +268,18 @@ def test_calls_past_the_in_flight_limit_are_shed_with_retry_info_and_counted(sta
     assert shed is not None and shed >= 1
 
 
-def test_the_client_retries_a_shed_call_after_the_delay_it_was_given(start_server):
+async def _get_async(target: str, name: str) -> Any:
+    async with AsyncVideoClient(target) as client:
+        return await client.get_operation(name, timeout=30)
+
+
+def _get_sync(target: str, name: str) -> Any:
+    with VideoClient(target) as client:
+        return client.get_operation(name, timeout=30)
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+def test_the_client_retries_a_shed_call_after_the_delay_it_was_given(start_server, face):
     api = start_server(GatedProcessor(), max_calls_in_flight=1)
     name = create(api)
     holder = held_waits(api, name, 1)[0]
@@ -276,8 +288,10 @@ def test_the_client_retries_a_shed_call_after_the_delay_it_was_given(start_serve
     release = threading.Timer(0.5, holder.cancel)
     release.start()
     started = time.monotonic()
-    with VideoClient(api.target) as client:
-        op = client.get_operation(name, timeout=30)
+    if face == "sync":
+        op = _get_sync(api.target, name)
+    else:
+        op = asyncio.run(_get_async(api.target, name))
     assert op.name == name
     assert time.monotonic() - started >= 0.9  # slept the 1 s RetryInfo asked for, not 0.1 s
     release.join()
