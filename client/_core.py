@@ -23,6 +23,8 @@ from google.protobuf.message import Message
 from longreel.common.net import is_loopback
 from longreel.video.v1 import video_service_pb2 as pb
 
+from . import _retry
+
 DEFAULT_TARGET = "localhost:50051"
 DEFAULT_TIMEOUT = 30.0  # seconds for a call, its retries included
 WAIT_SLICE = 30.0  # seconds one WaitOperation call holds before it is re-issued
@@ -33,14 +35,16 @@ DEFAULT_RESULT_TIMEOUT = 900.0  # seconds result() waits when not told (as api-c
 RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_backoff_ms", 2_000)]
 
 # Retry what is safe to retry: UNAVAILABLE means the call did not reach a
-# server or its answer was lost; creates and deletes carry a request_id, so a
+# server or its answer was lost; RESOURCE_EXHAUSTED with RetryInfo means the
+# server shed it before any work; creates and deletes carry a request_id, so a
 # repeat is answered with the first call's operation (AIP-155).
-RETRYABLE = retry.if_exception_type(exceptions.ServiceUnavailable)
+RETRYABLE = _retry.unavailable_or_shed
 
 
 def default_retry() -> retry.Retry:
-    """Exponential backoff with jitter on UNAVAILABLE, for at most a minute."""
-    return retry.Retry(predicate=RETRYABLE, initial=0.1, maximum=5.0, multiplier=2.0, timeout=60.0)
+    """Exponential backoff with jitter on UNAVAILABLE, and on RESOURCE_EXHAUSTED
+    with RetryInfo at least its delay, for at most a minute."""
+    return _retry.Retry(predicate=RETRYABLE, initial=0.1, maximum=5.0, multiplier=2.0, timeout=60.0)
 
 
 def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
@@ -121,7 +125,8 @@ def wait_request(name: str, seconds: float) -> operations_pb2.WaitOperationReque
 
 
 # A long poll only reads, so it may also be repeated after DEADLINE_EXCEEDED.
-WAIT_RETRYABLE = retry.if_exception_type(exceptions.ServiceUnavailable, exceptions.DeadlineExceeded)
+def WAIT_RETRYABLE(exc: Exception) -> bool:  # a predicate, named as api-core's
+    return RETRYABLE(exc) or isinstance(exc, exceptions.DeadlineExceeded)
 
 
 def call_options(seconds: float, policy: Any) -> dict[str, Any]:

@@ -7,20 +7,20 @@ from types import TracebackType
 from typing import Any
 
 import grpc
-from google.api_core import exceptions, gapic_v1, retry_async
+from google.api_core import gapic_v1, retry_async
 from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf.message import Message
 
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from . import _core
+from . import _core, _retry
 from .future import AsyncOperation
 
 
 def default_retry() -> retry_async.AsyncRetry:
-    return retry_async.AsyncRetry(
-        predicate=retry_async.if_exception_type(exceptions.ServiceUnavailable),
+    return _retry.AsyncRetry(
+        predicate=_core.RETRYABLE,
         initial=0.1,
         maximum=5.0,
         multiplier=2.0,

@@ -31,6 +31,7 @@ from .app import create_app
 from .bodies import BODY_TIMEOUT
 from .connections import fit_to_fd_limit
 from .edge import Limits
+from .holds import MAX_HELD, SERVER_STREAMS, HoldLimits
 from .metrics import GatewayMetrics
 
 log = logging.getLogger("longreel.gateway")
@@ -132,6 +133,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         " rebinding); `loopback` stands for localhost, 127.0.0.1 and ::1; * for any"
         " [VIDEO_GATEWAY_ALLOWED_HOSTS]",
     )
+    add_hold_flags(parser)
     add_trace_flag(parser)
     logs.add_flags(parser)
     args = parser.parse_args(argv)
@@ -142,6 +144,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for flag in ("max_connections", "max_connections_per_address"):
         if getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1")
+    if (problem := hold_limits(args).problem()) is not None:
+        parser.error(problem)
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
         parser.error("--metrics-port must be 0-65535")
     if (args.tls_cert is None) != (args.tls_key is None):
@@ -157,6 +161,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             " --tls-cert and --tls-key, or --insecure if something in front terminates TLS"
         )
     return args
+
+
+def add_hold_flags(parser: argparse.ArgumentParser) -> None:
+    """Caps on held calls (long polls, event streams, downloads): see holds.py."""
+    env, default = os.environ.get, HoldLimits()
+    flags = (
+        ("--max-waits-per-caller", "VIDEO_GATEWAY_MAX_WAITS_PER_CALLER", default.per_caller,
+         "held calls (?wait= long polls, event streams, downloads) per credential, or per"
+         " address without one; past it 429 + Retry-After"),
+        ("--max-waits-per-address", "VIDEO_GATEWAY_MAX_WAITS_PER_ADDRESS", default.per_address,
+         "held calls per client address (IPv6 by /64), whatever its credentials"),
+        ("--max-waits", "VIDEO_GATEWAY_MAX_WAITS", default.total, "held calls in all"),
+        ("--wait-channels", "VIDEO_GATEWAY_WAIT_CHANNELS", default.lanes,
+         "gRPC connections the held calls share (the server allows"
+         f" {SERVER_STREAMS} streams on each); short calls keep one of their own"),
+    )  # fmt: skip
+    for flag, var, value, text in flags:
+        parser.add_argument(flag, type=numbers.int_flag(1, MAX_HELD), metavar="N",
+                            default=env(var) or value, help=f"{text} [{var}]")  # fmt: skip
+
+
+def hold_limits(args: argparse.Namespace) -> HoldLimits:
+    return HoldLimits(
+        per_caller=args.max_waits_per_caller,
+        per_address=args.max_waits_per_address,
+        total=args.max_waits,
+        lanes=args.wait_channels,
+    )
 
 
 def bind(listen: str) -> socket.socket:
@@ -199,6 +231,7 @@ def server(
     tracer_provider: TracerProvider | None = None,
     limits: Limits | None = None,
     allowed_hosts: frozenset[str] | None = None,
+    holds: HoldLimits | None = None,
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
@@ -211,6 +244,7 @@ def server(
             metrics=metrics,
             tracer_provider=tracer_provider,
             allowed_hosts=allowed_hosts,
+            holds=holds,
         ),
         log_config=None,  # uvicorn's loggers write through ours (logs.setup)
         log_level=log_level,
@@ -243,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
             metrics=GatewayMetrics(registry) if measured else None,
-            tracer_provider=provider, limits=limits,
+            tracer_provider=provider, limits=limits, holds=hold_limits(args),
             allowed_hosts=hosts.parse(args.allowed_hosts),
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace

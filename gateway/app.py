@@ -22,6 +22,7 @@ from .access import AccessLog
 from .backend import Backend
 from .credentials import ForwardAuthorization
 from .errors import HttpError, build_status, error_response, status_of
+from .holds import HoldLimits
 from .hosts import AllowedHosts
 from .metrics import GatewayMetrics, RequestMetrics
 from .routes import ROUTES, ClientGone
@@ -97,15 +98,16 @@ def create_app(
     metrics: GatewayMetrics | None = None,
     tracer_provider: TracerProvider | None = None,
     allowed_hosts: frozenset[str] | None = None,
+    holds: HoldLimits | None = None,
 ) -> Starlette:
     """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
     when given credentials, counting its requests into metrics if given,
     traced when given a tracer provider, answering only to allowed_hosts
-    (None: any)."""
+    (None: any), holding long-lived calls within holds."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.backend = Backend(target, credentials, tracer_provider)
+        app.state.backend = Backend(target, credentials, tracer_provider, holds)
         try:
             yield
         finally:

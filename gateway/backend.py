@@ -1,8 +1,12 @@
-"""The gateway's gRPC side: stubs over two channels, a deadline on every call.
+"""The gateway's gRPC side: stubs over one channel for short calls and a
+pool of lanes for held ones, a deadline on every unary call.
 
-Long polls (WaitOperation) get a channel, and so an HTTP/2 connection, of
-their own: a server's MAX_CONCURRENT_STREAMS counts per connection, and
-thousands of held waits would otherwise queue every short call behind them.
+Held calls (long polls, event streams, content downloads) go over lanes,
+channels and so HTTP/2 connections of their own: a server's
+MAX_CONCURRENT_STREAMS counts per connection, and held waits on one
+connection would queue every short call, and every other caller's wait,
+behind them. holds.py caps the held calls so no lane exceeds the server's
+per-connection limit.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from __future__ import annotations
 import grpc
 from google.longrunning import operations_pb2_grpc
 from opentelemetry.trace import TracerProvider
+from starlette.requests import Request
 
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from . import tracing
 from .credentials import interceptors
+from .holds import HoldLimits, Holds, Ticket
 
 CALL_TIMEOUT = 10.0  # seconds for every unary call
 WAIT_SLACK = 5.0  # seconds a long poll's deadline exceeds its wait
@@ -27,27 +33,44 @@ RECONNECT = [
 ]
 
 
+class Lane:
+    """The stubs a held call uses: over a channel of the lane's own."""
+
+    def __init__(self, channel: grpc.aio.Channel) -> None:
+        self.channel = channel
+        self.videos = pb_grpc.VideoServiceStub(channel)
+        self.waits = operations_pb2_grpc.OperationsStub(channel)
+
+
 class Backend:
     def __init__(
         self,
         target: str,
         credentials: grpc.ChannelCredentials | None = None,
         tracer_provider: TracerProvider | None = None,
+        limits: HoldLimits | None = None,
     ) -> None:
         self.target = target
+        self.holds = Holds(limits or HoldLimits())
         traced = tracing.client_interceptors(tracer_provider)
         self._channel = _channel(target, credentials, RECONNECT, traced)
-        # A local subchannel pool keeps this channel off the shared connection.
-        self._wait_channel = _channel(
-            target, credentials, [*RECONNECT, ("grpc.use_local_subchannel_pool", 1)], traced
-        )
+        # A local subchannel pool keeps each lane off the shared connection.
+        own = [*RECONNECT, ("grpc.use_local_subchannel_pool", 1)]
+        self.lanes = [
+            Lane(_channel(target, credentials, own, traced)) for _ in range(self.holds.limits.lanes)
+        ]
         self.videos = pb_grpc.VideoServiceStub(self._channel)
         self.operations = operations_pb2_grpc.OperationsStub(self._channel)
-        self.waits = operations_pb2_grpc.OperationsStub(self._wait_channel)
+
+    def hold(self, request: Request) -> tuple[Ticket, Lane]:
+        """A held call's ticket (release it when done) and its lane; 429 past a cap."""
+        ticket = self.holds.take(request)
+        return ticket, self.lanes[ticket.lane]
 
     async def close(self) -> None:
         await self._channel.close()
-        await self._wait_channel.close()
+        for lane in self.lanes:
+            await lane.channel.close()
 
 
 def _channel(

@@ -12,13 +12,14 @@ from typing import Any
 
 import grpc
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from longreel.common import numbers
 from longreel.video.v1 import video_service_pb2 as pb
 
-from .backend import CALL_TIMEOUT, Backend
+from .backend import CALL_TIMEOUT, Backend, Lane
 from .errors import HttpError
+from .holds import HeldStream
 
 RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)  # ASCII: \d is any script's
 LARGEST = 10**numbers.MAX_DIGITS  # past any file; a range past it is ignored
@@ -103,27 +104,40 @@ async def _serve(request: Request, part: pb.ReadVideoContentRequest.Part) -> Res
     # No deadline for the whole stream: a browser reads a video at playback
     # speed. The first piece must come within CALL_TIMEOUT, and a client that
     # leaves cancels the call.
-    call = api.videos.ReadVideoContent(
+    ticket, lane = api.hold(request)
+    try:
+        call, first = await _open(lane, name, offset, limit, part)
+        if not is_video:  # small: sent whole, with its length (HEAD too)
+            body = b""
+            async for piece in _pieces(call, first):
+                body += piece
+            ticket.release()
+            headers["Content-Length"] = str(len(body))
+            empty = request.method == "HEAD"
+            return Response(b"" if empty else body, status, headers, media_type=TYPES[part])
+    except BaseException:
+        ticket.release()
+        raise
+    return HeldStream(
+        ticket, _pieces(call, first), status_code=status, headers=headers, media_type=TYPES[part]
+    )
+
+
+async def _open(
+    lane: Lane, name: str, offset: int, limit: int, part: pb.ReadVideoContentRequest.Part
+) -> tuple[grpc.aio.UnaryStreamCall[Any, Any], object]:
+    """The call and its first piece: a failure becomes an error answer, before any header."""
+    call = lane.videos.ReadVideoContent(
         pb.ReadVideoContentRequest(name=name, read_offset=offset, read_limit=limit, part=part)
     )
     try:
         async with asyncio.timeout(CALL_TIMEOUT):
-            first = await call.read()  # a failure becomes an error answer, before any header
+            return call, await call.read()
     except TimeoutError:
         call.cancel()
         raise HttpError(
             grpc.StatusCode.UNAVAILABLE, "the server did not start sending the file", "SLOW_READ"
         ) from None
-    if not is_video:  # small: sent whole, with its length (HEAD too)
-        body = b""
-        async for piece in _pieces(call, first):
-            body += piece
-        headers["Content-Length"] = str(len(body))
-        empty = request.method == "HEAD"
-        return Response(b"" if empty else body, status, headers, media_type=TYPES[part])
-    return StreamingResponse(
-        _pieces(call, first), status_code=status, headers=headers, media_type=TYPES[part]
-    )
 
 
 def matches(header: str | None, tag: str) -> bool:

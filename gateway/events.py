@@ -20,12 +20,13 @@ import grpc
 from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from . import tasks
-from .backend import CALL_TIMEOUT, WAIT_SLACK, Backend
+from .backend import CALL_TIMEOUT, WAIT_SLACK, Backend, Lane
 from .bodies import MAX_WAIT
 from .errors import http_status, status_json, status_of
+from .holds import HeldStream
 
 PROGRESS_EVERY = 1.0  # seconds: how stale a running task's progress may get
 HEARTBEAT = 15.0  # seconds of silence before a comment keeps proxies from closing the stream
@@ -44,10 +45,11 @@ async def task_events(request: Request) -> Response:
     )
     if request.method == "HEAD":
         return Response(headers=HEADERS, media_type=MEDIA_TYPE)
-    return StreamingResponse(_changes(api, op), headers=HEADERS, media_type=MEDIA_TYPE)
+    ticket, lane = api.hold(request)
+    return HeldStream(ticket, _changes(lane, op), headers=HEADERS, media_type=MEDIA_TYPE)
 
 
-async def _changes(api: Backend, op: operations_pb2.Operation) -> AsyncIterator[bytes]:
+async def _changes(api: Lane, op: operations_pb2.Operation) -> AsyncIterator[bytes]:
     clock = asyncio.get_running_loop().time
     ends = clock() + LIFETIME
     sent: tuple[Any, ...] | None = None
@@ -71,7 +73,7 @@ async def _changes(api: Backend, op: operations_pb2.Operation) -> AsyncIterator[
             return
 
 
-async def _wait(api: Backend, name: str) -> operations_pb2.Operation:
+async def _wait(api: Lane, name: str) -> operations_pb2.Operation:
     timeout = duration_pb2.Duration()
     timeout.FromMilliseconds(int(PROGRESS_EVERY * 1000))
     call = operations_pb2.WaitOperationRequest(name=name, timeout=timeout)

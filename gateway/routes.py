@@ -80,9 +80,11 @@ async def get_task(request: Request) -> Response:
         timeout = duration_pb2.Duration()
         timeout.FromMilliseconds(int(wait * 1000))
         call = operations_pb2.WaitOperationRequest(name=name, timeout=timeout)
-        op = await until_disconnected(
-            request, api.waits.WaitOperation(call, timeout=wait + WAIT_SLACK)
-        )
+        ticket, lane = api.hold(request)
+        with ticket:
+            op = await until_disconnected(
+                request, lane.waits.WaitOperation(call, timeout=wait + WAIT_SLACK)
+            )
     return task_response(op)
 
 

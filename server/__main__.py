@@ -19,6 +19,8 @@ from .app import Config, StartupError, VideoServer
 from .security import AUTH_MODES, describe
 from .store import StoreError
 
+MAX_CALLS = 100_000  # --max-calls-in-flight at most: each call holds memory and a task
+
 log = logging.getLogger("longreel.server")
 
 
@@ -66,6 +68,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
     )
     add_security_flags(parser)
+    add_overload_flags(parser)
     flags.add_metrics_flag(parser, "that of --listen")
     logs.add_flags(parser)
     add_trace_flag(parser)
@@ -76,6 +79,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.max_backlog < 1 or args.retention_hours <= 0:
         parser.error("--max-backlog must be at least 1 and --retention-hours more than 0")
     return args
+
+
+def add_overload_flags(parser: argparse.ArgumentParser) -> None:
+    """What one caller, and all of them, may hold at once (admission.py, holds.py)."""
+    env = os.environ.get
+    parser.add_argument(
+        "--max-calls-in-flight",
+        type=numbers.int_flag(1, MAX_CALLS),
+        default=env("VIDEO_MAX_CALLS_IN_FLIGHT", "8000"),
+        help="calls served at once; past it, RESOURCE_EXHAUSTED (SERVER_OVERLOADED) with"
+        " RetryInfo, counted in longreel_calls_shed_total [VIDEO_MAX_CALLS_IN_FLIGHT]",
+    )
+    parser.add_argument(
+        "--max-waits-per-caller",
+        type=numbers.int_flag(1, MAX_CALLS),
+        default=env("VIDEO_MAX_WAITS_PER_CALLER", "4000"),
+        help="WaitOperation and ReadVideoContent calls one principal (or address, under"
+        " --auth none) holds at once; past it, RESOURCE_EXHAUSTED (TOO_MANY_WAITS) with"
+        " RetryInfo [VIDEO_MAX_WAITS_PER_CALLER]",
+    )
 
 
 def add_security_flags(parser: argparse.ArgumentParser) -> None:
@@ -210,6 +233,8 @@ def main(argv: list[str] | None = None) -> None:
         jwt_audience=args.jwt_audience,
         rate_limit=args.rate_limit,
         failed_login_limit=args.failed_login_limit,
+        max_calls_in_flight=args.max_calls_in_flight,
+        max_waits_per_caller=args.max_waits_per_caller,
         reflection=args.reflection,
         otlp_endpoint=args.otlp_endpoint,
         metrics_port=args.metrics_port,

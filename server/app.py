@@ -19,6 +19,7 @@ from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import clock, security, tracing
+from .admission import HEADROOM, Admission, Limits
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
@@ -119,6 +120,8 @@ class Config:
     jwt_audience: str | None = None
     rate_limit: float = 0.0  # calls a second per caller; 0: no limit
     failed_login_limit: float = 60.0  # failed logins a minute per address; 0: no limit
+    max_calls_in_flight: int = 8_000  # past it, new calls are shed (admission.py)
+    max_waits_per_caller: int = 4_000  # held WaitOperation and ReadVideoContent calls
     reflection: bool = True
     otlp_endpoint: str | None = None  # OTLP/gRPC collector for traces; None: no tracing
     metrics_port: int | None = None  # Prometheus metrics on the listen host; 0: a free port
@@ -206,7 +209,12 @@ class VideoServer:
         (which may wait on another process's migration). A probe can tell a
         server that is starting (live, not ready) from one that is gone."""
         measured = self.config.metrics_port is not None
+        admission = Admission(self.config.max_calls_in_flight, self.registry)
+        limits = Limits(self.gate, admission, self.config.max_waits_per_caller)
         server = grpc.aio.server(
+            # grpc refuses past its own limit without RetryInfo and uncounted:
+            # set above ours, so that ours answers first.
+            maximum_concurrent_rpcs=self.config.max_calls_in_flight + HEADROOM,
             interceptors=[
                 *tracing.server_interceptors(self.tracer_provider),
                 *([RpcMetrics(self.registry)] if measured else []),
@@ -225,9 +233,9 @@ class VideoServer:
         videos = VideoService(
             self.store, self.notifier, self.tokens, media_files(self.config), max_backlog=backlog
         )
-        add_service(server, videos, VIDEO_SERVICE, self.gate)
+        add_service(server, videos, VIDEO_SERVICE, limits)
         operations = Operations(self.store, self.notifier, self.tokens)
-        add_service(server, operations, OPERATIONS_SERVICE, self.gate)
+        add_service(server, operations, OPERATIONS_SERVICE, limits)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         if self.config.reflection:
             reflection.enable_server_reflection(

@@ -96,10 +96,14 @@ def not_found(kind: str, name: str) -> ApiError:
 def unavailable(
     message: str, reason: str = "STORE_UNAVAILABLE", retry_after: float = 1.0
 ) -> ApiError:
+    return ApiError(grpc.StatusCode.UNAVAILABLE, message, reason, details=[retry_info(retry_after)])
+
+
+def retry_info(seconds: float) -> error_details_pb2.RetryInfo:
+    """When the caller may try again."""
     delay = duration_pb2.Duration()
-    delay.FromMilliseconds(int(retry_after * 1000))
-    retry = error_details_pb2.RetryInfo(retry_delay=delay)
-    return ApiError(grpc.StatusCode.UNAVAILABLE, message, reason, details=[retry])
+    delay.FromMilliseconds(int(seconds * 1000))
+    return error_details_pb2.RetryInfo(retry_delay=delay)
 
 
 def from_store_error(exc: store.StoreError) -> ApiError:

@@ -116,6 +116,11 @@ def _limited(message: str, wait: float) -> ApiError:
     )
 
 
+def caller_of(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    """The caller that has no principal (`--auth none`): its address."""
+    return _peer_host(context.peer())
+
+
 def _text(value: str | bytes | None) -> str | None:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 

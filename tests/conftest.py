@@ -151,13 +151,20 @@ def api(
 class GatewayThread:
     """The REST gateway served by uvicorn on its own loop in a background thread."""
 
-    def __init__(self, target: str, metrics: Any = None, tracer_provider: Any = None) -> None:
+    def __init__(
+        self, target: str, metrics: Any = None, tracer_provider: Any = None, holds: Any = None
+    ) -> None:
         from longreel.gateway.__main__ import bind, server
 
         self.sock = bind("127.0.0.1:0")
         self.port = self.sock.getsockname()[1]
         self.server = server(
-            self.sock, target, "warning", metrics=metrics, tracer_provider=tracer_provider
+            self.sock,
+            target,
+            "warning",
+            metrics=metrics,
+            tracer_provider=tracer_provider,
+            holds=holds,
         )
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
@@ -191,9 +198,14 @@ class Http:
 def start_gateway() -> Iterator[Any]:
     started: list[tuple[GatewayThread, httpx.Client]] = []
 
-    def start(api_or_target: Api | str, metrics: Any = None, tracer_provider: Any = None) -> Http:
+    def start(
+        api_or_target: Api | str,
+        metrics: Any = None,
+        tracer_provider: Any = None,
+        holds: Any = None,
+    ) -> Http:
         target = api_or_target if isinstance(api_or_target, str) else api_or_target.target
-        gateway = GatewayThread(target, metrics, tracer_provider)
+        gateway = GatewayThread(target, metrics, tracer_provider, holds)
         url = gateway.start()
         client = httpx.Client(base_url=url, timeout=30)
         started.append((gateway, client))

@@ -34,6 +34,10 @@ ABSURD = {
         ("--render-seconds", "1e400"),
         ("--rate-limit", "nan"),
         ("--failed-login-limit", "nan"),
+        ("--max-calls-in-flight", "0"),
+        ("--max-calls-in-flight", HUGE),
+        ("--max-waits-per-caller", "0"),
+        ("--max-waits-per-caller", "nan"),
         ("--metrics-port", HUGE),
         ("--metrics-port", "65536"),
     ],
@@ -48,6 +52,12 @@ ABSURD = {
         ("--listen", "127.0.0.1:99999"),
         ("--listen", f"127.0.0.1:{HUGE}"),
         ("--target", "127.0.0.1:70000"),
+        ("--max-waits-per-caller", "0"),
+        ("--max-waits-per-address", HUGE),
+        ("--max-waits", "nan"),
+        ("--max-waits", "5000"),  # more than 4 wait channels carry
+        ("--wait-channels", "0"),
+        ("--wait-channels", "65"),
         ("--metrics-port", HUGE),
     ],
     "videoctl": [

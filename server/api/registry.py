@@ -1,8 +1,9 @@
 """Registers our servicers with the gRPC server, straight from the service
 descriptors, so that every request goes through a lenient deserializer (see
 errors.lenient): corrupt bytes get INVALID_ARGUMENT, not UNKNOWN; and
-through the gate (authentication, rate limit), which sets auth.PRINCIPAL
-for the handler, and the method and principal on every line it logs."""
+through admission.Limits (calls in flight, the gate's authentication and
+rate limit, held calls per caller), which sets auth.PRINCIPAL for the
+handler, and the method and principal on every line it logs."""
 
 from __future__ import annotations
 
@@ -14,15 +15,15 @@ from google.protobuf import descriptor, message_factory
 
 from longreel.common import logs
 
+from ..admission import Limits
 from ..auth import PRINCIPAL
 from ..errors import ApiError, abort, lenient
-from ..gate import Gate
 
 Handler = Callable[[Any, grpc.aio.ServicerContext[Any, Any]], Awaitable[Any]]
 
 
 def add_service(
-    server: grpc.aio.Server, servicer: Any, service: descriptor.ServiceDescriptor, gate: Gate
+    server: grpc.aio.Server, servicer: Any, service: descriptor.ServiceDescriptor, limits: Limits
 ) -> None:
     handlers = {}
     for method in service.methods:
@@ -34,7 +35,7 @@ def add_service(
             else (grpc.unary_unary_rpc_method_handler, _behind)
         )
         handlers[method.name] = make(
-            behind(gate, getattr(servicer, method.name), f"/{service.full_name}/{method.name}"),
+            behind(limits, getattr(servicer, method.name), f"/{service.full_name}/{method.name}"),
             request_deserializer=lenient(request.FromString),
             response_serializer=response.SerializeToString,
         )
@@ -43,15 +44,15 @@ def add_service(
     )
 
 
-def _behind(gate: Gate, handler: Handler, path: str) -> Handler:
+def _behind(limits: Limits, handler: Handler, path: str) -> Handler:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
-            principal = gate.admit(context)
+            principal, held = limits.enter(context, path)
         except ApiError as exc:
             await abort(context, exc)
         token = PRINCIPAL.set(principal)
         try:
-            with logs.context(method=path, principal=principal):
+            with held, logs.context(method=path, principal=principal):
                 return await handler(request, context)
         finally:
             PRINCIPAL.reset(token)
@@ -59,17 +60,18 @@ def _behind(gate: Gate, handler: Handler, path: str) -> Handler:
     return call
 
 
-def _behind_stream(gate: Gate, handler: Any, path: str) -> Any:
+def _behind_stream(limits: Limits, handler: Any, path: str) -> Any:
     async def call(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
         try:
-            principal = gate.admit(context)
+            principal, held = limits.enter(context, path)
         except ApiError as exc:
             await abort(context, exc)
         # The stream's task is its own: the value is not reset, as a generator
         # may be finished in another context than the one it started in.
         PRINCIPAL.set(principal)
         logs.bind(method=path, principal=principal)
-        async for item in handler(request, context):
-            yield item
+        with held:
+            async for item in handler(request, context):
+                yield item
 
     return call
