@@ -79,6 +79,9 @@ PAGING = [
         "description": "nextPageToken of the previous page",
     },
 ]
+# What the server calls blank (Python's str.isspace), spelled out: ECMA-262's \s,
+# which JSON Schema patterns use, lacks \x1c-\x1f and \x85 and adds \ufeff.
+BLANK = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 VIDEO_ID_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 TASK_ID = {
     "name": "task",
@@ -264,7 +267,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 200,
-                "pattern": r"^[^\x00]*[^\x00\s][^\x00]*$",
+                "pattern": rf"^[^\x00]*[^\x00{BLANK}][^\x00]*$",
                 "description": "Not blank; no NUL characters",
             },
             "plot": {
