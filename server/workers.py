@@ -30,7 +30,7 @@ from .errors import cancelled, operation_error
 from .metrics import JobMetrics
 from .processor import Cancelled, OutOfMemory, PermanentError, Processor, VideoSpec
 from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable, VideoRow
-from .store.base import CREATE, Media
+from .store.base import CREATE, Media, revocable
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +47,7 @@ class Tracker:
 
     def __init__(self, cancelled: bool) -> None:
         self.cancelled = cancelled
+        self.revocable = True  # False once a cancel could only leave things half done
         self.lease_lost = False
         self.percent = 0
         self.message = "started"
@@ -56,7 +57,7 @@ class Tracker:
         self.message = message
 
     def raise_if_cancelled(self) -> None:
-        if self.cancelled:
+        if self.cancelled and self.revocable:
             raise Cancelled()
 
 
@@ -194,11 +195,13 @@ class WorkerPool:
                 # sent its signal to nobody: look once more.
                 row = await self.store.get_operation(job.operation_id)
                 tracker.cancelled = tracker.cancelled or (row is not None and row.cancel_requested)
+                tracker.revocable = revocable(job.verb, job.attempts - 1)  # counts this claim
                 tracker.raise_if_cancelled()
                 if job.verb == CREATE:
                     spec = VideoSpec(job.video_id, job.title, job.plot)
                     media = await self.processor.create(spec, tracker)
                     return _created(job, self.store.now(), media)
+                tracker.revocable = False  # files are about to go: the delete must finish
                 await self.processor.delete(job.video_id, tracker)
                 return Outcome(
                     "deleted", response=convert.pack(empty_pb2.Empty())

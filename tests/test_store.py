@@ -189,6 +189,24 @@ async def test_deleting_a_video_hides_it_only_once_the_delete_is_done(store):
         await store.start_delete(new_op(4, video="v"))
 
 
+async def test_a_delete_a_worker_started_is_not_ended_by_a_cancel(store):
+    """Its worker may have removed the files before it stopped: a cancel that
+    ended it would bring the video back without content."""
+    await store.start_create(new_op(1, video="v"), "T", "")
+    await store.claim_job("a", T0, LEASE)
+    await store.finish("op1", "a", T0 + 5, Outcome("done", response=b""))
+    await store.start_delete(new_op(2, video="v"))
+    await store.claim_job("a", T0 + 10, LEASE)  # and then worker a stops
+    row = await store.cancel_operation("op2", T0 + 10 + LEASE, b"cancelled")
+    assert row.cancel_requested
+    assert not row.done  # the delete goes on, in another worker
+    job = await store.claim_job("b", T0 + 20 + LEASE, LEASE)
+    assert job is not None
+    assert (job.operation_id, job.cancel_requested) == ("op2", True)
+    await store.finish("op2", "b", T0 + 30 + LEASE, Outcome("deleted", response=b""))
+    assert await store.get_video("v") is None
+
+
 async def test_only_finished_operations_can_be_deleted(store):
     await store.start_create(new_op(1), "T", "")
     with pytest.raises(Conflict):

@@ -116,3 +116,29 @@ def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(start_server, tm
         "took over create of videos/doomed from dead-1, whose lease ran out (attempt 3)"
     )
     assert (finished.levelname, finished.outcome) == ("WARNING", "failed")
+
+
+def test_a_delete_retried_after_a_failure_goes_through_a_cancel(start_server):
+    """A failed attempt may have removed some of the files: a cancel that
+    stopped the retry would leave the video without its content."""
+    import time
+
+    from google.longrunning import operations_pb2
+
+    api = start_server(GatedProcessor(open_gate=True))
+    made = video(wait(api, create(api).name))
+    api.processor.fail_with, api.processor.failures_left = OSError("disk hiccup"), 1
+    op = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name))
+    deadline = time.monotonic() + 10
+    while "retrying" not in metadata(api.operations.GetOperation(
+        operations_pb2.GetOperationRequest(name=op.name)
+    )).status_message:  # fmt: skip
+        assert time.monotonic() < deadline, "the first attempt never failed"
+        time.sleep(0.01)
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
+    done = wait(api, op.name)
+    assert not done.HasField("error"), done.error
+    assert api.processor.attempts == 3  # the create, the failed delete, the retry
+    with pytest.raises(grpc.RpcError) as gone:
+        api.videos.GetVideo(pb.GetVideoRequest(name=made.name))
+    assert gone.value.code() == grpc.StatusCode.NOT_FOUND

@@ -15,6 +15,13 @@ CREATE = "create"
 DELETE = "delete"
 
 
+def revocable(verb: str, attempts: int) -> bool:
+    """Whether a cancel may still end a job that no worker holds: not a delete
+    that a worker has started, whose files may be gone already (cancelling it
+    then would bring the video back without content)."""
+    return verb != DELETE or attempts == 0
+
+
 class StoreError(Exception):
     """Base of what the store raises on purpose; the API maps each to a status."""
 
@@ -201,7 +208,8 @@ class Store(Protocol):
     async def cancel_operation(
         self, operation_id: str, now: int, error: bytes, principal: str | None = None
     ) -> OperationRow:
-        """Ask for cancellation; a job no worker holds ends at once with `error`."""
+        """Ask for cancellation; a job no worker holds ends at once with `error`
+        (unless it is a delete that a worker started: see revocable)."""
         ...
 
     async def delete_operation(self, operation_id: str, principal: str | None = None) -> None: ...

@@ -29,6 +29,7 @@ from .base import (
     Outcome,
     QueueCounts,
     VideoRow,
+    revocable,
 )
 from .columns import (
     CANCELLED,
@@ -238,11 +239,12 @@ class PostgresStore:
                 raise NotFound(operation_id)
             seq = row[0]
             cursor = await conn.execute(
-                "SELECT lease_expires FROM jobs WHERE operation_seq = %s FOR UPDATE", (seq,)
+                "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = %s FOR UPDATE",
+                (seq,),
             )
             lease = await cursor.fetchone()
             cursor = await conn.execute(
-                "SELECT done FROM operations WHERE seq = %s FOR UPDATE", (seq,)
+                "SELECT done, verb FROM operations WHERE seq = %s FOR UPDATE", (seq,)
             )
             done = await cursor.fetchone()
             if done is not None and not done[0]:
@@ -251,7 +253,7 @@ class PostgresStore:
                     " WHERE seq = %s",
                     (now, seq),
                 )
-                if lease is not None and lease[0] <= now:  # no worker holds it: end it here
+                if lease is not None and lease[0] <= now and revocable(done[1], lease[1]):
                     outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
                     await finish_job(conn, seq, now, outcome)
                 else:

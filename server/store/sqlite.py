@@ -31,6 +31,7 @@ from .base import (
     QueueCounts,
     RequestIdReused,
     VideoRow,
+    revocable,
 )
 from .columns import (
     CANCELLED,
@@ -291,9 +292,9 @@ class SQLiteStore:
                 (now, row.seq),
             )
             lease = conn.execute(
-                "SELECT lease_expires FROM jobs WHERE operation_seq = ?", (row.seq,)
+                "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = ?", (row.seq,)
             ).fetchone()
-            if lease is not None and lease[0] <= now:  # no worker holds it: end it here
+            if lease is not None and lease[0] <= now and revocable(row.verb, lease[1]):
                 outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
                 _finish(conn, row.seq, now, outcome)
             return _operation_or_gone(conn, operation_id)
