@@ -252,6 +252,10 @@ def server(
         http=edge.protocol(limits or Limits()),  # bounds on what callers send, and how slowly
         ws="none",
         server_header=False,
+        # The caller is its connection's address, never an X-Forwarded-For it
+        # wrote: uvicorn would believe one from 127.0.0.1, and the server's
+        # per-address limits (failed logins) follow the address we forward.
+        proxy_headers=False,
         lifespan="on",
         ssl_certfile=cert,
         ssl_keyfile=key,

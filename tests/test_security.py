@@ -487,3 +487,19 @@ def test_a_failed_login_limit_below_one_a_minute_is_refused(tmp_path):
         assert run.returncode == 2 and "--failed-login-limit" in run.stderr, run.stderr
     with pytest.raises(StartupError, match="--failed-login-limit"):
         VideoServer(Config(failed_login_limit=0.5, data_dir=tmp_path / "data"))
+
+
+def test_an_http_x_forwarded_for_does_not_buy_a_caller_a_fresh_budget(
+    start_server, start_gateway, keys_file
+):
+    """The gateway names the caller by its connection's address, never by a
+    header the caller wrote (uvicorn's proxy headers, on by default from
+    127.0.0.1, would let any local caller pick its address per request)."""
+    api = start_server(auth="api-keys", api_keys_file=keys_file, failed_login_limit=10)
+    url = start_gateway(api).url
+    with _from(url, "127.0.0.1", "guess-0000000000000000") as guesser:
+        codes = [
+            guesser.get("/videos", headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code
+            for n in range(20)
+        ]
+    assert codes[:10] == [401] * 10 and set(codes[11:]) == {429}, codes
