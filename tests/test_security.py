@@ -503,3 +503,14 @@ def test_an_http_x_forwarded_for_does_not_buy_a_caller_a_fresh_budget(
             for n in range(20)
         ]
     assert codes[:10] == [401] * 10 and set(codes[11:]) == {429}, codes
+
+
+def test_the_per_address_rate_limit_behind_the_gateway_is_per_client(start_server, start_gateway):
+    """Under --auth none the rate limit's key is the address: the client's,
+    as the gateway forwards it, not the gateway's own."""
+    api = start_server(rate_limit=0.2)  # bursts of 1: the second call at once is 429
+    url = start_gateway(api).url
+    with _from(url, "127.0.0.2") as busy:
+        assert [busy.get("/videos").status_code for _ in range(3)][1:] == [429, 429]
+    with _from(url, "127.0.0.3") as other:
+        assert other.get("/videos").status_code == 200
