@@ -127,11 +127,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     bounds.add_argument(
         "--allowed-hosts",
-        default=env("VIDEO_GATEWAY_ALLOWED_HOSTS", hosts.ANY),
+        default=env("VIDEO_GATEWAY_ALLOWED_HOSTS"),
         metavar="NAMES",
         help="comma-separated Host names to answer to, others get 421 (a defence against DNS"
-        " rebinding); `loopback` stands for localhost, 127.0.0.1 and ::1; * for any"
-        " [VIDEO_GATEWAY_ALLOWED_HOSTS]",
+        " rebinding); `loopback` stands for localhost and loopback addresses; * for any;"
+        " default: loopback when --listen is loopback, else * [VIDEO_GATEWAY_ALLOWED_HOSTS]",
     )
     add_hold_flags(parser)
     add_trace_flag(parser)
@@ -252,6 +252,10 @@ def server(
         http=edge.protocol(limits or Limits()),  # bounds on what callers send, and how slowly
         ws="none",
         server_header=False,
+        # The caller is its connection's address, never an X-Forwarded-For it
+        # wrote: uvicorn would believe one from 127.0.0.1, and the server's
+        # per-address limits (failed logins) follow the address we forward.
+        proxy_headers=False,
         lifespan="on",
         ssl_certfile=cert,
         ssl_keyfile=key,
@@ -278,7 +282,9 @@ def main(argv: list[str] | None = None) -> None:
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
             metrics=GatewayMetrics(registry) if measured else None,
             tracer_provider=provider, limits=limits, holds=hold_limits(args),
-            allowed_hosts=hosts.parse(args.allowed_hosts),
+            allowed_hosts=hosts.parse(
+                hosts.default(args.listen) if args.allowed_hosts is None else args.allowed_hosts
+            ),
         )  # fmt: skip
         gateway.config.load()  # reads the certificates now: a bad file is one line, not a trace
     except (OSError, ssl.SSLError) as exc:

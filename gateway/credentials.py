@@ -2,7 +2,10 @@
 
 The gateway holds none of its own: it forwards the HTTP `Authorization`
 header as the gRPC `authorization` metadata, so the server decides who the
-caller is and what it may see, exactly as for a direct gRPC caller. A value
+caller is and what it may see, exactly as for a direct gRPC caller. The
+caller's address goes as `x-forwarded-for`, which the server believes from
+its --trusted-proxies only: one client's failed logins then spend that
+client's budget, not the gateway's, which every caller shares. A value
 gRPC metadata cannot carry is forwarded as one the server refuses (401). Two
 values are refused here, as gRPC refuses them (401), and so is a value too
 long for any key or token (431), in the API's words rather than gRPC's
@@ -21,6 +24,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from .errors import HttpError, error_response
 
 AUTHORIZATION: ContextVar[str | None] = ContextVar("authorization", default=None)
+CLIENT: ContextVar[str | None] = ContextVar("client", default=None)  # the caller's address
+FORWARDED_FOR = "x-forwarded-for"  # the server trusts it from --trusted-proxies only
 UNUSABLE = "unusable"  # no scheme the server knows: it answers UNAUTHENTICATED
 MAX_AUTHORIZATION = 4096  # bytes; API keys and tokens are far shorter
 
@@ -42,10 +47,13 @@ class ForwardAuthorization:
         value = values[0] if values else None
         if value is not None and not (value.isascii() and value.isprintable()):
             value = UNUSABLE
+        client = scope.get("client")
         token = AUTHORIZATION.set(value)
+        address = CLIENT.set(client[0] if client else None)
         try:
             await self.app(scope, receive, send)
         finally:
+            CLIENT.reset(address)
             AUTHORIZATION.reset(token)
 
 
@@ -91,11 +99,15 @@ class StreamAuthorizationInterceptor(grpc.aio.UnaryStreamClientInterceptor):
 
 
 def _with_authorization(details: grpc.aio.ClientCallDetails) -> grpc.aio.ClientCallDetails:
-    value = AUTHORIZATION.get()
-    if value is None:
-        return details
-    metadata = grpc.aio.Metadata(*(details.metadata or ()))
-    metadata.add("authorization", value)
+    """The caller's Authorization, and its address as x-forwarded-for (the
+    server's failed-login budget and per-address limits are per client, not
+    per gateway); an x-forwarded-for from anywhere else is dropped."""
+    value, client = AUTHORIZATION.get(), CLIENT.get()
+    metadata = grpc.aio.Metadata(*((k, v) for k, v in details.metadata or () if k != FORWARDED_FOR))
+    if value is not None:
+        metadata.add("authorization", value)
+    if client is not None:
+        metadata.add(FORWARDED_FOR, client)
     return grpc.aio.ClientCallDetails(
         details.method, details.timeout, metadata, details.credentials, details.wait_for_ready
     )

@@ -15,7 +15,8 @@ from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from longreel.video.v1 import video_service_pb2 as pb
 
@@ -178,7 +179,21 @@ def route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Ro
     async def endpoint(request: Request) -> Response:
         return await handlers["GET" if request.method == "HEAD" else request.method](request)
 
-    return Route(path, endpoint, methods=list(handlers))
+    return Resource(path, endpoint, methods=list(handlers))
+
+
+class Resource(Route):
+    """A route whose path parameters never hold ':', which starts a custom
+    method (`/videos/tasks/{task}:cancel`): so `GET /videos/tasks/x:cancel` is
+    that route's 405 with Allow, not a read of a task named `x:cancel` (400),
+    and an unknown custom method is 404."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        params = child.get("path_params", {}) if match is not Match.NONE else {}
+        if any(":" in str(value) for value in params.values()):
+            return Match.NONE, {}
+        return match, child
 
 
 # Order matters: the task routes come before /videos/{video}.

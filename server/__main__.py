@@ -16,6 +16,7 @@ from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags
 from .app import Config, StartupError, VideoServer
+from .gate import trusted_proxies
 from .security import AUTH_MODES, describe
 from .store import StoreError
 
@@ -172,13 +173,40 @@ def add_security_flags(parser: argparse.ArgumentParser) -> None:
     )
     auth.add_argument(
         "--failed-login-limit",
-        type=numbers.float_flag(0, 1e6),
+        type=_failed_login_limit,
         default=env("VIDEO_FAILED_LOGIN_LIMIT", "60"),
         help="failed logins a minute per address (bursts of as many); past it, every"
         " login from there answers RESOURCE_EXHAUSTED; 0: no limit [VIDEO_FAILED_LOGIN_LIMIT]",
     )
+    auth.add_argument(
+        "--trusted-proxies",
+        type=_trusted_proxies,
+        default=env("VIDEO_TRUSTED_PROXIES", "loopback"),
+        metavar="LIST",
+        help="comma-separated addresses or CIDRs (`loopback`: 127.0.0.0/8 and ::1) of proxies,"
+        " such as the gateway, whose x-forwarded-for metadata names the caller's address for"
+        " the per-address limits; others' is ignored; '' trusts none [VIDEO_TRUSTED_PROXIES]",
+    )
     auth.add_argument("--no-reflection", dest="reflection", action="store_false",
                       help="do not serve gRPC reflection")  # fmt: skip
+
+
+def _failed_login_limit(text: str) -> float:
+    """0 (no limit) or 1 to 1e6: below 1 a minute, an address's budget would never refill."""
+    number = numbers.float_flag(0, 1e6)(text)
+    if 0 < number < 1:
+        raise argparse.ArgumentTypeError("must be 0 (no limit) or a number from 1 up to 1e+06")
+    return number
+
+
+def _trusted_proxies(text: str) -> str:
+    try:
+        trusted_proxies(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"must be comma-separated addresses or CIDRs, or loopback, not {text[:80]!r}"
+        ) from None
+    return text
 
 
 async def serve(config: Config) -> None:
@@ -233,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         jwt_audience=args.jwt_audience,
         rate_limit=args.rate_limit,
         failed_login_limit=args.failed_login_limit,
+        trusted_proxies=args.trusted_proxies,
         max_calls_in_flight=args.max_calls_in_flight,
         max_waits_per_caller=args.max_waits_per_caller,
         reflection=args.reflection,

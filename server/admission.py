@@ -18,7 +18,7 @@ import grpc
 from prometheus_client import CollectorRegistry, Counter
 
 from .errors import ApiError, retry_info
-from .gate import Gate, caller_of
+from .gate import Gate
 from .holds import HELD_METHODS, Holds
 
 RETRY_AFTER = 1.0  # seconds an overloaded server asks callers to wait
@@ -77,7 +77,7 @@ class Limits:
             stack.enter_context(self.admission.admitted())
             principal = self.gate.admit(context)
             if path in HELD_METHODS:
-                stack.enter_context(self.holds.held(principal or caller_of(context)))
+                stack.enter_context(self.holds.held(principal or self.gate.address(context)))
         except BaseException:
             stack.close()
             raise

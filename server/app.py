@@ -120,6 +120,8 @@ class Config:
     jwt_audience: str | None = None
     rate_limit: float = 0.0  # calls a second per caller; 0: no limit
     failed_login_limit: float = 60.0  # failed logins a minute per address; 0: no limit
+    # Peers whose x-forwarded-for names the client (the gateway): addresses, CIDRs, `loopback`
+    trusted_proxies: str = "loopback"
     max_calls_in_flight: int = 8_000  # past it, new calls are shed (admission.py)
     max_waits_per_caller: int = 4_000  # held WaitOperation and ReadVideoContent calls
     reflection: bool = True

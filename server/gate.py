@@ -17,6 +17,22 @@ from .auth import Authenticator, Unauthenticated, bearer
 from .errors import ApiError, unavailable
 
 MAX_BUCKETS = 10_000  # callers tracked at once; idle ones are dropped first
+FORWARDED_FOR = "x-forwarded-for"  # the client's address, as a trusted proxy (the gateway) saw it
+LOOPBACK = "loopback"  # in --trusted-proxies: 127.0.0.0/8 and ::1
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def trusted_proxies(value: str) -> tuple[Network, ...]:
+    """--trusted-proxies (comma-separated addresses or CIDRs, `loopback`, or
+    empty for none) as networks; ValueError on anything else."""
+    networks: list[Network] = []
+    for item in (i.strip().lower() for i in value.split(",")):
+        if item == LOOPBACK:
+            networks += [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
+        elif item:
+            networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
+    return tuple(networks)
 
 
 class RateLimit:
@@ -64,10 +80,12 @@ class Gate:
         authenticator: Authenticator | None,
         limit: RateLimit | None,
         failures: RateLimit | None = None,
+        trusted: tuple[Network, ...] = (),
     ) -> None:
         self.authenticator = authenticator
         self.limit = limit
         self.failures = failures
+        self.trusted = trusted
         self._open = False
 
     def open(self) -> None:
@@ -80,24 +98,48 @@ class Gate:
             raise unavailable("the server is starting: its store is not open yet", "STARTING")
         principal = ""
         if self.authenticator is not None:
-            address = _peer_host(context.peer())
+            address = self.address(context)
             if self.failures is not None and (wait := self.failures.waiting(address)) > 0:
                 # Checked before the credentials: past its budget, no guess is even tried.
                 raise _limited("too many failed logins from this address", wait)
             given = [v for k, v in context.invocation_metadata() or () if k == "authorization"]
+            if not given:
+                # Not a guess: refused, but not counted against the address's budget.
+                self._charge(f"failed:{address}")
+                raise ApiError(
+                    grpc.StatusCode.UNAUTHENTICATED,
+                    "this call needs a bearer token",
+                    "CREDENTIALS_MISSING",
+                )
             try:
                 if len(given) > 1:
                     raise Unauthenticated(
                         "CREDENTIALS_MALFORMED", "give one authorization value, not several"
                     )
-                principal = self.authenticator.principal(bearer(_text(given[0] if given else None)))
+                principal = self.authenticator.principal(bearer(_text(given[0])))
             except Unauthenticated as exc:
                 if self.failures is not None:
                     self.failures.take(address)
                 self._charge(f"failed:{address}")
                 raise ApiError(grpc.StatusCode.UNAUTHENTICATED, str(exc), exc.reason) from None
-        self._charge(principal or _peer_host(context.peer()))
+        self._charge(principal or self.address(context))
         return principal
+
+    def address(self, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+        """The caller's address: its peer's, or, when the peer is a trusted
+        proxy (the gateway), the client address that proxy put in
+        x-forwarded-for. Anyone else's x-forwarded-for is ignored."""
+        peer = context.peer()
+        if self.trusted and _in(_peer_ip(peer), self.trusted):
+            forwarded = [
+                _text(v) for k, v in context.invocation_metadata() or () if k == FORWARDED_FOR
+            ]
+            if forwarded and forwarded[-1]:
+                # The rightmost entry is the one the trusted proxy itself added.
+                with contextlib.suppress(ValueError):
+                    client = ipaddress.ip_address(forwarded[-1].rsplit(",", 1)[-1].strip())
+                    return _host_key(client)
+        return _peer_host(peer)
 
     def _charge(self, caller: str) -> None:
         if self.limit is None or (wait := self.limit.take(caller)) <= 0:
@@ -116,13 +158,35 @@ def _limited(message: str, wait: float) -> ApiError:
     )
 
 
-def caller_of(context: grpc.aio.ServicerContext[Any, Any]) -> str:
-    """The caller that has no principal (`--auth none`): its address."""
-    return _peer_host(context.peer())
-
-
 def _text(value: str | bytes | None) -> str | None:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def _peer_ip(peer: str) -> Address | None:
+    kind, _, rest = peer.partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return None
+    try:
+        return ipaddress.ip_address(rest.rsplit(":", 1)[0].strip("[]"))
+    except ValueError:
+        return None
+
+
+def _in(ip: Address | None, nets: tuple[Network, ...]) -> bool:
+    if ip is None:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == n.version and ip in n for n in nets)
+
+
+def _host_key(ip: Address) -> str:
+    """The bucket key of an address, as _peer_host makes it."""
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.version == 6:
+        return f"ipv6:{ipaddress.ip_network(f'{ip}/64', strict=False)}"
+    return f"ipv4:{ip}"
 
 
 def _peer_host(peer: str) -> str:

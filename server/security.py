@@ -17,7 +17,7 @@ import grpc
 from longreel.common.net import is_loopback
 
 from .auth import ApiKeys, Authenticator, ConfigError, Jwts
-from .gate import Gate, RateLimit
+from .gate import Gate, RateLimit, trusted_proxies
 
 if TYPE_CHECKING:
     from .app import Config
@@ -87,8 +87,14 @@ def gate(config: Config) -> Gate:
     per_minute = config.failed_login_limit
     if not 0 <= per_minute < math.inf:
         raise ConfigError("--failed-login-limit must be a number of logins a minute, 0 or more")
-    failures = RateLimit(per_minute / 60, burst=per_minute) if per_minute > 0 else None
-    return Gate(authenticator, limit, failures)
+    if 0 < per_minute < 1:
+        raise ConfigError("--failed-login-limit must be 0 (no limit) or 1 or more a minute")
+    failures = RateLimit(per_minute / 60, burst=max(1.0, per_minute)) if per_minute > 0 else None
+    try:
+        trusted = trusted_proxies(config.trusted_proxies)
+    except ValueError as exc:
+        raise ConfigError(f"--trusted-proxies: {exc}") from None
+    return Gate(authenticator, limit, failures, trusted)
 
 
 def _read(path: Path, flag: str) -> bytes:

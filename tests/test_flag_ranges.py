@@ -34,6 +34,9 @@ ABSURD = {
         ("--render-seconds", "1e400"),
         ("--rate-limit", "nan"),
         ("--failed-login-limit", "nan"),
+        ("--failed-login-limit", "0.5"),  # would never refill: locked out for ever
+        ("--trusted-proxies", "10.0.0.0/33"),
+        ("--trusted-proxies", "gateway.example"),
         ("--max-calls-in-flight", "0"),
         ("--max-calls-in-flight", HUGE),
         ("--max-waits-per-caller", "0"),

@@ -215,6 +215,25 @@ def test_a_405_names_every_method_the_path_allows(http):
         assert set(response.headers["Allow"].replace(" ", "").split(",")) == allowed
 
 
+@pytest.mark.parametrize("method", ["GET", "HEAD", "DELETE", "PUT", "PATCH"])
+def test_a_custom_method_with_the_wrong_http_method_is_405_with_allow(http, method):
+    """`GET /videos/tasks/{id}:cancel` is the cancel route's 405, not a read
+    of a task named `{id}:cancel` (400)."""
+    response = http.client.request(method, "/videos/tasks/x:cancel")
+    assert response.status_code == 405, response.text
+    assert response.headers["Allow"].replace(" ", "") == "POST"
+    if method != "HEAD":
+        error_of(response, 405, "UNIMPLEMENTED")
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/videos/tasks/x:undo", "/videos/x:cancel", "/video/tasks/x:cancel", "/videos/x:y/content"],
+)
+def test_an_unknown_custom_method_is_404(http, path):
+    error_of(http.client.get(path), 404, "NOT_FOUND")
+
+
 def test_every_grpc_code_has_an_http_status():
     assert set(HTTP_STATUS) == set(grpc.StatusCode)
     expected = {

@@ -302,6 +302,41 @@ def test_only_allowed_host_names_are_served(start_gateway):
             error_of(response, 421, "HOST_NOT_ALLOWED")
 
 
+def test_a_loopback_gateway_serves_only_loopback_host_names_by_default(start_gateway):
+    """DNS rebinding: a page's own name resolved to 127.0.0.1 is refused
+    without any flag, while the names `make run` prints still work."""
+    gateway = start_gateway()  # on 127.0.0.1, no --allowed-hosts
+    port = str(gateway.port).encode()
+    for host, status in [
+        (b"evil.example", b"421"),
+        (b"evil.example:" + port, b"421"),
+        (b"localhost:4000", b"200"),
+        (b"localhost:" + port, b"200"),
+        (b"127.0.0.1:" + port, b"200"),
+        (b"127.0.0.1", b"200"),
+        (b"[::1]:" + port, b"200"),
+    ]:
+        for path in (b"/ui", b"/videos"):  # the web page and the API both
+            with gateway.connect() as sock:
+                request = b"GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n"
+                sock.sendall(request % (path, host))
+                response = answer(sock)
+            if status == b"421":
+                error_of(response, 421, "HOST_NOT_ALLOWED")
+            else:
+                assert not response.startswith(b"HTTP/1.1 421"), (host, path, response[:200])
+
+
+def test_a_gateway_on_another_address_serves_any_host_name_by_default():
+    from longreel.gateway import hosts
+
+    assert hosts.default("0.0.0.0:4000") == hosts.ANY
+    assert hosts.default("192.0.2.7:4000") == hosts.ANY
+    assert hosts.default("127.0.0.1:4000") == hosts.LOOPBACK
+    assert hosts.default("[::1]:4000") == hosts.LOOPBACK
+    assert hosts.default("localhost:4000") == hosts.LOOPBACK
+
+
 def test_an_http_1_1_request_without_host_is_400(gateway):
     with gateway.connect() as sock:
         sock.sendall(b"GET /ui HTTP/1.1\r\nConnection: close\r\n\r\n")
