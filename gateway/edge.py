@@ -31,6 +31,7 @@ from .connections import RETRY_AFTER, Connections, TooMany
 from .errors import DOMAIN, build_status, error_bytes
 
 LINGER = 2.0  # seconds a refused connection is still read (and discarded) before it closes
+SEND_TIMEOUT = 30.0  # seconds writing may stay paused (a client not reading) before closing
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,7 @@ class Limits:
     body_timeout: float = BODY_TIMEOUT
     max_connections: int = 4096
     max_connections_per_address: int = 256
+    send_timeout: float = SEND_TIMEOUT
 
 
 class Refusal(Exception):
@@ -104,6 +106,7 @@ class EdgeProtocol(HttpToolsProtocol):
     _framed_bytes = 0  # all bytes after the head: body, chunk framing, trailers
     _closing = False
     _deadline: asyncio.TimerHandle | None = None
+    _send_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -118,7 +121,32 @@ class EdgeProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.table.release(self)
         self._disarm()
+        self._stop_send_deadline()
         super().connection_lost(exc)
+
+    # A client that stops reading pauses writing; uvicorn then waits in
+    # flow.drain() for ever, holding the call's slots. Past the send deadline
+    # the connection is aborted: the app sees a disconnect and lets go.
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_deadline is None:
+            self._send_deadline = self.loop.call_later(
+                self.limits.send_timeout, self._send_late
+            )
+
+    def resume_writing(self) -> None:
+        self._stop_send_deadline()
+        super().resume_writing()
+
+    def _stop_send_deadline(self) -> None:
+        if self._send_deadline is not None:
+            self._send_deadline.cancel()
+            self._send_deadline = None
+
+    def _send_late(self) -> None:
+        self._send_deadline = None
+        self._closing = True
+        self.transport.abort()  # close() would wait for the unread bytes to drain
 
     def evict(self) -> None:
         self.transport.close()
