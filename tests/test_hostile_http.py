@@ -3,7 +3,8 @@ deadlines, connections, credentials and Host names, each answered in the API's
 own JSON and at a cost to the gateway that does not grow with the attack.
 
 The gateway runs as a subprocess (its memory is its own to measure) in front
-of no server at all: every refusal here happens before a call would be made.
+of no server at all: every refusal here happens before a call would be made;
+only the downloads nobody reads have a server behind them.
 The metrics endpoint, which every program serves alike, is tried in process.
 """
 
@@ -19,12 +20,21 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import hashlib
+import os
+from pathlib import Path
+
 import pytest
 from prometheus_client import CollectorRegistry
 
 from longreel.common.metrics_http import Endpoint, serve
+from longreel.server.media import MediaFiles
+from longreel.server.processor.base import Progress, VideoSpec
+from longreel.server.store.base import Media
+from longreel.video.v1 import video_service_pb2 as pb
 
 from .certs import make_pki
+from .helpers import video, wait
 
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
@@ -367,3 +377,64 @@ def test_honest_pipelined_requests_and_a_body_near_the_limit_are_served(gateway)
         response = answer(sock)
     assert response.startswith(b"HTTP/1.1 400 ")  # read and judged by the app, not refused
     assert response.count(b"HTTP/1.1 404 ") == 3001
+
+
+class BigFileProcessor:
+    """Makes a video of random bytes, too big for socket buffers to swallow."""
+
+    def __init__(self, files: MediaFiles, size: int = 16 * MiB) -> None:
+        self.files, self.size = files, size
+
+    async def create(self, spec: VideoSpec, progress: Progress) -> Media:
+        data = os.urandom(self.size)
+        sha256 = hashlib.sha256(data).hexdigest()
+        self.files.folder.mkdir(parents=True, exist_ok=True)
+        self.files.video(spec.video_id, sha256).write_bytes(data)
+        self.files.thumbnail(spec.video_id, sha256).write_bytes(b"\x89PNG thumbnail")
+        uri = f"/videos/{spec.video_id}"
+        return Media(f"{uri}/content", 1_000_000, len(data), sha256, f"{uri}/thumbnail")
+
+    async def delete(self, video_id: str, progress: Progress) -> None:
+        pass
+
+
+def test_a_download_nobody_reads_is_closed_at_the_send_deadline_and_its_hold_freed(
+    start_server, start_gateway, tmp_path
+):
+    media = MediaFiles(tmp_path / "media")
+    api = start_server(BigFileProcessor(media), media_dir=media.folder)
+    gateway = start_gateway(
+        "--target", api.target, "--send-timeout", "1", "--max-waits-per-caller", "1"
+    )
+    made = api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Big")), timeout=10)
+    uri = video(wait(api, made.name, 30)).uri
+    auth = b"Authorization: Bearer reader\r\n"
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window
+    stalled.settimeout(10)
+    stalled.connect(("127.0.0.1", gateway.port))
+    stalled.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n" % (uri.encode(), auth))
+    time.sleep(0.5)  # the download starts, fills every buffer, and is never read
+
+    def thumbnail() -> bytes:
+        with gateway.connect() as sock:
+            sock.sendall(
+                b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n"
+                % (uri.replace("/content", "/thumbnail").encode(), auth)
+            )
+            return answer(sock)
+
+    first = thumbnail()  # the stalled download holds the caller's one held call
+    error_of(first, 429, "TOO_MANY_WAITS")
+    deadline = time.monotonic() + 10
+    while not (again := thumbnail()).startswith(b"HTTP/1.1 200 "):
+        assert time.monotonic() < deadline, again[:300]
+        time.sleep(0.2)
+    received = 0
+    with stalled:
+        try:
+            while chunk := stalled.recv(MiB):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass  # aborted, as it should be: the unread rest is dropped
+    assert received < 16 * MiB
