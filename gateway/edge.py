@@ -29,6 +29,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from .bodies import BODY_TIMEOUT, MAX_BODY
 from .connections import RETRY_AFTER, Connections, TooMany
 from .errors import DOMAIN, build_status, error_bytes
+from .holds import network_of
 
 LINGER = 2.0  # seconds a refused connection is still read (and discarded) before it closes
 SEND_TIMEOUT = 30.0  # seconds writing may stay paused (a client not reading) before closing
@@ -110,11 +111,15 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        address = self.client[0] if self.client else ""
+        address = network_of(self.client[0]) if self.client else ""
         try:
             self.table.admit(self, address)
         except TooMany as exc:
-            self._refuse(_too_many(exc, self.limits))
+            # Nothing of a request is read yet, so nothing to linger for: the
+            # answer is flushed by close(), and the descriptor freed at once.
+            self._closing = True
+            self.transport.write(_too_many(exc, self.limits).answer())
+            self.transport.close()
             return
         self._arm(self.limits.header_timeout, _head_late)
 
