@@ -281,8 +281,9 @@ class EdgeProtocol(HttpToolsProtocol):
                 self._arm(self.limits.body_timeout, _body_late)  # its body is still to come
         elif self.pipeline:
             pass
-        elif self._head_begun:
-            if self._deadline is None:  # the next head began while this answer was sent
+        elif self._head_begun:  # the next head began while this answer was sent
+            self._unset_keepalive_if_required()  # its own deadline governs, not keep-alive's
+            if self._deadline is None:
                 self._arm(self.limits.header_timeout, _head_late)
         else:
             self.table.idle(self)

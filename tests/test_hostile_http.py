@@ -34,6 +34,7 @@ from longreel.server.store.base import Media
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .certs import make_pki
+from .processors import GatedProcessor
 from .helpers import video, wait
 
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
@@ -73,11 +74,14 @@ def _low_open_files_limit() -> None:
 def start_gateway() -> Iterator[Callable[..., Gateway]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(*flags: str) -> Gateway:
+    def start(*flags: str, forked: bool = True) -> Gateway:
+        """forked=False: no preexec_fn, so no fork() of a test process whose
+        in-process gRPC server has threads (the child may then fail to start)."""
         process = subprocess.Popen(
             [sys.executable, "-m", "longreel.gateway", "--listen", "127.0.0.1:0",
              "--target", "127.0.0.1:9", "--log-level", "error", *flags],
-            stdout=subprocess.PIPE, text=True, preexec_fn=_low_open_files_limit,
+            stdout=subprocess.PIPE, text=True,
+            preexec_fn=_low_open_files_limit if forked else None,
         )  # fmt: skip
         started.append(process)
         assert process.stdout is not None
@@ -424,7 +428,7 @@ def test_a_download_nobody_reads_is_closed_at_the_send_deadline_and_its_hold_fre
     media = MediaFiles(tmp_path / "media")
     api = start_server(BigFileProcessor(media), media_dir=media.folder)
     gateway = start_gateway(
-        "--target", api.target, "--send-timeout", "1", "--max-waits-per-caller", "1"
+        "--target", api.target, "--send-timeout", "1", "--max-waits-per-caller", "1", forked=False
     )
     made = api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Big")), timeout=10)
     uri = video(wait(api, made.name, 30)).uri
@@ -458,3 +462,52 @@ def test_a_download_nobody_reads_is_closed_at_the_send_deadline_and_its_hold_fre
         except ConnectionResetError:
             pass  # aborted, as it should be: the unread rest is dropped
     assert received < 16 * MiB
+
+
+def with_server(start_server, start_gateway, *flags: str) -> tuple[Gateway, bytes]:
+    """A gateway in front of a server whose renders wait, and the request of
+    a long poll on one of its tasks that lasts 2 s."""
+    api = start_server(GatedProcessor())
+    gateway = start_gateway("--target", api.target, *flags, forked=False)
+    body = b'{"title": "Polled"}'
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
+            b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        task = json.loads(one_response(sock).partition(b"\r\n\r\n")[2])["id"]
+    poll = b"GET /videos/tasks/%s?wait=2s HTTP/1.1\r\nHost: localhost\r\n\r\n" % task.encode()
+    return gateway, poll
+
+
+def test_a_pipelined_request_being_answered_is_not_evicted_as_idle(start_server, start_gateway):
+    gateway, poll = with_server(start_server, start_gateway, "--max-connections", "2")
+    with gateway.connect() as piped, gateway.connect() as busy:
+        piped.sendall(HEAD + b"\r\n" + poll)
+        assert one_response(piped).startswith(b"HTTP/1.1 200 ")  # the poll runs now
+        busy.sendall(b"GET /ui HTTP/1.1\r\n")  # mid-head: the table is full
+        time.sleep(0.3)
+        with gateway.connect() as newcomer:  # refused, not let in by evicting the poll
+            error_of(answer(newcomer), 503, "TOO_MANY_CONNECTIONS")
+        assert one_response(piped).startswith(b"HTTP/1.1 200 ")  # the poll's own answer
+
+
+def test_a_refused_pipelined_request_waits_for_the_answer_before_it(start_server, start_gateway):
+    gateway, poll = with_server(start_server, start_gateway)
+    with gateway.connect() as sock:
+        sock.sendall(poll + HEAD + b"X-Big: " + b"a" * 200_000)
+        first, _, refusal = answer(sock).partition(b"}HTTP/1.1 ")
+        assert first.startswith(b"HTTP/1.1 200 "), first[-300:]
+        assert b'"id"' in first  # the task, not an error
+        error_of(b"HTTP/1.1 " + refusal, 431, "HEADER")
+
+
+def test_a_pipelined_head_deadline_starts_after_the_answer_before_it(start_server, start_gateway):
+    gateway, poll = with_server(start_server, start_gateway, "--header-timeout", "1")
+    with gateway.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(poll + HEAD)  # the next head never ends
+        first, _, refusal = answer(sock).partition(b"}HTTP/1.1 ")
+        assert first.startswith(b"HTTP/1.1 200 "), first[:300]
+        error_of(b"HTTP/1.1 " + refusal, 408, "HEADER_TIMEOUT")
+        assert time.monotonic() - started >= 2.5  # 2 s of poll, then 1 s for the head
