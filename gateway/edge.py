@@ -107,7 +107,7 @@ class EdgeProtocol(HttpToolsProtocol):
     _body_bytes = 0
     _framed_bytes = 0  # all bytes after the head: body, chunk framing, trailers
     _closing = False
-    _answering: RequestResponseCycle | None = None  # the cycle whose app runs or ran last (self.cycle is the newest)
+    _answering: RequestResponseCycle | None = None  # whose app runs or ran last (cycle: newest)
     _pending: Refusal | None = None  # for a pipelined request, sent once earlier answers end
     _head_begun = False
     _deadline: asyncio.TimerHandle | None = None
@@ -139,9 +139,7 @@ class EdgeProtocol(HttpToolsProtocol):
     def pause_writing(self) -> None:
         super().pause_writing()
         if self._send_deadline is None:
-            self._send_deadline = self.loop.call_later(
-                self.limits.send_timeout, self._send_late
-            )
+            self._send_deadline = self.loop.call_later(self.limits.send_timeout, self._send_late)
 
     def resume_writing(self) -> None:
         self._stop_send_deadline()

@@ -10,7 +10,9 @@ The metrics endpoint, which every program serves alike, is tried in process.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import resource
 import select
 import socket
@@ -19,10 +21,6 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-
-import hashlib
-import os
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -34,8 +32,8 @@ from longreel.server.store.base import Media
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .certs import make_pki
-from .processors import GatedProcessor
 from .helpers import video, wait
+from .processors import GatedProcessor
 
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
