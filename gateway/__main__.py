@@ -30,11 +30,14 @@ from . import edge, hosts, tracing
 from .app import create_app
 from .bodies import BODY_TIMEOUT
 from .connections import fit_to_fd_limit
-from .edge import Limits
+from .edge import SEND_TIMEOUT, Limits
 from .holds import MAX_HELD, SERVER_STREAMS, HoldLimits
 from .metrics import GatewayMetrics
 
 log = logging.getLogger("longreel.gateway")
+
+MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0  # seconds: any of the edge's deadlines
+MAX_CONNECTIONS = 1_000_000  # any connection cap at most: past it is a typo
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -96,14 +99,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     bounds.add_argument(
         "--header-timeout",
-        type=float,
+        type=numbers.float_flag(MIN_TIMEOUT, MAX_TIMEOUT),
         default=env("VIDEO_GATEWAY_HEADER_TIMEOUT", "10"),
         metavar="SECONDS",
         help="a request's head must arrive within this, or 408 [VIDEO_GATEWAY_HEADER_TIMEOUT]",
     )
     bounds.add_argument(
         "--body-timeout",
-        type=float,
+        type=numbers.float_flag(MIN_TIMEOUT, MAX_TIMEOUT),
         default=env("VIDEO_GATEWAY_BODY_TIMEOUT", f"{BODY_TIMEOUT:g}"),
         metavar="SECONDS",
         help="a request's body must arrive within this after its head, or 408"
@@ -111,7 +114,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     bounds.add_argument(
         "--max-connections",
-        type=int,
+        type=numbers.int_flag(1, MAX_CONNECTIONS),
         default=env("VIDEO_GATEWAY_MAX_CONNECTIONS", "4096"),
         metavar="N",
         help="open connections at most (lowered to fit the open-files limit); when full, the"
@@ -119,11 +122,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     bounds.add_argument(
         "--max-connections-per-address",
-        type=int,
+        type=numbers.int_flag(1, MAX_CONNECTIONS),
         default=env("VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", "256"),
         metavar="N",
         help="open connections from one client address at most, else 429; behind a proxy all"
         " come from its address: raise it [VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS]",
+    )
+    bounds.add_argument(
+        "--send-timeout",
+        type=numbers.float_flag(MIN_TIMEOUT, MAX_TIMEOUT),
+        default=env("VIDEO_GATEWAY_SEND_TIMEOUT", f"{SEND_TIMEOUT:g}"),
+        metavar="SECONDS",
+        help="a response may wait this long for a client that stops reading it, then the"
+        " connection is closed and its held call released [VIDEO_GATEWAY_SEND_TIMEOUT]",
     )
     bounds.add_argument(
         "--allowed-hosts",
@@ -138,12 +149,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     logs.add_flags(parser)
     args = parser.parse_args(argv)
     logs.check_flags(parser, args)
-    for flag in ("header_timeout", "body_timeout"):
-        if not 0 < getattr(args, flag) <= 3600:  # NaN fails this too
-            parser.error(f"--{flag.replace('_', '-')} must be more than 0 and at most 3600 seconds")
-    for flag in ("max_connections", "max_connections_per_address"):
-        if getattr(args, flag) < 1:
-            parser.error(f"--{flag.replace('_', '-')} must be at least 1")
     if (problem := hold_limits(args).problem()) is not None:
         parser.error(problem)
     if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
@@ -272,6 +277,7 @@ def main(argv: list[str] | None = None) -> None:
         body_timeout=args.body_timeout,
         max_connections=fit_to_fd_limit(args.max_connections),
         max_connections_per_address=args.max_connections_per_address,
+        send_timeout=args.send_timeout,
     )
     sock = bind(args.listen)
     provider = None if args.otlp_endpoint is None else tracing.otlp_provider(args.otlp_endpoint)

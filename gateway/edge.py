@@ -24,13 +24,16 @@ import grpc
 import httptools
 import uvicorn
 from google.rpc import error_details_pb2
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn._types import ASGI3Application
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from .bodies import BODY_TIMEOUT, MAX_BODY
 from .connections import RETRY_AFTER, Connections, TooMany
 from .errors import DOMAIN, build_status, error_bytes
+from .holds import network_of
 
 LINGER = 2.0  # seconds a refused connection is still read (and discarded) before it closes
+SEND_TIMEOUT = 30.0  # seconds writing may stay paused (a client not reading) before closing
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,7 @@ class Limits:
     body_timeout: float = BODY_TIMEOUT
     max_connections: int = 4096
     max_connections_per_address: int = 256
+    send_timeout: float = SEND_TIMEOUT
 
 
 class Refusal(Exception):
@@ -103,22 +107,53 @@ class EdgeProtocol(HttpToolsProtocol):
     _body_bytes = 0
     _framed_bytes = 0  # all bytes after the head: body, chunk framing, trailers
     _closing = False
+    _answering: RequestResponseCycle | None = None  # whose app runs or ran last (cycle: newest)
+    _pending: Refusal | None = None  # for a pipelined request, sent once earlier answers end
+    _head_begun = False
     _deadline: asyncio.TimerHandle | None = None
+    _send_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
-        address = self.client[0] if self.client else ""
+        address = network_of(self.client[0]) if self.client else ""
         try:
             self.table.admit(self, address)
         except TooMany as exc:
-            self._refuse(_too_many(exc, self.limits))
+            # Nothing of a request is read yet, so nothing to linger for: the
+            # answer is flushed by close(), and the descriptor freed at once.
+            self._closing = True
+            self.transport.write(_too_many(exc, self.limits).answer())
+            self.transport.close()
             return
         self._arm(self.limits.header_timeout, _head_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.table.release(self)
         self._disarm()
+        self._stop_send_deadline()
         super().connection_lost(exc)
+
+    # A client that stops reading pauses writing; uvicorn then waits in
+    # flow.drain() for ever, holding the call's slots. Past the send deadline
+    # the connection is aborted: the app sees a disconnect and lets go.
+    def pause_writing(self) -> None:
+        super().pause_writing()
+        if self._send_deadline is None:
+            self._send_deadline = self.loop.call_later(self.limits.send_timeout, self._send_late)
+
+    def resume_writing(self) -> None:
+        self._stop_send_deadline()
+        super().resume_writing()
+
+    def _stop_send_deadline(self) -> None:
+        if self._send_deadline is not None:
+            self._send_deadline.cancel()
+            self._send_deadline = None
+
+    def _send_late(self) -> None:
+        self._send_deadline = None
+        self._closing = True
+        self.transport.abort()  # close() would wait for the unread bytes to drain
 
     def evict(self) -> None:
         self.transport.close()
@@ -174,9 +209,12 @@ class EdgeProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
+        self._head_begun = True
         self._fields = 0
         self._body_bytes = 0
-        if self._deadline is None:  # a keep-alive request: its head's clock starts now
+        # A keep-alive request: its head's clock starts now; a pipelined one's
+        # once the answer in progress is complete (on_response_complete).
+        if self._deadline is None and not self._answer_in_progress():
             self._arm(self.limits.header_timeout, _head_late)
 
     def on_url(self, url: bytes) -> None:
@@ -204,11 +242,13 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._head_begun = False
         self._disarm()
         declared = _content_length(self.headers)
         if declared is not None and declared > self.limits.max_body:
             raise _body_too_large(self.limits)
-        self._arm(self.limits.body_timeout, _body_late)
+        if not self._answer_in_progress():  # else queued: its clock starts when it runs
+            self._arm(self.limits.body_timeout, _body_late)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
@@ -224,9 +264,36 @@ class EdgeProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        super().on_response_complete()
-        if not self.transport.is_closing() and not self.pipeline and self._in_head:
+        super().on_response_complete()  # starts the next pipelined request, if one is queued
+        if self.transport.is_closing():
+            return
+        running = self._answer_in_progress()
+        if self._pending is not None:
+            if not running and not self.pipeline:
+                self._unset_keepalive_if_required()
+                self._send(self._pending)
+            return
+        cycle = self._answering
+        if running:
+            if cycle is not None and cycle.more_body and self._deadline is None:
+                self._arm(self.limits.body_timeout, _body_late)  # its body is still to come
+        elif self.pipeline:
+            pass
+        elif self._head_begun:  # the next head began while this answer was sent
+            self._unset_keepalive_if_required()  # its own deadline governs, not keep-alive's
+            if self._deadline is None:
+                self._arm(self.limits.header_timeout, _head_late)
+        else:
             self.table.idle(self)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: ASGI3Application) -> None:
+        self._answering = cycle
+        super()._start_asgi_task(cycle, app)
+
+    def _answer_in_progress(self) -> bool:
+        """Whether a request's app runs, or its answer is still being written."""
+        cycle = self._answering
+        return cycle is not None and not cycle.response_complete
 
     # Deadlines and refusals
     def _arm(self, seconds: float, late: Callable[[Limits], Refusal]) -> None:
@@ -240,22 +307,34 @@ class EdgeProtocol(HttpToolsProtocol):
 
     def _expired(self, late: Callable[[Limits], Refusal]) -> None:
         self._deadline = None
-        if self.cycle is not None and self.cycle.response_started:
-            self.transport.close()  # answered already: nothing more to say
-        else:
-            self._refuse(late(self.limits))
+        self._refuse(late(self.limits))
 
     def _refuse(self, refusal: Refusal) -> None:
-        """Answer refusal, stop the request's app if one runs, and close after a linger."""
+        """Answer refusal, stop the request's app if one runs, and close after a
+        linger. The refused request is the one being parsed: in its head it has
+        no cycle yet, in its body it is self.cycle. An earlier pipelined
+        request still being answered is let finish first."""
         self._closing = True
         self._disarm()
-        cycle = self.cycle
-        if cycle is not None and not cycle.response_complete:
-            if cycle.response_started:  # one answer is on its way: another cannot follow
+        refused = None if self._in_head else self.cycle
+        if refused is not None and not refused.response_complete:
+            if refused.response_started:  # one answer is on its way: another cannot follow
                 self.transport.close()
                 return
-            cycle.disconnected = True  # the app's sends go nowhere; its reads see a disconnect
-            cycle.message_event.set()
+            refused.disconnected = True  # the app's sends go nowhere; its reads see a disconnect
+            refused.message_event.set()
+            self.pipeline = type(self.pipeline)(
+                (cycle, app) for cycle, app in self.pipeline if cycle is not refused
+            )
+        if self._answer_in_progress() and self._answering is not refused:
+            self._pending = refusal  # sent by on_response_complete, after the earlier answers
+            self.flow.resume_reading()  # lingering: read and discard meanwhile
+            return
+        self._send(refusal)
+
+    def _send(self, refusal: Refusal) -> None:
+        """Write refusal as the connection's last answer, and close after a linger."""
+        self._pending = None
         if self.transport.is_closing():
             return
         self.transport.write(refusal.answer())

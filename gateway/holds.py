@@ -128,21 +128,31 @@ def too_many(message: str, reason: str = "TOO_MANY_WAITS") -> HttpError:
     )
 
 
-def address_of(request: Request) -> str:
-    host = request.client.host if request.client else ""
+def network_of(host: str) -> str:
+    """The client a host address stands for: an IPv6 address by its /64 (one
+    host commonly owns the whole of it), any other address as it is."""
     with contextlib.suppress(ValueError):
         ip = ipaddress.ip_address(host)
         if ip.version == 6:
-            return f"address:{ipaddress.ip_network(f'{host}/64', strict=False)}"
-    return f"address:{host}"
+            return str(ipaddress.ip_network(f"{host}/64", strict=False))
+    return host
+
+
+def address_of(request: Request) -> str:
+    return f"address:{network_of(request.client.host if request.client else '')}"
 
 
 def caller_of(request: Request, address: str) -> str:
-    """A digest, never the credential itself: the counts must not hold secrets."""
+    """A digest, never the credential itself: the counts must not hold secrets.
+    The value is normalized first (scheme in lower case, white space around
+    and within the token collapsed), as `Bearer K` and `bearer  K` are one
+    credential to the server."""
     value = request.headers.get("authorization")
     if value is None:
         return address
-    return "credential:" + hashlib.sha256(value.encode("utf-8", "replace")).hexdigest()
+    scheme, _, token = value.strip().partition(" ")
+    normal = f"{scheme.lower()} {' '.join(token.split())}"
+    return "credential:" + hashlib.sha256(normal.encode("utf-8", "replace")).hexdigest()
 
 
 class HeldStream(StreamingResponse):

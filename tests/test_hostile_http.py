@@ -3,13 +3,16 @@ deadlines, connections, credentials and Host names, each answered in the API's
 own JSON and at a cost to the gateway that does not grow with the attack.
 
 The gateway runs as a subprocess (its memory is its own to measure) in front
-of no server at all: every refusal here happens before a call would be made.
+of no server at all: every refusal here happens before a call would be made;
+only the downloads nobody reads have a server behind them.
 The metrics endpoint, which every program serves alike, is tried in process.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import resource
 import select
 import socket
@@ -23,8 +26,14 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from longreel.common.metrics_http import Endpoint, serve
+from longreel.server.media import MediaFiles
+from longreel.server.processor.base import Progress, VideoSpec
+from longreel.server.store.base import Media
+from longreel.video.v1 import video_service_pb2 as pb
 
 from .certs import make_pki
+from .helpers import video, wait
+from .processors import GatedProcessor
 
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
@@ -63,11 +72,14 @@ def _low_open_files_limit() -> None:
 def start_gateway() -> Iterator[Callable[..., Gateway]]:
     started: list[subprocess.Popen[str]] = []
 
-    def start(*flags: str) -> Gateway:
+    def start(*flags: str, forked: bool = True) -> Gateway:
+        """forked=False: no preexec_fn, so no fork() of a test process whose
+        in-process gRPC server has threads (the child may then fail to start)."""
         process = subprocess.Popen(
             [sys.executable, "-m", "longreel.gateway", "--listen", "127.0.0.1:0",
              "--target", "127.0.0.1:9", "--log-level", "error", *flags],
-            stdout=subprocess.PIPE, text=True, preexec_fn=_low_open_files_limit,
+            stdout=subprocess.PIPE, text=True,
+            preexec_fn=_low_open_files_limit if forked else None,
         )  # fmt: skip
         started.append(process)
         assert process.stdout is not None
@@ -263,6 +275,26 @@ def test_one_address_cannot_take_the_whole_table(start_gateway):
         sock.close()
 
 
+def open_files(gateway: Gateway) -> int:
+    return len(os.listdir(f"/proc/{gateway.process.pid}/fd"))
+
+
+def test_connections_refused_at_connect_time_are_closed_at_once(start_gateway):
+    gateway = start_gateway("--max-connections-per-address", "2")
+    hoard = [gateway.connect("127.0.0.2") for _ in range(2)]
+    for sock in hoard:
+        sock.sendall(b"GET /ui HTTP/1.1\r\n")
+    time.sleep(0.2)
+    before = open_files(gateway)
+    refused = [gateway.connect("127.0.0.2") for _ in range(20)]
+    for sock in refused:  # read to the end, but left open: the gateway must not wait on it
+        error_of(answer(sock), 429, "TOO_MANY_CONNECTIONS_FROM_ADDRESS")
+    time.sleep(0.3)  # far less than a linger: no descriptor is held for the refused
+    assert open_files(gateway) <= before + 1
+    for sock in [*hoard, *refused]:
+        sock.close()
+
+
 def test_two_authorization_headers_are_401_as_grpc_would_refuse_them(gateway):
     with gateway.connect() as sock:
         sock.sendall(
@@ -402,3 +434,113 @@ def test_honest_pipelined_requests_and_a_body_near_the_limit_are_served(gateway)
         response = answer(sock)
     assert response.startswith(b"HTTP/1.1 400 ")  # read and judged by the app, not refused
     assert response.count(b"HTTP/1.1 404 ") == 3001
+
+
+class BigFileProcessor:
+    """Makes a video of random bytes, too big for socket buffers to swallow."""
+
+    def __init__(self, files: MediaFiles, size: int = 16 * MiB) -> None:
+        self.files, self.size = files, size
+
+    async def create(self, spec: VideoSpec, progress: Progress) -> Media:
+        data = os.urandom(self.size)
+        sha256 = hashlib.sha256(data).hexdigest()
+        self.files.folder.mkdir(parents=True, exist_ok=True)
+        self.files.video(spec.video_id, sha256).write_bytes(data)
+        self.files.thumbnail(spec.video_id, sha256).write_bytes(b"\x89PNG thumbnail")
+        uri = f"/videos/{spec.video_id}"
+        return Media(f"{uri}/content", 1_000_000, len(data), sha256, f"{uri}/thumbnail")
+
+    async def delete(self, video_id: str, progress: Progress) -> None:
+        pass
+
+
+def test_a_download_nobody_reads_is_closed_at_the_send_deadline_and_its_hold_freed(
+    start_server, start_gateway, tmp_path
+):
+    media = MediaFiles(tmp_path / "media")
+    api = start_server(BigFileProcessor(media), media_dir=media.folder)
+    gateway = start_gateway(
+        "--target", api.target, "--send-timeout", "1", "--max-waits-per-caller", "1", forked=False
+    )
+    made = api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Big")), timeout=10)
+    uri = video(wait(api, made.name, 30)).uri
+    auth = b"Authorization: Bearer reader\r\n"
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connect: the window
+    stalled.settimeout(10)
+    stalled.connect(("127.0.0.1", gateway.port))
+    stalled.sendall(b"GET %s HTTP/1.1\r\nHost: localhost\r\n%s\r\n" % (uri.encode(), auth))
+    time.sleep(0.5)  # the download starts, fills every buffer, and is never read
+
+    def thumbnail() -> bytes:
+        with gateway.connect() as sock:
+            sock.sendall(
+                b"GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n%s\r\n"
+                % (uri.replace("/content", "/thumbnail").encode(), auth)
+            )
+            return answer(sock)
+
+    first = thumbnail()  # the stalled download holds the caller's one held call
+    error_of(first, 429, "TOO_MANY_WAITS")
+    deadline = time.monotonic() + 10
+    while not (again := thumbnail()).startswith(b"HTTP/1.1 200 "):
+        assert time.monotonic() < deadline, again[:300]
+        time.sleep(0.2)
+    received = 0
+    with stalled:
+        try:
+            while chunk := stalled.recv(MiB):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass  # aborted, as it should be: the unread rest is dropped
+    assert received < 16 * MiB
+
+
+def with_server(start_server, start_gateway, *flags: str) -> tuple[Gateway, bytes]:
+    """A gateway in front of a server whose renders wait, and the request of
+    a long poll on one of its tasks that lasts 2 s."""
+    api = start_server(GatedProcessor())
+    gateway = start_gateway("--target", api.target, *flags, forked=False)
+    body = b'{"title": "Polled"}'
+    with gateway.connect() as sock:
+        sock.sendall(
+            b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json"
+            b"\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        )
+        task = json.loads(one_response(sock).partition(b"\r\n\r\n")[2])["id"]
+    poll = b"GET /videos/tasks/%s?wait=2s HTTP/1.1\r\nHost: localhost\r\n\r\n" % task.encode()
+    return gateway, poll
+
+
+def test_a_pipelined_request_being_answered_is_not_evicted_as_idle(start_server, start_gateway):
+    gateway, poll = with_server(start_server, start_gateway, "--max-connections", "2")
+    with gateway.connect() as piped, gateway.connect() as busy:
+        piped.sendall(HEAD + b"\r\n" + poll)
+        assert one_response(piped).startswith(b"HTTP/1.1 200 ")  # the poll runs now
+        busy.sendall(b"GET /ui HTTP/1.1\r\n")  # mid-head: the table is full
+        time.sleep(0.3)
+        with gateway.connect() as newcomer:  # refused, not let in by evicting the poll
+            error_of(answer(newcomer), 503, "TOO_MANY_CONNECTIONS")
+        assert one_response(piped).startswith(b"HTTP/1.1 200 ")  # the poll's own answer
+
+
+def test_a_refused_pipelined_request_waits_for_the_answer_before_it(start_server, start_gateway):
+    gateway, poll = with_server(start_server, start_gateway)
+    with gateway.connect() as sock:
+        sock.sendall(poll + HEAD + b"X-Big: " + b"a" * 200_000)
+        first, _, refusal = answer(sock).partition(b"}HTTP/1.1 ")
+        assert first.startswith(b"HTTP/1.1 200 "), first[-300:]
+        assert b'"id"' in first  # the task, not an error
+        error_of(b"HTTP/1.1 " + refusal, 431, "HEADER")
+
+
+def test_a_pipelined_head_deadline_starts_after_the_answer_before_it(start_server, start_gateway):
+    gateway, poll = with_server(start_server, start_gateway, "--header-timeout", "1")
+    with gateway.connect() as sock:
+        started = time.monotonic()
+        sock.sendall(poll + HEAD)  # the next head never ends
+        first, _, refusal = answer(sock).partition(b"}HTTP/1.1 ")
+        assert first.startswith(b"HTTP/1.1 200 "), first[:300]
+        error_of(b"HTTP/1.1 " + refusal, 408, "HEADER_TIMEOUT")
+        assert time.monotonic() - started >= 2.5  # 2 s of poll, then 1 s for the head

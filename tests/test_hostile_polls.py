@@ -138,6 +138,15 @@ def test_event_streams_count_against_the_same_cap(api, start_gateway):
         assert reason(third) == "TOO_MANY_WAITS"
 
 
+@pytest.mark.parametrize("spelling", ["bearer hoarder", "Bearer  hoarder", "BEARER hoarder"])
+def test_one_credential_spelt_another_way_is_the_same_caller(api, start_gateway, spelling):
+    http = start_gateway(api, holds=HoldLimits(per_caller=2, per_address=1000, total=100))
+    task = start_task(http)
+    with hoard(http.url, task, [bearer("hoarder")] * 2) as hoarded:
+        answer = refused(http, task, {"Authorization": spelling}, hoarded)
+        assert reason(answer) == "TOO_MANY_WAITS"
+
+
 @pytest.mark.parametrize(
     ("limits", "expected"),
     [
