@@ -201,7 +201,6 @@ class WorkerPool:
                     spec = VideoSpec(job.video_id, job.title, job.plot)
                     media = await self.processor.create(spec, tracker)
                     return _created(job, self.store.now(), media)
-                tracker.revocable = False  # files are about to go: the delete must finish
                 await self.processor.delete(job.video_id, tracker)
                 return Outcome(
                     "deleted", response=convert.pack(empty_pb2.Empty())
