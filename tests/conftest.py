@@ -27,6 +27,7 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from .databases import fresh_database, fresh_schema
 from .processors import GatedProcessor
+from .programs import Program
 
 
 class ServerThread:
@@ -222,3 +223,20 @@ def http(api: Api, start_gateway: Any) -> Http:
     """A gateway in front of a server whose renders wait for the test's gate."""
     result: Http = start_gateway(api)
     return result
+
+
+@pytest.fixture
+def start(tmp_path: Path) -> Iterator[Any]:
+    """Start our programs as processes (tests/programs.py); each is stopped at the end."""
+    started: list[Program] = []
+
+    def start(command: str, *args: str) -> Program:
+        program = Program(tmp_path / f"{command}-{len(started)}.log", command, *args)
+        started.append(program)
+        return program
+
+    yield start
+    for program in started:
+        if program.process.poll() is None:
+            program.process.kill()
+        program.stop()

@@ -10,7 +10,6 @@ import logging
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +29,7 @@ from longreel.server.api.operations import FILTER_FIELDS
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .processors import GatedProcessor
-from .test_logging import Program, server_args
+from .programs import Program, server_args
 from .test_videoctl import videoctl
 
 LONG = "9" * 5000  # past Python's 4,300-digit int() limit
@@ -70,23 +69,6 @@ def test_a_page_is_cut_to_its_byte_budget():
     shown = pages.fit(videos, budget=3500)
     assert len(shown) == 3 and shown == videos[:3]
     assert pages.fit(videos[:1], budget=10) == videos[:1]  # one at least
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Callable[..., Program]]:
-    """Start our programs as processes; each is stopped at the end."""
-    started: list[Program] = []
-
-    def start(command: str, *args: str) -> Program:
-        program = Program(tmp_path / f"{command}-{len(started)}.log", command, *args)
-        started.append(program)
-        return program
-
-    yield start
-    for program in started:
-        if program.process.poll() is None:
-            program.process.kill()
-        program.stop()
 
 
 @pytest.fixture

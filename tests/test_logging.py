@@ -10,10 +10,8 @@ import io
 import json
 import logging
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -28,58 +26,13 @@ from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from .helpers import wait
+from .programs import server_args
 
 BIN = Path(sys.executable).parent
 CREATE = "/longreel.video.v1.VideoService/CreateVideo"
 ALICE = "alice-key-0123456789abcdef"
 WRONG = "sk-live-do-not-log-me-0123456789"
 TITLE, PLOT = "Title-never-in-the-log", "Plot-never-in-the-log"
-
-
-class Program:
-    """One of our programs as a process; its stderr, the log, goes to a file
-    (a pipe nobody reads could fill and stall it)."""
-
-    def __init__(self, log_file: Path, command: str, *args: str) -> None:
-        self.log_file = log_file
-        with log_file.open("w") as err:
-            self.process = subprocess.Popen(
-                [str(BIN / command), *args], stdout=subprocess.PIPE, stderr=err, text=True
-            )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        assert "listening on" in line, f"{command} did not start: {log_file.read_text()}"
-        self.address = line.split("listening on ")[1].split()[0].rstrip(";")
-
-    def stop(self) -> str:
-        """Stop it as an operator would (SIGTERM); the whole log."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
-        if self.process.stdout:
-            self.process.stdout.close()
-        return self.log_file.read_text()
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[Any]:
-    started: list[Program] = []
-
-    def start(command: str, *args: str) -> Program:
-        program = Program(tmp_path / f"{command}-{len(started)}.log", command, *args)
-        started.append(program)
-        return program
-
-    yield start
-    for program in started:
-        if program.process.poll() is None:
-            program.process.kill()
-        program.stop()
-
-
-def server_args(tmp_path: Path, *extra: str) -> list[str]:
-    data = ["--listen", "127.0.0.1:0", "--data-dir", str(tmp_path / "data")]
-    return [*data, "--processor", "simulated", "--work-seconds", "0", *extra]
 
 
 def stubs(channel: grpc.Channel) -> SimpleNamespace:
