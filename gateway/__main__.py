@@ -29,7 +29,7 @@ from longreel.common.tracing import add_flag as add_trace_flag
 from . import edge, hosts, tracing
 from .app import create_app
 from .bodies import BODY_TIMEOUT
-from .connections import fit_to_fd_limit
+from .connections import fit_to_fd_limit, held_room
 from .edge import SEND_TIMEOUT, Limits
 from .holds import MAX_HELD, SERVER_STREAMS, HoldLimits
 from .metrics import GatewayMetrics
@@ -272,11 +272,13 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     raise_open_files_limit()
+    connections = fit_to_fd_limit(args.max_connections)
     limits = Limits(
         header_timeout=args.header_timeout,
         body_timeout=args.body_timeout,
-        max_connections=fit_to_fd_limit(args.max_connections),
+        max_connections=connections,
         max_connections_per_address=args.max_connections_per_address,
+        max_held=held_room(connections),
         send_timeout=args.send_timeout,
     )
     sock = bind(args.listen)

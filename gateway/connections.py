@@ -6,6 +6,13 @@ full, the connection idle longest between keep-alive requests is closed to
 make room (its client reconnects as after any keep-alive timeout); only when
 none is idle is the newcomer refused. A cap per address keeps one caller
 from taking the whole table.
+
+A refused connection closed at once is an invitation to reconnect at once:
+a flood of refusals then costs the event loop more than the connections
+did, and honest connections wait behind it in the accept queue. So refused
+connections are held, unread, for a while before their answer (a tarpit),
+as many as the descriptors left beside the table's allow (MAX_HELD at
+most); past that they are refused at once.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ log = logging.getLogger(__name__)
 
 RESERVED_FDS = 256  # descriptors kept for the gRPC channel, logs, files and the listener
 RETRY_AFTER = 1  # seconds a refused caller is told to wait
+MAX_HELD = 16_384  # refused connections held at most (a few KiB of memory each)
 
 
 class Connection(Protocol):
@@ -37,12 +45,14 @@ class TooMany(Exception):
 class Connections:
     """Admission, idleness and release of the connections of one server."""
 
-    def __init__(self, max_total: int, max_per_address: int) -> None:
+    def __init__(self, max_total: int, max_per_address: int, max_held: int = 0) -> None:
         self.max_total = max_total
+        self.max_held = max_held
         self.max_per_address = max_per_address
         self._open: dict[Connection, str] = {}
         self._by_address: dict[str, int] = {}
         self._idle: OrderedDict[Connection, None] = OrderedDict()  # oldest idle first
+        self._held: set[Connection] = set()  # refused, waiting unread for their answer
 
     def __len__(self) -> int:
         return len(self._open)
@@ -61,6 +71,18 @@ class Connections:
         self._open[connection] = address
         self._by_address[address] = self._by_address.get(address, 0) + 1
 
+    def hold(self, connection: Connection) -> bool:
+        """Whether a refused connection may be held before its answer (the
+        tarpit has room); released by release()."""
+        if len(self._held) >= self.max_held:
+            return False
+        self._held.add(connection)
+        return True
+
+    @property
+    def held(self) -> int:
+        return len(self._held)
+
     def idle(self, connection: Connection) -> None:
         """It waits for its next keep-alive request: the first to go when room is needed."""
         if connection in self._open:
@@ -71,6 +93,7 @@ class Connections:
 
     def release(self, connection: Connection) -> None:
         self._idle.pop(connection, None)
+        self._held.discard(connection)
         address = self._open.pop(connection, None)
         if address is None:
             return
@@ -79,6 +102,15 @@ class Connections:
             self._by_address[address] = left
         else:
             del self._by_address[address]
+
+
+def held_room(connections: int) -> int:
+    """How many refused connections the tarpit may hold: the descriptors left
+    beside the table's, up to MAX_HELD."""
+    soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft == resource.RLIM_INFINITY:
+        return MAX_HELD
+    return max(0, min(MAX_HELD, soft - RESERVED_FDS - connections))
 
 
 def fit_to_fd_limit(wanted: int) -> int:

@@ -6,7 +6,9 @@ parser sees them, so its buffers never hold more than the bound; the URL, each
 header line, the number of fields and the body are bounded too, the head and
 the body each have a deadline, and the connection table is capped
 (connections.py). Past a bound the caller gets the API's JSON error and the
-connection is closed, lingering so that the caller can read the answer.
+connection is closed, lingering so that the caller can read the answer. A
+connection refused by the table is held unread for the header deadline
+first, so that a refused flood cannot reconnect in a tight loop.
 
 This subclasses uvicorn internals: pyproject pins uvicorn to one minor version.
 """
@@ -49,6 +51,7 @@ class Limits:
     body_timeout: float = BODY_TIMEOUT
     max_connections: int = 4096
     max_connections_per_address: int = 256
+    max_held: int = 0  # refused connections held before their answer (connections.py)
     send_timeout: float = SEND_TIMEOUT
 
 
@@ -91,7 +94,9 @@ def protocol(limits: Limits) -> type[EdgeProtocol]:
         pass
 
     Bounded.limits = limits
-    Bounded.table = Connections(limits.max_connections, limits.max_connections_per_address)
+    Bounded.table = Connections(
+        limits.max_connections, limits.max_connections_per_address, limits.max_held
+    )
     return Bounded
 
 
@@ -107,6 +112,7 @@ class EdgeProtocol(HttpToolsProtocol):
     _body_bytes = 0
     _framed_bytes = 0  # all bytes after the head: body, chunk framing, trailers
     _closing = False
+    _discarded = 0  # bytes read and dropped while lingering
     _answering: RequestResponseCycle | None = None  # whose app runs or ran last (cycle: newest)
     _pending: Refusal | None = None  # for a pipelined request, sent once earlier answers end
     _head_begun = False
@@ -119,10 +125,18 @@ class EdgeProtocol(HttpToolsProtocol):
         try:
             self.table.admit(self, address)
         except TooMany as exc:
-            # Nothing of a request is read yet, so nothing to linger for: the
-            # answer is flushed by close(), and the descriptor freed at once.
             self._closing = True
-            self.transport.write(_too_many(exc, self.limits).answer())
+            refusal = _too_many(exc, self.limits)
+            if self.table.hold(self):  # the tarpit: answered after the header deadline
+                self.flow.pause_reading()
+                _shrink_receive_buffer(transport)
+                self._deadline = self.loop.call_later(
+                    self.limits.header_timeout, self._send, refusal
+                )
+                return
+            # The tarpit is full. Nothing of a request is read yet, so nothing
+            # to linger for: the answer is flushed by close(), the descriptor freed.
+            self.transport.write(refusal.answer())
             self.transport.close()
             return
         self._arm(self.limits.header_timeout, _head_late)
@@ -159,8 +173,11 @@ class EdgeProtocol(HttpToolsProtocol):
         self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self._closing:
-            return  # lingering: read only so that closing does not reset the answer
+        if self._closing:  # lingering: read only so that closing does not reset the answer
+            self._discarded += len(data)
+            if self._discarded > self.limits.max_head:
+                self.flow.pause_reading()  # enough: what more it sends costs only it
+            return
         self._unset_keepalive_if_required()
         self.table.busy(self)
         while data and not self._closing:
@@ -339,9 +356,20 @@ class EdgeProtocol(HttpToolsProtocol):
             return
         self.transport.write(refusal.answer())
         if self.transport.can_write_eof():
-            self.transport.write_eof()
+            try:
+                self.transport.write_eof()
+            except OSError:  # the client has gone: nothing to linger for
+                self.transport.close()
+                return
         self.flow.resume_reading()
         self.loop.call_later(LINGER, self.transport.close)
+
+
+def _shrink_receive_buffer(transport: asyncio.Transport) -> None:
+    """What a held connection's client sends waits in the kernel, unread: keep it small."""
+    sock = transport.get_extra_info("socket")
+    if sock is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
 
 
 def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
