@@ -1,11 +1,13 @@
 # The project's verbs. Every target sets up what it needs: a virtualenv in
-# .venv with the project installed (editable) and the code generated from protos/.
+# .venv with the four packages (common, client, server, gateway) installed
+# editable and the code generated from protos/.
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 INSTALLED := $(VENV)/.installed
-GENERATED := gen/.generated
+GENERATED := client/src/longreel/video/.generated
+PACKAGES := common client server gateway
 PROTOS := $(shell find protos -name '*.proto')
 SYSTEM_TOOLS := $(VENV)/.system-tools
 NODE_TOOLS := tests/node/node_modules/.installed
@@ -44,15 +46,19 @@ $(SYSTEM_TOOLS): Makefile
 	fi
 	mkdir -p $(VENV) && touch $@
 
-$(INSTALLED): pyproject.toml setup.py protos/generate.py
+# LONGREEL_WORKSPACE: the packages name one another by name, as the editable
+# installs beside them (alone, each names its siblings' folders; see client/setup.py).
+$(INSTALLED): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml) \
+		client/setup.py server/setup.py gateway/setup.py protos/generate.py
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	LONGREEL_WORKSPACE=1 $(PY) -m pip install --quiet -e ./common -e './client[cli]' \
+		-e './server[tracing]' -e './gateway[tracing]' -e '.[dev]'
 	touch $@
 
 # Regenerate after a .proto changes (the editable install generated once).
 $(GENERATED): $(PROTOS) protos/generate.py $(INSTALLED)
-	$(PY) protos/generate.py gen
+	$(PY) protos/generate.py client/src
 	touch $@
 
 # Node.js tools for the tests (a grpc-js client, buf), pinned by package-lock.json.
@@ -68,7 +74,7 @@ $(GOOGLE_PROTOS): $(PROTOS) protos/generate.py $(INSTALLED)
 	touch $@
 
 protos: $(INSTALLED)
-	$(PY) protos/generate.py gen
+	$(PY) protos/generate.py client/src
 	touch $(GENERATED)
 
 ## run: the gRPC server on $(LISTEN) (SQLite under $(DATA_DIR)/) and the REST gateway
@@ -94,18 +100,13 @@ lint-protos: setup
 bench: setup
 	$(PY) -m bench.run --profile $(if $(FULL),full,quick)
 
-## lint: ruff and mypy --strict (mypy sees the package through build/typecheck)
+## lint: ruff, mypy --strict over the four packages, and the import contracts
+## (import-linter, [tool.importlinter] in pyproject.toml)
 lint: setup
-	$(BIN)/ruff check server client gateway common tests protos bench setup.py
-	$(BIN)/ruff format --check server client gateway common tests protos bench setup.py
-	rm -rf build/typecheck && mkdir -p build/typecheck/longreel
-	ln -s ../../../server build/typecheck/longreel/server
-	ln -s ../../../client build/typecheck/longreel/client
-	ln -s ../../../gateway build/typecheck/longreel/gateway
-	ln -s ../../../common build/typecheck/longreel/common
-	ln -s ../../../gen/longreel/video build/typecheck/longreel/video
-	cd build/typecheck && ../../$(BIN)/mypy --config-file ../../pyproject.toml \
-		-p longreel.server -p longreel.client -p longreel.gateway -p longreel.common
+	$(BIN)/ruff check $(PACKAGES) tests protos bench
+	$(BIN)/ruff format --check $(PACKAGES) tests protos bench
+	$(BIN)/mypy -p longreel.server -p longreel.client -p longreel.gateway -p longreel.common
+	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) gen build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) build client/src/longreel/video */src/*.egg-info *.egg-info .pytest_cache .mypy_cache .ruff_cache

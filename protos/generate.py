@@ -1,6 +1,6 @@
 """Generate the Python modules for protos/ with grpcio-tools.
 
-Run by the build (setup.py) and by `make protos`; the output is never
+Run by the client's build (client/setup.py) and by `make protos`; the output is never
 committed. `--stage-google DIR` copies the Google protos ours import into DIR,
 for protoc in other languages, buf and Node.js.
 
@@ -107,4 +107,4 @@ if __name__ == "__main__":
     if sys.argv[1:2] == ["--stage-google"]:
         stage_google(Path(sys.argv[2]))
     else:
-        generate(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "gen")
+        generate(Path(sys.argv[1]) if len(sys.argv) > 1 else HERE.parent / "client" / "src")

@@ -28,9 +28,8 @@ from prometheus_client import CollectorRegistry
 
 from longreel.common.metrics_http import Endpoint, serve
 from longreel.gateway.connections import RESERVED_FDS
-from longreel.server.media import MediaFiles
+from longreel.server.media import Media, MediaFiles
 from longreel.server.processor.base import Progress, VideoSpec
-from longreel.server.store.base import Media
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .certs import make_pki

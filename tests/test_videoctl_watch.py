@@ -19,7 +19,7 @@ from google.protobuf import timestamp_pb2
 from google.rpc import code_pb2
 from rich.console import Console
 
-from longreel.client import watch
+from longreel.client import live_table, watch
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .helpers import create, metadata, wait
@@ -180,7 +180,7 @@ def test_the_live_table_shows_each_operation_with_its_state():
         _op("finished", created=1, updated=1, done=True, percent=100, message="done"),
     ]
     console = Console(record=True, width=140)
-    console.print(watch.table(ops))
+    console.print(live_table.table(ops))
     text = console.export_text()
     header = text.splitlines()[1].split()
     assert header == ["OPERATION", "VERB", "TARGET", "STATE", "PROGRESS", "MESSAGE", "CREATED",

@@ -27,10 +27,11 @@ from longreel.common import logs
 
 from . import clock, convert, names, notify, tracing
 from .errors import cancelled, operation_error
+from .media import Media
 from .metrics import JobMetrics
 from .processor import Cancelled, OutOfMemory, PermanentError, Processor, VideoSpec
 from .store import ClaimedJob, LeaseLost, Outcome, Store, StoreUnavailable, VideoRow
-from .store.base import CREATE, Media, revocable
+from .store.base import CREATE, revocable
 
 log = logging.getLogger(__name__)
 

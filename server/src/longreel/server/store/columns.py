@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .base import FinishedCounts, Media, QueueCounts, VideoRow
+from ..media import Media
+from .base import FinishedCounts, QueueCounts, VideoRow
 
 CANCELLED = 1  # google.rpc.Code.CANCELLED, the error_code of a cancelled operation
 

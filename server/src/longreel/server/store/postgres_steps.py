@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..media import Media
 from ..notify import JOBS_QUEUED, operation_done
 from .base import (
     CREATE,
     LeaseLost,
-    Media,
     NewOperation,
     NotFound,
     OperationRow,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..store.base import Media
+from ..media import Media
 
 
 class Cancelled(Exception):

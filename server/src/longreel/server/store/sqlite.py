@@ -15,6 +15,7 @@ from typing import Any
 
 from .. import clock
 from ..filtering import Filter
+from ..media import Media
 from .base import (
     CREATE,
     DELETE,
@@ -23,7 +24,6 @@ from .base import (
     Conflict,
     FinishedCounts,
     LeaseLost,
-    Media,
     NewOperation,
     NotFound,
     OperationRow,

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from ..filtering import Filter
+from ..media import Media
 
 CREATE = "create"
 DELETE = "delete"
@@ -52,17 +53,6 @@ class LeaseLost(StoreError):
 
 class StoreUnavailable(StoreError):
     """The database could not be reached, read or written; worth retrying."""
-
-
-@dataclass(frozen=True, slots=True)
-class Media:
-    """What rendering made of a video; the URIs are the gateway's paths."""
-
-    uri: str
-    duration_us: int
-    size_bytes: int
-    sha256: str
-    thumbnail_uri: str
 
 
 @dataclass(frozen=True, slots=True)

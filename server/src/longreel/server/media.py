@@ -11,9 +11,21 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 CHUNK = 1 << 20  # bytes per streamed message, well under gRPC's 4 MiB default
+
+
+@dataclass(frozen=True, slots=True)
+class Media:
+    """What rendering made of a video; the URIs are the gateway's paths."""
+
+    uri: str
+    duration_us: int
+    size_bytes: int
+    sha256: str
+    thumbnail_uri: str
 
 
 class MediaFiles:

@@ -24,8 +24,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..media import MediaFiles, publish
-from ..store.base import Media
+from ..media import Media, MediaFiles, publish
 from .base import OutOfMemory, Progress, VideoSpec
 from .render import OUT_OF_MEMORY, Profile
 
