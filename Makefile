@@ -67,7 +67,7 @@ $(NODE_TOOLS): tests/node/package.json tests/node/package-lock.json $(SYSTEM_TOO
 	touch $@
 
 # Google's protos that ours import, under their canonical paths: for buf,
-# Node.js and protoc in other languages (see README, "Other languages").
+# Node.js and protoc in other languages (see docs/api.md, "Other languages").
 $(GOOGLE_PROTOS): $(PROTOS) protos/generate.py $(INSTALLED)
 	rm -rf build/google-protos
 	$(PY) protos/generate.py --stage-google build/google-protos

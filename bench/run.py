@@ -8,7 +8,7 @@ quick (the default) takes about three minutes; full (`make bench FULL=1`)
 uses the large sizes (a million stored operations, 5,000 long polls); smoke
 is tiny, for the test that keeps this harness from rotting. Results go to
 bench/results/<time>-<profile>.{json,md}; quick and full also rewrite the
-summary in BENCHMARKS.md.
+summary in docs/benchmarks.md.
 """
 
 from __future__ import annotations
@@ -127,8 +127,8 @@ def main() -> None:
 
 
 def _update_summary(report: str) -> None:
-    """Replace the generated part of BENCHMARKS.md, keeping the prose around it."""
-    path = HERE.parent / "BENCHMARKS.md"
+    """Replace the generated part of docs/benchmarks.md, keeping the prose around it."""
+    path = HERE.parent / "docs" / "benchmarks.md"
     start, end = "<!-- latest run: begin -->", "<!-- latest run: end -->"
     text = path.read_text() if path.exists() else f"# Benchmarks\n\n{start}\n{end}\n"
     before, _, rest = text.partition(start)

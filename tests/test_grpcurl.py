@@ -1,4 +1,4 @@
-"""The README's grpcurl session, run with a real grpcurl binary through reflection."""
+"""The grpcurl session of docs/api.md, run with a real grpcurl binary through reflection."""
 
 from __future__ import annotations
 
