@@ -21,7 +21,7 @@ def otlp_provider(service: str, endpoint: str) -> TracerProvider:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError as exc:
         raise TracingUnavailable(
-            f"tracing needs the tracing extra (pip install 'longreel[tracing]'): {exc}"
+            f"tracing needs the tracing extra (pip install 'longreel-server[tracing]' or 'longreel-gateway[tracing]'): {exc}"
         ) from None
     provider = SdkProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
