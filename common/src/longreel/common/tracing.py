@@ -21,7 +21,8 @@ def otlp_provider(service: str, endpoint: str) -> TracerProvider:
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
     except ImportError as exc:
         raise TracingUnavailable(
-            f"tracing needs the tracing extra (pip install 'longreel-server[tracing]' or 'longreel-gateway[tracing]'): {exc}"
+            "tracing needs the tracing extra (pip install 'longreel-server[tracing]'"
+            f" or 'longreel-gateway[tracing]'): {exc}"
         ) from None
     provider = SdkProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
