@@ -11,6 +11,7 @@ which holds the only differences between grpc and grpc.aio.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -74,23 +75,28 @@ class Call(Generic[Response]):
 
 
 class BaseVideoClient(Generic[AnyRetry]):
-    """Settings and the Call of every method; subclasses add a transport."""
+    """Settings and the Call of every method. A subclass names its retry
+    kind and its transport (which it makes from target, credentials and
+    channel), and sends the Calls."""
+
+    _retry_kind: type[AnyRetry]
+    _transport_kind: Callable[[str, grpc.ChannelCredentials | None, Any], Any]
 
     def __init__(
         self,
         target: str,
-        *,
         credentials: grpc.ChannelCredentials | None,
         channel: object | None,
         token: str | None,
         timeout: float,
-        retry: AnyRetry,
+        retry: AnyRetry | None,
     ) -> None:
         if channel is None:  # a given channel's security is its maker's
             refuse_plaintext_token(target, token, credentials is not None)
         self._metadata = auth_metadata(token)
         self._timeout = timeout
-        self._retry: AnyRetry = retry
+        self._retry: AnyRetry = retry or default_retry(self._retry_kind)
+        self._transport = self._transport_kind(target, credentials, channel)
 
     def _call(
         self,

@@ -29,6 +29,10 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
                 print(each.name)
     """
 
+    _retry_kind = _retry.AsyncRetry
+    _transport_kind = AsyncTransport
+    _transport: AsyncTransport
+
     def __init__(
         self,
         target: str = _core.DEFAULT_TARGET,
@@ -39,16 +43,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry_async.AsyncRetry | None = None,
     ) -> None:
-        policy = retry or _core.default_retry(_retry.AsyncRetry)
-        super().__init__(
-            target,
-            credentials=credentials,
-            channel=channel,
-            token=token,
-            timeout=timeout,
-            retry=policy,
-        )
-        self._transport = AsyncTransport(target, credentials, channel)
+        super().__init__(target, credentials, channel, token, timeout, retry)
 
     async def __aenter__(self) -> AsyncVideoClient:
         return self

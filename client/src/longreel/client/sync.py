@@ -34,6 +34,10 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
     target.
     """
 
+    _retry_kind = _retry.Retry
+    _transport_kind = Transport
+    _transport: Transport
+
     def __init__(
         self,
         target: str = _core.DEFAULT_TARGET,
@@ -44,16 +48,7 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry.Retry | None = None,
     ) -> None:
-        policy = retry or _core.default_retry(_retry.Retry)
-        super().__init__(
-            target,
-            credentials=credentials,
-            channel=channel,
-            token=token,
-            timeout=timeout,
-            retry=policy,
-        )
-        self._transport = Transport(target, credentials, channel)
+        super().__init__(target, credentials, channel, token, timeout, retry)
 
     def __enter__(self) -> VideoClient:
         return self
