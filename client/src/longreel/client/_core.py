@@ -1,20 +1,23 @@
-"""What the sync and async clients share: names, defaults, requests, result types.
+"""What the sync and async clients share, without I/O: settings, defaults,
+the request of every call, and the retry policy.
 
-No I/O here; sync.py and aio.py each wrap the generated stubs with
-google-api-core's retry, timeout and error conversion, the way Google's own
-generated clients do.
+As in httpx, `BaseVideoClient` holds everything but the sending: each
+`_build_<method>` turns a public method's arguments into a `Call` (which stub
+method, the request, its retry, timeout and metadata). VideoClient (sync.py)
+and AsyncVideoClient (aio.py) hand Calls to their transport (_transport.py),
+which holds the only differences between grpc and grpc.aio.
 """
 
 from __future__ import annotations
 
-import functools
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, Literal, TypeVar
 
 import grpc
-from google.api_core import exceptions, retry
+from google.api_core import exceptions, retry, retry_async
 from google.api_core import timeout as api_timeout
 from google.longrunning import operations_pb2
 from google.protobuf import empty_pb2
@@ -40,22 +43,151 @@ RECONNECT = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.max_reconnect_ba
 # repeat is answered with the first call's operation (AIP-155).
 RETRYABLE = _retry.unavailable_or_shed
 
+AnyRetry = TypeVar("AnyRetry", retry.Retry, retry_async.AsyncRetry)  # a sync or async policy
+Response = TypeVar("Response")
+Metadata = tuple[tuple[str, str], ...]
 
-def default_retry() -> retry.Retry:
+
+def default_retry(kind: type[AnyRetry]) -> AnyRetry:
     """Exponential backoff with jitter on UNAVAILABLE, and on RESOURCE_EXHAUSTED
-    with RetryInfo at least its delay, for at most a minute."""
-    return _retry.Retry(predicate=RETRYABLE, initial=0.1, maximum=5.0, multiplier=2.0, timeout=60.0)
+    with RetryInfo at least its delay, for at most a minute; `kind` is
+    _retry.Retry for the sync client, _retry.AsyncRetry for the async one."""
+    return kind(predicate=RETRYABLE, initial=0.1, maximum=5.0, multiplier=2.0, timeout=60.0)
 
 
-def auth_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
+# A long poll only reads, so it may also be repeated after DEADLINE_EXCEEDED.
+def WAIT_RETRYABLE(exc: Exception) -> bool:  # a predicate, named as api-core's
+    return RETRYABLE(exc) or isinstance(exc, exceptions.DeadlineExceeded)
+
+
+@dataclass(frozen=True, slots=True)
+class Call(Generic[Response]):
+    """One RPC as a client describes it, for a transport to send; `Response`
+    is what the stub method answers."""
+
+    # "waits" is the Operations stub on the long-poll channel.
+    stub: Literal["videos", "operations", "waits"]
+    method: str  # the stub's method, e.g. "CreateVideo"
+    request: Message
+    retry: Any  # an api-core Retry or AsyncRetry, bounded by the call's time
+    timeout: float | api_timeout.ConstantTimeout  # seconds, retries included
+    metadata: Metadata = ()
+
+
+class BaseVideoClient(Generic[AnyRetry]):
+    """Settings and the Call of every method. A subclass names its retry
+    kind and its transport (which it makes from target, credentials and
+    channel), and sends the Calls."""
+
+    _retry_kind: type[AnyRetry]
+    _transport_kind: Callable[[str, grpc.ChannelCredentials | None, Any], Any]
+
+    def __init__(
+        self,
+        target: str,
+        credentials: grpc.ChannelCredentials | None,
+        channel: object | None,
+        token: str | None,
+        timeout: float,
+        retry: AnyRetry | None,
+    ) -> None:
+        if channel is None:  # a given channel's security is its maker's
+            refuse_plaintext_token(target, token, credentials is not None)
+        self._metadata = auth_metadata(token)
+        self._timeout = timeout
+        self._retry: AnyRetry = retry or default_retry(self._retry_kind)
+        self._transport = self._transport_kind(target, credentials, channel)
+
+    def _call(
+        self,
+        stub: Literal["videos", "operations"],
+        method: str,
+        request: Message,
+        timeout: float | None,
+    ) -> Call[Any]:
+        """A short call: `timeout` (else the client's) bounds it, retries included."""
+        seconds = self._timeout if timeout is None else timeout
+        retry = self._retry.with_timeout(seconds)
+        return Call(stub, method, request, retry, seconds, self._metadata)
+
+    def _build_create_video(
+        self,
+        title: str,
+        plot: str,
+        video_id: str | None,
+        request_id: str | None,
+        timeout: float | None,
+    ) -> Call[operations_pb2.Operation]:
+        request = pb.CreateVideoRequest(
+            video=pb.Video(title=title, plot=plot),
+            video_id=video_id or "",
+            request_id=request_id or new_request_id(),
+        )
+        return self._call("videos", "CreateVideo", request, timeout)
+
+    def _build_get_video(self, video: str, timeout: float | None) -> Call[pb.Video]:
+        return self._call("videos", "GetVideo", pb.GetVideoRequest(name=video_name(video)), timeout)
+
+    def _build_list_videos(
+        self, page_size: int, timeout: float | None, page_token: str
+    ) -> Call[pb.ListVideosResponse]:
+        request = pb.ListVideosRequest(page_size=page_size, page_token=page_token)
+        return self._call("videos", "ListVideos", request, timeout)
+
+    def _build_delete_video(
+        self, video: str, request_id: str | None, timeout: float | None
+    ) -> Call[operations_pb2.Operation]:
+        request = pb.DeleteVideoRequest(
+            name=video_name(video), request_id=request_id or new_request_id()
+        )
+        return self._call("videos", "DeleteVideo", request, timeout)
+
+    def _build_get_operation(
+        self, name: str, timeout: float | None
+    ) -> Call[operations_pb2.Operation]:
+        request = operations_pb2.GetOperationRequest(name=operation_name(name))
+        return self._call("operations", "GetOperation", request, timeout)
+
+    def _build_list_operations(
+        self, filter: str, page_size: int, timeout: float | None, page_token: str
+    ) -> Call[operations_pb2.ListOperationsResponse]:
+        request = operations_pb2.ListOperationsRequest(
+            name="operations", filter=filter, page_size=page_size, page_token=page_token
+        )
+        return self._call("operations", "ListOperations", request, timeout)
+
+    def _build_wait_operation(
+        self, name: str, hold: float, left: float | None
+    ) -> Call[operations_pb2.Operation]:
+        """A WaitOperation held `hold` seconds, retried while the caller has
+        time (`left` seconds, None for no limit)."""
+        request = operations_pb2.WaitOperationRequest(name=operation_name(name))
+        request.timeout.FromMilliseconds(max(0, int(hold * 1000)))
+        retry = self._retry.with_predicate(WAIT_RETRYABLE).with_timeout(left)
+        deadline = api_timeout.ConstantTimeout(hold + WAIT_SLACK)
+        return Call("waits", "WaitOperation", request, retry, deadline, self._metadata)
+
+    def _build_cancel_operation(self, name: str, timeout: float | None) -> Call[Any]:
+        request = operations_pb2.CancelOperationRequest(name=operation_name(name))
+        return self._call("operations", "CancelOperation", request, timeout)
+
+    def _build_delete_operation(self, name: str, timeout: float | None) -> Call[Any]:
+        request = operations_pb2.DeleteOperationRequest(name=operation_name(name))
+        return self._call("operations", "DeleteOperation", request, timeout)
+
+
+def future_types(proto: operations_pb2.Operation) -> dict[str, type[Message]]:
+    """What a done operation of ours holds (a Video for creates, Empty for
+    deletes) and its metadata: the types either future unpacks."""
+    metadata = pb.OperationMetadata()
+    proto.metadata.Unpack(metadata)
+    result_type = empty_pb2.Empty if metadata.verb == "delete" else pb.Video
+    return {"result_type": result_type, "metadata_type": pb.OperationMetadata}
+
+
+def auth_metadata(token: str | None) -> Metadata:
     """What each call carries for a server that authenticates its callers."""
     return () if not token else (("authorization", f"Bearer {token}"),)
-
-
-def with_metadata(
-    call: Callable[..., Any], metadata: tuple[tuple[str, str], ...]
-) -> Callable[..., Any]:
-    return functools.partial(call, metadata=metadata) if metadata else call
 
 
 def refuse_plaintext_token(target: str, token: str | None, secure: bool) -> None:
@@ -82,6 +214,12 @@ def tls_credentials(
     )
 
 
+def channel_options(*, long_polls: bool) -> list[tuple[str, int]]:
+    """Reconnect quickly; a long-poll channel keeps a subchannel of its own,
+    so held waits never queue short calls."""
+    return [*RECONNECT, *([("grpc.use_local_subchannel_pool", 1)] if long_polls else [])]
+
+
 def video_name(video: str) -> str:
     """Accept `videos/ID` or a bare `ID`."""
     return video if video.startswith("videos/") else f"videos/{video}"
@@ -95,48 +233,3 @@ def operation_name(operation: str) -> str:
 def new_request_id() -> str:
     """One per logical call, reused by every retry of it."""
     return str(uuid.uuid4())
-
-
-def create_request(
-    title: str, plot: str, video_id: str | None, request_id: str | None
-) -> pb.CreateVideoRequest:
-    return pb.CreateVideoRequest(
-        video=pb.Video(title=title, plot=plot),
-        video_id=video_id or "",
-        request_id=request_id or new_request_id(),
-    )
-
-
-def delete_request(video: str, request_id: str | None) -> pb.DeleteVideoRequest:
-    return pb.DeleteVideoRequest(name=video_name(video), request_id=request_id or new_request_id())
-
-
-def result_type(operation: operations_pb2.Operation) -> type[Message]:
-    """What a done operation of ours holds: a Video for creates, Empty for deletes."""
-    metadata = pb.OperationMetadata()
-    operation.metadata.Unpack(metadata)
-    return empty_pb2.Empty if metadata.verb == "delete" else pb.Video
-
-
-def wait_request(name: str, seconds: float) -> operations_pb2.WaitOperationRequest:
-    request = operations_pb2.WaitOperationRequest(name=name)
-    request.timeout.FromMilliseconds(max(0, int(seconds * 1000)))
-    return request
-
-
-# A long poll only reads, so it may also be repeated after DEADLINE_EXCEEDED.
-def WAIT_RETRYABLE(exc: Exception) -> bool:  # a predicate, named as api-core's
-    return RETRYABLE(exc) or isinstance(exc, exceptions.DeadlineExceeded)
-
-
-def call_options(seconds: float, policy: Any) -> dict[str, Any]:
-    """timeout and retry for one call: `seconds` bounds it, retries included."""
-    return {"timeout": seconds, "retry": policy.with_timeout(seconds)}
-
-
-def wait_options(hold: float, left: float | None, policy: Any) -> dict[str, Any]:
-    """A WaitOperation held `hold` seconds, retried while the caller has time (`left`)."""
-    return {
-        "timeout": api_timeout.ConstantTimeout(hold + WAIT_SLACK),
-        "retry": policy.with_predicate(WAIT_RETRYABLE).with_timeout(left),
-    }

@@ -26,7 +26,7 @@ from google.protobuf.message import Message
 from longreel.common import numbers
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import _core, _rows
+from . import _core, _retry, _rows
 from .sync import VideoClient
 
 PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
@@ -143,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         command.error(f"{exc} (--tls or --tls-ca)")
     out = Output(args.output, sys.stdout)
     try:
-        retry = _core.default_retry().with_timeout(args.timeout)
+        retry = _core.default_retry(_retry.Retry).with_timeout(args.timeout)
         with VideoClient(
             args.target,
             credentials=credentials,

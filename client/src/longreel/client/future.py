@@ -16,7 +16,6 @@ error the closed channel gives.
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import threading
 import time
@@ -52,7 +51,24 @@ def _slices(timeout: float | None, now: Callable[[], float]) -> Any:
         yield hold, left
 
 
-class Operation(operation.Operation):
+class _LongPolled:
+    """What both futures add to api-core's, named alike: the operation's
+    name, and the TimeoutError of a wait that ran out."""
+
+    _operation: operations_pb2.Operation
+
+    @property
+    def name(self) -> str:
+        """The operation's resource name, `operations/{id}`."""
+        return str(self._operation.name)
+
+    def _timed_out(self, timeout: float | None, error: Exception | None = None) -> TimeoutError:
+        # concurrent.futures.TimeoutError is TimeoutError since Python 3.11.
+        why = f": {error.cause}" if isinstance(error, exceptions.RetryError) else ""
+        return TimeoutError(f"{self.name} did not complete within {timeout} seconds{why}")
+
+
+class Operation(_LongPolled, operation.Operation):
     """A long-running operation; `result()` blocks until it is done.
 
     Example::
@@ -65,11 +81,6 @@ class Operation(operation.Operation):
     def __init__(self, proto: operations_pb2.Operation, *, wait: Wait, **kwargs: Any) -> None:
         super().__init__(proto, **kwargs)  # type: ignore[no-untyped-call]
         self._wait = wait
-
-    @property
-    def name(self) -> str:
-        """The operation's resource name, `operations/{id}`."""
-        return str(self._operation.name)
 
     def _blocking_poll(
         self, timeout: Any = _DEFAULT, retry: Any = None, polling: Any = None
@@ -87,12 +98,8 @@ class Operation(operation.Operation):
                 if self._result_set:
                     return
         except exceptions.RetryError as error:  # the server stayed away past the deadline
-            raise concurrent.futures.TimeoutError(
-                f"{self.name} did not complete within {timeout} seconds: {error.cause}"
-            ) from error
-        raise concurrent.futures.TimeoutError(
-            f"{self.name} did not complete within {timeout} seconds"
-        )
+            raise self._timed_out(timeout, error) from error
+        raise self._timed_out(timeout)
 
     def add_done_callback(self, fn: Callable[[Operation], Any]) -> None:
         """Call fn(self) once the operation is done (from a background thread).
@@ -118,7 +125,7 @@ class Operation(operation.Operation):
                     self.set_exception(error)  # type: ignore[no-untyped-call]
 
 
-class AsyncOperation(operation_async.AsyncOperation):
+class AsyncOperation(_LongPolled, operation_async.AsyncOperation):
     """The asyncio twin of Operation: `await op.result()`.
 
     Example::
@@ -130,11 +137,6 @@ class AsyncOperation(operation_async.AsyncOperation):
     def __init__(self, proto: operations_pb2.Operation, *, wait: AsyncWait, **kwargs: Any) -> None:
         super().__init__(proto, **kwargs)  # type: ignore[no-untyped-call]
         self._wait = wait
-
-    @property
-    def name(self) -> str:
-        """The operation's resource name, `operations/{id}`."""
-        return str(self._operation.name)
 
     def _set_result_from_operation(self) -> None:
         # api-core's async twin raises a bare GoogleAPICallError for a failed
@@ -161,10 +163,8 @@ class AsyncOperation(operation_async.AsyncOperation):
                 if self._future.done():
                     return
         except exceptions.RetryError as error:
-            raise TimeoutError(
-                f"{self.name} did not complete within {timeout} seconds: {error.cause}"
-            ) from error
-        raise TimeoutError(f"{self.name} did not complete within {timeout} seconds")
+            raise self._timed_out(timeout, error) from error
+        raise self._timed_out(timeout)
 
     def add_done_callback(self, fn: Callable[[AsyncOperation], Any]) -> None:
         """Call fn(self) once the operation is done; a wait that fails for good

@@ -3,23 +3,22 @@ UNAVAILABLE with backoff and jitter, and raises google-api-core exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from functools import partial
 from types import TracebackType
-from typing import Any
 
 import grpc
-from google.api_core import gapic_v1, retry
-from google.longrunning import operations_pb2, operations_pb2_grpc
-from google.protobuf.message import Message
+from google.api_core import retry
+from google.longrunning import operations_pb2
 
 from longreel.video.v1 import video_service_pb2 as pb
-from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from . import _core
+from . import _core, _retry
+from ._transport import Transport
 from .future import Operation
 
 
-class VideoClient:
+class VideoClient(_core.BaseVideoClient[retry.Retry]):
     """A client of the video service.
 
     Example::
@@ -35,6 +34,10 @@ class VideoClient:
     target.
     """
 
+    _retry_kind = _retry.Retry
+    _transport_kind = Transport
+    _transport: Transport
+
     def __init__(
         self,
         target: str = _core.DEFAULT_TARGET,
@@ -45,44 +48,7 @@ class VideoClient:
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry.Retry | None = None,
     ) -> None:
-        if channel is None:
-            _core.refuse_plaintext_token(target, token, credentials is not None)
-        self._metadata = _core.auth_metadata(token)
-        self._own_channel = channel is None
-        self._channel = channel or _channel(target, credentials)
-        # Long polls ride their own connection, so they never queue short calls.
-        self._wait_channel = channel or _channel(target, credentials, local_pool=True)
-        self._timeout = timeout
-        self._retry = retry or _core.default_retry()
-        videos = pb_grpc.VideoServiceStub(self._channel)
-        operations = operations_pb2_grpc.OperationsStub(self._channel)
-        waits = operations_pb2_grpc.OperationsStub(self._wait_channel)
-        wrap = self._wrap
-        self._create, self._get_video = wrap(videos.CreateVideo), wrap(videos.GetVideo)
-        self._list_videos, self._delete = wrap(videos.ListVideos), wrap(videos.DeleteVideo)
-        self._get_op, self._list_ops = (
-            wrap(operations.GetOperation),
-            wrap(operations.ListOperations),
-        )
-        self._cancel_op = wrap(operations.CancelOperation)
-        self._delete_op = wrap(operations.DeleteOperation)
-        self._wait_op = _core.with_metadata(
-            gapic_v1.method.wrap_method(
-                waits.WaitOperation, default_retry=self._retry, client_info=None
-            ),
-            self._metadata,
-        )
-
-    def _options(self, timeout: float | None) -> dict[str, Any]:
-        return _core.call_options(self._timeout if timeout is None else timeout, self._retry)
-
-    def _wrap(self, method: Any) -> Callable[..., Any]:
-        return _core.with_metadata(
-            gapic_v1.method.wrap_method(
-                method, default_retry=self._retry, default_timeout=self._timeout, client_info=None
-            ),
-            self._metadata,
-        )
+        super().__init__(target, credentials, channel, token, timeout, retry)
 
     def __enter__(self) -> VideoClient:
         return self
@@ -96,9 +62,8 @@ class VideoClient:
         self.close()
 
     def close(self) -> None:
-        if self._own_channel:
-            self._channel.close()
-            self._wait_channel.close()
+        """Close the channels this client made (not one it was given)."""
+        self._transport.close()
 
     # --- videos ---
 
@@ -115,14 +80,12 @@ class VideoClient:
 
         Example: `client.create_video("My movie", "A plot", video_id="my-movie").result()`
         """
-        request = _core.create_request(title, plot, video_id, request_id)
-        return self._future(self._create(request, **self._options(timeout)))
+        call = self._build_create_video(title, plot, video_id, request_id, timeout)
+        return self._future(self._transport.invoke(call))
 
     def get_video(self, video: str, *, timeout: float | None = None) -> pb.Video:
         """Example: `client.get_video("videos/my-movie").title`"""
-        request = pb.GetVideoRequest(name=_core.video_name(video))
-        found: pb.Video = self._get_video(request, **self._options(timeout))
-        return found
+        return self._transport.invoke(self._build_get_video(video, timeout))
 
     def list_videos(
         self, *, page_size: int = 0, timeout: float | None = None
@@ -131,20 +94,14 @@ class VideoClient:
 
         Example: `titles = [v.title for v in client.list_videos()]`
         """
-        token = ""
-        while True:
-            request = pb.ListVideosRequest(page_size=page_size, page_token=token)
-            page = self._list_videos(request, **self._options(timeout))
-            yield from page.videos
-            if not (token := page.next_page_token):
-                return
+        return self._transport.items(partial(self._build_list_videos, page_size, timeout), "videos")
 
     def delete_video(
         self, video: str, *, request_id: str | None = None, timeout: float | None = None
     ) -> Operation:
         """Start deleting a video. Example: `client.delete_video("my-movie").result()`"""
-        request = _core.delete_request(video, request_id)
-        return self._future(self._delete(request, **self._options(timeout)))
+        call = self._build_delete_video(video, request_id, timeout)
+        return self._future(self._transport.invoke(call))
 
     # --- operations ---
 
@@ -156,23 +113,14 @@ class VideoClient:
         return self._future(self.get_operation(name, timeout=timeout))
 
     def get_operation(self, name: str, *, timeout: float | None = None) -> operations_pb2.Operation:
-        request = operations_pb2.GetOperationRequest(name=_core.operation_name(name))
-        found: operations_pb2.Operation = self._get_op(request, **self._options(timeout))
-        return found
+        return self._transport.invoke(self._build_get_operation(name, timeout))
 
     def list_operations(
         self, filter: str = "", *, page_size: int = 0, timeout: float | None = None
     ) -> Iterator[operations_pb2.Operation]:
         """Operations, oldest first; `filter` is AIP-160, e.g. `done = false`."""
-        token = ""
-        while True:
-            request = operations_pb2.ListOperationsRequest(
-                name="operations", filter=filter, page_size=page_size, page_token=token
-            )
-            page = self._list_ops(request, **self._options(timeout))
-            yield from page.operations
-            if not (token := page.next_page_token):
-                return
+        page = partial(self._build_list_operations, filter, page_size, timeout)
+        return self._transport.items(page, "operations")
 
     def wait_operation(
         self, name: str, *, timeout: float = _core.WAIT_SLICE, retry_for: float | None = None
@@ -183,42 +131,22 @@ class VideoClient:
 
         Example: `client.wait_operation("operations/abc", timeout=10).done`
         """
-        request = _core.wait_request(_core.operation_name(name), timeout)
-        options = _core.wait_options(timeout, retry_for or self._timeout, self._retry)
-        found: operations_pb2.Operation = self._wait_op(request, **options)
-        return found
+        return self._wait(name, timeout, retry_for or self._timeout)
 
-    def _wait_within(self, name: str, hold: float, left: float | None) -> operations_pb2.Operation:
-        request = _core.wait_request(name, hold)
-        found: operations_pb2.Operation = self._wait_op(
-            request, **_core.wait_options(hold, left, self._retry)
-        )
-        return found
+    def _wait(self, name: str, hold: float, left: float | None) -> operations_pb2.Operation:
+        return self._transport.invoke(self._build_wait_operation(name, hold, left))
 
     def cancel_operation(self, name: str, *, timeout: float | None = None) -> None:
-        request = operations_pb2.CancelOperationRequest(name=_core.operation_name(name))
-        self._cancel_op(request, **self._options(timeout))
+        self._transport.invoke(self._build_cancel_operation(name, timeout))
 
     def delete_operation(self, name: str, *, timeout: float | None = None) -> None:
-        request = operations_pb2.DeleteOperationRequest(name=_core.operation_name(name))
-        self._delete_op(request, **self._options(timeout))
+        self._transport.invoke(self._build_delete_operation(name, timeout))
 
     def _future(self, proto: operations_pb2.Operation) -> Operation:
-        kind: type[Message] = _core.result_type(proto)
         return Operation(
             proto,
-            wait=self._wait_within,
+            wait=self._wait,
             refresh=lambda retry=None: self.get_operation(proto.name),
             cancel=lambda: self.cancel_operation(proto.name),
-            result_type=kind,
-            metadata_type=pb.OperationMetadata,
+            **_core.future_types(proto),
         )
-
-
-def _channel(
-    target: str, credentials: grpc.ChannelCredentials | None, *, local_pool: bool = False
-) -> grpc.Channel:
-    options = [*_core.RECONNECT, *([("grpc.use_local_subchannel_pool", 1)] if local_pool else [])]
-    if credentials is not None:
-        return grpc.secure_channel(target, credentials, options=options)
-    return grpc.insecure_channel(target, options=options)
