@@ -19,7 +19,8 @@ import httpx
 import pytest
 from google.longrunning import operations_pb2_grpc
 
-from longreel.server.app import Config, VideoServer
+from longreel.server.app import VideoServer
+from longreel.server.config import Config
 from longreel.server.processor import Processor
 from longreel.server.store.postgres import PostgresStore
 from longreel.server.store.sqlite import SQLiteStore

@@ -16,7 +16,8 @@ from google.rpc import code_pb2, error_details_pb2
 
 from longreel.server import __main__ as server_main
 from longreel.server import flags, worker_main
-from longreel.server.app import Config, make_processor
+from longreel.server.app import make_processor
+from longreel.server.config import Config
 from longreel.server.media import MediaFiles
 from longreel.server.processor import Profile, RenderingProcessor
 from longreel.server.processor.layout import ELLIPSIS

@@ -19,7 +19,8 @@ from google.longrunning import operations_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.server import clock
-from longreel.server.app import Config, VideoServer
+from longreel.server.app import VideoServer
+from longreel.server.config import Config
 from longreel.server.store import NewOperation, migrations
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore

@@ -21,7 +21,8 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.client import VideoClient, exceptions, tls_credentials
-from longreel.server.app import Config, StartupError, VideoServer
+from longreel.server.app import StartupError, VideoServer
+from longreel.server.config import Config
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 

@@ -15,7 +15,8 @@ from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags
-from .app import Config, StartupError, VideoServer
+from .app import StartupError, VideoServer
+from .config import Config
 from .gate import trusted_proxies
 from .security import AUTH_MODES, describe
 from .store import StoreError

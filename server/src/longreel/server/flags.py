@@ -12,7 +12,7 @@ import psycopg
 
 from longreel.common import logs, numbers
 
-from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
+from .config import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile
 from .processor.rendering import MEMORY_MB
 

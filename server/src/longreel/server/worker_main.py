@@ -21,8 +21,8 @@ from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags, tracing
-from .app import Config, make_processor, open_store
-from .auth import ConfigError
+from .app import make_processor, open_store
+from .config import Config, ConfigError
 from .metrics import JobMetrics, process_registry
 from .notify import Notifier, Signals
 from .notify_postgres import PostgresNotifier
