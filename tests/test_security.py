@@ -80,11 +80,11 @@ def keys_file(tmp_path):
 
 
 @pytest.fixture
-def keyed(start_server, make_store, keys_file):
+def keyed(start_server, make_backend, keys_file):
     """A server on each store whose callers present API keys."""
     return start_server(
         GatedProcessor(open_gate=True),
-        store=make_store(),
+        backend=make_backend(),
         auth="api-keys",
         api_keys_file=keys_file,
     )

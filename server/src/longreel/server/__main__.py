@@ -16,6 +16,7 @@ from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags
 from .app import StartupError, VideoServer
+from .backend import describe_store
 from .config import Config
 from .gate import trusted_proxies
 from .security import AUTH_MODES, describe
@@ -232,7 +233,7 @@ async def serve(config: Config) -> None:
     logs.announce(
         log,
         f"video-server listening on {host}:{server.port} ({describe(config)}); "
-        f"data in {flags.describe_store(config)}; {config.workers} workers{metrics}",
+        f"data in {describe_store(config)}; {config.workers} workers{metrics}",
     )
     await stopping.wait()
     log.info("stopping: draining calls and handing back running jobs")

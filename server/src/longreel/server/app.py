@@ -20,18 +20,16 @@ from .admission import HEADROOM, Admission, Limits
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
-from .config import DATABASE_FILE, Config, ConfigError
+from .backend import Backend, open_backend
+from .config import Config, ConfigError
 from .media import MediaFiles
 from .metrics import JobMetrics, StoreCounts, process_registry
-from .notify import Notifier, Signals
-from .notify_postgres import PostgresNotifier
+from .notify import Signals
 from .processor import Processor, RenderingProcessor, SimulatedProcessor
 from .readiness import follow_store
 from .rpc_metrics import RpcMetrics
 from .store import Store, StoreError
 from .store.pagination import PageTokens
-from .store.postgres import PostgresStore
-from .store.sqlite import SQLiteStore
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -55,13 +53,6 @@ FILES_IN_RESERVE = 256  # descriptors kept for the store, renders, metrics and l
 VIDEO_SERVICE = pb.DESCRIPTOR.services_by_name["VideoService"]
 OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
 SERVICE_NAMES = (VIDEO_SERVICE.full_name, OPERATIONS_SERVICE.full_name)
-
-
-def open_store(config: Config) -> Store:
-    """PostgreSQL when a database URL is given, else SQLite under the data directory."""
-    if config.database:
-        return PostgresStore(config.database)
-    return SQLiteStore(config.data_dir / DATABASE_FILE)
 
 
 def media_files(config: Config) -> MediaFiles:
@@ -104,7 +95,7 @@ class VideoServer:
         config: Config,
         *,
         processor: Processor | None = None,
-        store: Store | None = None,
+        backend: Backend | None = None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.config = config
@@ -112,12 +103,9 @@ class VideoServer:
             tracer_provider = tracer_provider or tracing.configured(config, "video-server")
         except ConfigError as exc:
             raise StartupError(str(exc)) from None
-        self.store: Store = store or open_store(config)
-        self.notifier: Signals = (
-            PostgresNotifier(self.store.conninfo)
-            if isinstance(self.store, PostgresStore)
-            else Notifier()
-        )
+        self.backend = backend or open_backend(config)
+        self.store: Store = self.backend.store
+        self.notifier: Signals = self.backend.signals
         self.processor = processor or make_processor(config)
         self.registry = process_registry()
         self.workers = WorkerPool(
@@ -204,9 +192,7 @@ class VideoServer:
 
     async def open(self) -> None:
         """Open (and migrate) the store, start the workers, and say SERVING."""
-        await self.store.open()
-        if isinstance(self.notifier, PostgresNotifier):
-            await self.notifier.start()
+        await self.backend.open()
         self.tokens.secret = await self.store.secret()
         self.gate.open()
         self.workers.start()
@@ -272,9 +258,7 @@ class VideoServer:
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace)
         await self.workers.stop()
-        if isinstance(self.notifier, PostgresNotifier):
-            await self.notifier.stop()
-        await self.store.close()
+        await self.backend.close()
         if self.metrics is not None:
             await asyncio.to_thread(self.metrics.close)
         await asyncio.to_thread(tracing.flush, self.tracer_provider)

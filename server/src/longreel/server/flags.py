@@ -8,11 +8,9 @@ import argparse
 import os
 from pathlib import Path
 
-import psycopg
-
 from longreel.common import logs, numbers
 
-from .config import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
+from .config import DATABASE_FILE, MIN_LEASE_SECONDS, default_data_dir
 from .processor import Profile
 from .processor.rendering import MEMORY_MB
 
@@ -147,11 +145,3 @@ def work_config(args: argparse.Namespace) -> dict[str, object]:
         "work_seconds": args.work_seconds,
         "lease_seconds": args.lease_seconds,
     }
-
-
-def describe_store(config: Config) -> str:
-    """Where the data is, for people: the database URL without its password."""
-    if config.database:
-        info = psycopg.conninfo.conninfo_to_dict(config.database)
-        return f"PostgreSQL database {info.get('dbname', '?')} on {info.get('host', 'localhost')}"
-    return str(config.data_dir / DATABASE_FILE)

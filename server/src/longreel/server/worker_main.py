@@ -14,6 +14,8 @@ import os
 import signal
 import sys
 
+from opentelemetry.trace import TracerProvider
+
 from longreel.common import logs, numbers
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
@@ -21,13 +23,12 @@ from longreel.common.rlimits import raise_open_files_limit
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags, tracing
-from .app import make_processor, open_store
+from .app import make_processor
+from .backend import Backend, describe_store, open_backend
 from .config import Config, ConfigError
 from .metrics import JobMetrics, process_registry
-from .notify import Notifier, Signals
-from .notify_postgres import PostgresNotifier
+from .processor import Processor
 from .store import StoreError
-from .store.postgres import PostgresStore
 from .workers import WorkerPool
 
 log = logging.getLogger("longreel.worker")
@@ -73,43 +74,60 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+class VideoWorker:
+    """A pool of workers on a backend of their own: start(), then stop()
+    (tests use it directly, with a processor of their choosing)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        processor: Processor | None = None,
+        backend: Backend | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = process_registry()
+        self.backend = backend or open_backend(config)
+        self.tracer_provider = tracer_provider or tracing.configured(config, "video-worker")
+        self.pool = WorkerPool(
+            self.backend.store, self.backend.signals, processor or make_processor(config),
+            concurrency=config.workers, lease_seconds=config.lease_seconds,
+            max_attempts=config.max_attempts, tracer_provider=self.tracer_provider,
+            metrics=JobMetrics(self.registry),
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        await self.backend.open()
+        self.pool.start()
+
+    async def stop(self) -> None:
+        """Hand running jobs back, close the store, send what traces are batched."""
+        await self.pool.stop()
+        await self.backend.close()
+        tracing.flush(self.tracer_provider)
+
+
 async def work(config: Config, metrics_host: str) -> None:
-    registry = process_registry()
+    worker = VideoWorker(config)
     endpoint: Endpoint | None = None
     if config.metrics_port is not None:
-        endpoint = serve(registry, metrics_host, config.metrics_port)
-    store = open_store(config)
-    await store.open()
-    notifier: Signals = Notifier()
-    if isinstance(store, PostgresStore):
-        notifier = PostgresNotifier(store.conninfo)
-        await notifier.start()
-    provider = tracing.configured(config, "video-worker")
-    pool = WorkerPool(
-        store, notifier, make_processor(config),
-        concurrency=config.workers, lease_seconds=config.lease_seconds,
-        tracer_provider=provider,
-        metrics=JobMetrics(registry),
-    )  # fmt: skip
+        endpoint = serve(worker.registry, metrics_host, config.metrics_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    pool.start()
+    await worker.start()
     logs.announce(
         log,
-        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}"
+        f"video-worker running {config.workers} at a time from {describe_store(config)}"
         + (f"; metrics at {endpoint.url}" if endpoint else ""),
     )
     await stopping.wait()
     log.info("stopping: handing running jobs back")
-    await pool.stop()
-    if isinstance(notifier, PostgresNotifier):
-        await notifier.stop()
-    await store.close()
+    await worker.stop()
     if endpoint is not None:
         endpoint.close()
-    tracing.flush(provider)
 
 
 def main(argv: list[str] | None = None) -> None:
