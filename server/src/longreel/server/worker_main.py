@@ -10,17 +10,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 
 from opentelemetry.trace import TracerProvider
 
 from longreel.common import logs, numbers
+from longreel.common.flags import add_flag
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
-from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags, tracing
 from .app import make_processor
@@ -35,37 +34,26 @@ log = logging.getLogger("longreel.worker")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="video-worker",
         description="Run video operations from a shared store, beside video-server processes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     flags.add_store_flags(parser)
-    parser.add_argument(
-        "--concurrency",
-        type=numbers.int_flag(1, 1000),
-        default=env("VIDEO_WORKERS", "2"),
-        help="operations run at once [VIDEO_WORKERS]",
-    )
+    add_flag(
+        parser, "--concurrency", dest="workers", env="VIDEO_WORKERS", metavar="N",
+        type=numbers.int_flag(1, 1000), default="2", help="operations run at once",
+    )  # fmt: skip
     flags.add_work_flags(parser)
-    flags.add_metrics_flag(parser, "--metrics-host")
-    parser.add_argument(
-        "--metrics-host",
-        default=env("VIDEO_METRICS_HOST", "127.0.0.1"),
-        help="address to serve metrics on, in plaintext [VIDEO_METRICS_HOST]",
-    )
+    add_flag(parser, "--metrics-host", env="VIDEO_METRICS_HOST", default="127.0.0.1",
+             help="address to serve metrics on, in plaintext")  # fmt: skip
     parser.add_argument(
         "--insecure",
         action="store_true",
         help="serve metrics on a --metrics-host other than loopback",
     )
-    logs.add_flags(parser)
-    add_trace_flag(parser)
+    flags.add_program_flags(parser, "--metrics-host")
     args = parser.parse_args(argv)
-    flags.check_shared(parser, args)
-    if args.concurrency < 1:
-        parser.error("--concurrency must be 1 or more")
     if not args.insecure and not is_loopback(f"{args.metrics_host}:0"):
         parser.error(
             f"refusing to serve plaintext metrics on {args.metrics_host}, which is not"
@@ -134,16 +122,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     raise_open_files_limit()
-    config = Config(
-        data_dir=args.data_dir,
-        database=args.database,
-        workers=args.concurrency,
-        **flags.work_config(args),  # type: ignore[arg-type]
-        otlp_endpoint=args.otlp_endpoint,
-        metrics_port=args.metrics_port,
-    )
     try:
-        asyncio.run(work(config, args.metrics_host))
+        asyncio.run(work(flags.to_config(args), args.metrics_host))
     except (StoreError, MetricsUnavailable, ConfigError) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
