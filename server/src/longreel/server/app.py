@@ -67,6 +67,27 @@ def make_processor(config: Config) -> Processor:
     return rendering
 
 
+def worker_pool(
+    config: Config,
+    backend: Backend,
+    processor: Processor,
+    tracer_provider: TracerProvider | None,
+    metrics: JobMetrics,
+) -> WorkerPool:
+    """The workers of video-server and video-worker alike, as config says
+    (concurrency, leases, attempts): one place, so that neither drops one."""
+    return WorkerPool(
+        backend.store,
+        backend.signals,
+        processor,
+        concurrency=config.workers,
+        lease_seconds=config.lease_seconds,
+        max_attempts=config.max_attempts,
+        tracer_provider=tracer_provider,
+        metrics=metrics,
+    )
+
+
 class StartupError(Exception):
     """The server cannot start; the message says why, for a person."""
 
@@ -108,15 +129,8 @@ class VideoServer:
         self.notifier: Signals = self.backend.signals
         self.processor = processor or make_processor(config)
         self.registry = process_registry()
-        self.workers = WorkerPool(
-            self.store,
-            self.notifier,
-            self.processor,
-            concurrency=config.workers,
-            lease_seconds=config.lease_seconds,
-            max_attempts=config.max_attempts,
-            tracer_provider=tracer_provider,
-            metrics=JobMetrics(self.registry),
+        self.workers = worker_pool(
+            config, self.backend, self.processor, tracer_provider, JobMetrics(self.registry)
         )
         self.tracer_provider = tracer_provider
         try:  # before anything opens: bad settings fail fast

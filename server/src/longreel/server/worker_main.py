@@ -22,13 +22,12 @@ from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
 
 from . import flags, tracing
-from .app import make_processor
+from .app import make_processor, worker_pool
 from .backend import Backend, describe_store, open_backend
 from .config import Config, ConfigError
 from .metrics import JobMetrics, process_registry
 from .processor import Processor
 from .store import StoreError
-from .workers import WorkerPool
 
 log = logging.getLogger("longreel.worker")
 
@@ -78,11 +77,9 @@ class VideoWorker:
         self.registry = process_registry()
         self.backend = backend or open_backend(config)
         self.tracer_provider = tracer_provider or tracing.configured(config, "video-worker")
-        self.pool = WorkerPool(
-            self.backend.store, self.backend.signals, processor or make_processor(config),
-            concurrency=config.workers, lease_seconds=config.lease_seconds,
-            max_attempts=config.max_attempts, tracer_provider=self.tracer_provider,
-            metrics=JobMetrics(self.registry),
+        self.pool = worker_pool(
+            config, self.backend, processor or make_processor(config),
+            self.tracer_provider, JobMetrics(self.registry),
         )  # fmt: skip
 
     async def start(self) -> None:
