@@ -30,7 +30,8 @@ from google.api_core import operation as api_operation
 from google.api_core import operations_v1
 
 from longreel.client import VideoClient
-from longreel.server.app import Config, VideoServer
+from longreel.server.app import VideoServer
+from longreel.server.config import Config
 from longreel.server.processor import Progress, VideoSpec
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc

@@ -19,7 +19,9 @@ import httpx
 import pytest
 from google.longrunning import operations_pb2_grpc
 
-from longreel.server.app import Config, VideoServer
+from longreel.server.app import VideoServer
+from longreel.server.backend import Backend, open_backend
+from longreel.server.config import Config
 from longreel.server.processor import Processor
 from longreel.server.store.postgres import PostgresStore
 from longreel.server.store.sqlite import SQLiteStore
@@ -34,11 +36,15 @@ class ServerThread:
     """A VideoServer running on its own loop in a background thread."""
 
     def __init__(
-        self, config: Config, processor: Processor | None, store: Any = None, **server: Any
+        self,
+        config: Config,
+        processor: Processor | None,
+        backend: Backend | None = None,
+        **server: Any,
     ) -> None:
         self.config = config
         self.processor = processor
-        self.store = store
+        self.backend = backend
         self.options = server  # more keywords for VideoServer
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
@@ -52,7 +58,7 @@ class ServerThread:
 
         async def start() -> int:
             self.server = VideoServer(
-                self.config, processor=self.processor, store=self.store, **self.options
+                self.config, processor=self.processor, backend=self.backend, **self.options
             )
             return await self.server.start()
 
@@ -104,6 +110,17 @@ def make_store(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) 
 
 
 @pytest.fixture
+def make_backend(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> Any:
+    """Makes (unopened) backends, each a store and its signals, on one fresh
+    database of the kind under test."""
+    if store_kind == "sqlite":
+        config = Config(data_dir=tmp_path)
+    else:
+        config = Config(database=fresh_schema(request.getfixturevalue("postgres_database")))
+    return lambda: open_backend(config)
+
+
+@pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Any]:
     """Start servers; each is stopped at the end of the test."""
     running: list[tuple[ServerThread, grpc.Channel]] = []
@@ -112,14 +129,14 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
         processor: Processor | None = None,
         *,
         data_dir: Path | None = None,
-        store: Any = None,
+        backend: Backend | None = None,
         tracer_provider: Any = None,
         **config: Any,
     ) -> Api:
         config.setdefault("workers", 2)
         config.setdefault("listen", "127.0.0.1:0")
         conf = Config(data_dir=data_dir or tmp_path / "data", **config)
-        thread = ServerThread(conf, processor, store, tracer_provider=tracer_provider)
+        thread = ServerThread(conf, processor, backend, tracer_provider=tracer_provider)
         port = thread.start()
         target = f"127.0.0.1:{port}"
         channel = grpc.insecure_channel(target)
@@ -141,11 +158,11 @@ def start_server(tmp_path: Path) -> Iterator[Any]:
 
 @pytest.fixture
 def api(
-    make_store: Any, start_server: Any
+    make_backend: Any, start_server: Any
 ) -> Api:  # in this order: the database outlives the server
     """A server whose renders finish only when the test opens their gate, on
     each kind of store in turn (SQLite, PostgreSQL)."""
-    result: Api = start_server(GatedProcessor(), store=make_store())
+    result: Api = start_server(GatedProcessor(), backend=make_backend())
     return result
 
 

@@ -75,8 +75,8 @@ def fuzz(call: grpc.UnaryUnaryMultiCallable, strategy: st.SearchStrategy[object]
     check()
 
 
-def test_generated_requests_never_fault_the_server(start_server, make_store):
-    api = start_server(GatedProcessor(open_gate=True), max_backlog=100_000, store=make_store())
+def test_generated_requests_never_fault_the_server(start_server, make_backend):
+    api = start_server(GatedProcessor(open_gate=True), max_backlog=100_000, backend=make_backend())
     for service in SERVICES:
         for method in service.methods:
             call = api.channel.unary_unary(

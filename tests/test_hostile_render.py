@@ -16,7 +16,7 @@ from google.rpc import code_pb2, error_details_pb2
 
 from longreel.server import __main__ as server_main
 from longreel.server import flags, worker_main
-from longreel.server.app import Config, make_processor
+from longreel.server.app import make_processor
 from longreel.server.media import MediaFiles
 from longreel.server.processor import Profile, RenderingProcessor
 from longreel.server.processor.layout import ELLIPSIS
@@ -105,11 +105,11 @@ def test_a_render_bombs_peak_memory_is_that_of_an_ordinary_render(tmp_path, name
 
 
 @pytest.fixture
-def renders(start_server, make_store, tmp_path):
+def renders(start_server, make_backend, tmp_path):
     def start(memory_mb: int):
         media = MediaFiles(tmp_path / "media")
         processor = RenderingProcessor(media, SMALL, memory_mb=memory_mb)
-        return start_server(processor, store=make_store(), media_dir=media.folder), processor
+        return start_server(processor, backend=make_backend(), media_dir=media.folder), processor
 
     return start
 
@@ -200,7 +200,6 @@ def test_the_render_memory_limit_and_size_reach_the_renderer(main, monkeypatch, 
         == (2048, (3840, 2160))
     )
     args = main.parse_args(["--data-dir", str(tmp_path), "--render-memory-mb", "600"])
-    config = Config(data_dir=tmp_path, **flags.work_config(args))
-    assert make_processor(config).memory_mb == 600
+    assert make_processor(flags.to_config(args)).memory_mb == 600
     monkeypatch.setenv("VIDEO_RENDER_MEMORY_MB", "0")
     assert main.parse_args(["--data-dir", str(tmp_path)]).render_memory_mb == 0

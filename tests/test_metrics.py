@@ -64,9 +64,11 @@ def failure(call: Callable[[], Any]) -> grpc.StatusCode:
     return code
 
 
-def test_rpcs_jobs_and_operations_by_state_are_counted(make_store: Any, start_server: Any) -> None:
+def test_rpcs_jobs_and_operations_by_state_are_counted(
+    make_backend: Any, start_server: Any
+) -> None:
     processor = GatedProcessor()
-    api = start_server(processor, store=make_store(), metrics_port=0)
+    api = start_server(processor, backend=make_backend(), metrics_port=0)
     server = api.server.server
     assert server.metrics.url.startswith("http://127.0.0.1:")
     before = scrape(server.metrics.url)

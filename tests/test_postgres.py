@@ -19,7 +19,8 @@ from google.longrunning import operations_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.server import clock
-from longreel.server.app import Config, VideoServer
+from longreel.server.app import VideoServer
+from longreel.server.config import Config
 from longreel.server.store import NewOperation, migrations
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore
@@ -172,7 +173,7 @@ def until_listening(url: str, killed: list[int]) -> None:
 def test_work_and_waiters_survive_their_connections_being_killed(start_server):
     processor = GatedProcessor()
     with fresh_database() as own:  # its own database: every connection to it is ours
-        api = start_server(processor, store=PostgresStore(own), workers=1, lease_seconds=2)
+        api = start_server(processor, database=own, workers=1, lease_seconds=2)
         name = create(api, title="Survivor").name
         assert processor.started.wait(10)
         answer: dict[str, operations_pb2.Operation] = {}
@@ -203,11 +204,11 @@ def test_a_server_waiting_for_its_store_is_live_but_not_ready_until_migrated(tmp
     migration waits on another process's lock; SERVING once it is done."""
     with fresh_database() as own, psycopg.connect(own, autocommit=True) as migrating:
         migrating.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
-        config = Config(listen="127.0.0.1:0", data_dir=tmp_path, workers=0)
-        thread = ServerThread(config, GatedProcessor(), PostgresStore(own))
+        config = Config(listen="127.0.0.1:0", data_dir=tmp_path, database=own, workers=0)
+        thread = ServerThread(config, GatedProcessor())
         thread.thread.start()
         try:
-            thread.server = VideoServer(config, processor=thread.processor, store=thread.store)
+            thread.server = VideoServer(config, processor=thread.processor)
             thread.call(thread.server.listen())
             opening = asyncio.run_coroutine_threadsafe(thread.server.open(), thread.loop)
             with grpc.insecure_channel(f"127.0.0.1:{thread.server.port}") as channel:

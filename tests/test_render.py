@@ -71,13 +71,13 @@ def test_the_title_card_shows_the_title(tmp_path):
 
 
 @pytest.fixture
-def renders(start_server, make_store, tmp_path):
+def renders(start_server, make_backend, tmp_path):
     """A server on each store that really renders (a tiny profile)."""
 
     def start(profile: Profile = TINY):
         media = MediaFiles(tmp_path / "media")
         processor = RenderingProcessor(media, profile)
-        return start_server(processor, store=make_store(), media_dir=media.folder), media
+        return start_server(processor, backend=make_backend(), media_dir=media.folder), media
 
     return start
 

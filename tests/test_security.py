@@ -21,7 +21,8 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.client import VideoClient, exceptions, tls_credentials
-from longreel.server.app import Config, StartupError, VideoServer
+from longreel.server.app import StartupError, VideoServer
+from longreel.server.config import Config
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
@@ -79,11 +80,11 @@ def keys_file(tmp_path):
 
 
 @pytest.fixture
-def keyed(start_server, make_store, keys_file):
+def keyed(start_server, make_backend, keys_file):
     """A server on each store whose callers present API keys."""
     return start_server(
         GatedProcessor(open_gate=True),
-        store=make_store(),
+        backend=make_backend(),
         auth="api-keys",
         api_keys_file=keys_file,
     )

@@ -60,11 +60,11 @@ def child_of(span: ReadableSpan, parent: ReadableSpan) -> bool:
 
 
 def test_one_trace_runs_from_the_http_request_to_the_job(
-    make_store, start_server, start_gateway, spans
+    make_backend, start_server, start_gateway, spans
 ):
     provider, exporter = spans
     processor = GatedProcessor(open_gate=True)
-    api = start_server(processor, store=make_store(), tracer_provider=provider)
+    api = start_server(processor, backend=make_backend(), tracer_provider=provider)
     http = start_gateway(api, tracer_provider=provider)
     answer = http.client.post("/videos/tasks", json={"title": "Traced", "plot": "p"})
     assert answer.status_code == 202

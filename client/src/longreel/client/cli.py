@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import sys
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -24,6 +23,7 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 
 from longreel.common import numbers
+from longreel.common.flags import add_flag
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import _core, _retry, _rows
@@ -37,29 +37,18 @@ T = TypeVar("T")
 
 
 def parser() -> argparse.ArgumentParser:
-    env = os.environ.get
     top = argparse.ArgumentParser(
         prog="videoctl", description="Create, watch and manage videos and their operations."
     )
-    top.add_argument(
-        "--target",
-        type=numbers.host_port,
-        default=env("VIDEO_TARGET", _core.DEFAULT_TARGET),
-        help="HOST:PORT of the video-server [VIDEO_TARGET] (default: %(default)s)",
-    )
-    top.add_argument(
-        "--token",
-        default=env("VIDEO_TOKEN"),
-        help="bearer token for a server that authenticates callers [VIDEO_TOKEN]",
-    )
+    add_flag(
+        top, "--target", env="VIDEO_TARGET", type=numbers.host_port,
+        default=_core.DEFAULT_TARGET, help="HOST:PORT of the video-server (default: %(default)s)",
+    )  # fmt: skip
+    add_flag(top, "--token", env="VIDEO_TOKEN",
+             help="bearer token for a server that authenticates callers")  # fmt: skip
     top.add_argument("--tls", action="store_true", help="speak TLS, trusting the system's CAs")
-    top.add_argument(
-        "--tls-ca",
-        type=Path,
-        default=env("VIDEO_TLS_CA"),
-        metavar="FILE",
-        help="speak TLS, trusting the PEM CAs in FILE [VIDEO_TLS_CA]",
-    )
+    add_flag(top, "--tls-ca", env="VIDEO_TLS_CA", type=Path, metavar="FILE",
+             help="speak TLS, trusting the PEM CAs in FILE")  # fmt: skip
     top.add_argument(
         "--tls-cert", type=Path, metavar="FILE", help="client certificate (mutual TLS)"
     )

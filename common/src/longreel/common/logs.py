@@ -26,13 +26,14 @@ import datetime
 import importlib
 import json
 import logging
-import os
 import re
 import types
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import IO, Any
+
+from .flags import add_flag
 
 FORMATS = ("text", "json")
 LEVELS = ("debug", "info", "warning", "error")
@@ -202,26 +203,19 @@ def announce(log: logging.Logger, line: str) -> None:
 
 def add_flags(parser: argparse.ArgumentParser) -> None:
     """--log-format and --log-level, spelled alike by every program."""
-    env = os.environ.get
-    parser.add_argument(
+    add_flag(
+        parser,
         "--log-format",
+        env="VIDEO_LOG_FORMAT",
+        default="text",
         choices=FORMATS,
-        default=env("VIDEO_LOG_FORMAT", "text"),
-        help="text: for people; json: one object a line, for log pipelines [VIDEO_LOG_FORMAT]",
+        help="text: for people; json: one object a line, for log pipelines",
     )
-    parser.add_argument(
+    add_flag(
+        parser,
         "--log-level",
+        env="VIDEO_LOG_LEVEL",
+        default="info",
         choices=LEVELS,
-        default=env("VIDEO_LOG_LEVEL", "info"),
-        help="the least severe lines written [VIDEO_LOG_LEVEL]",
+        help="the least severe lines written",
     )
-
-
-def check_flags(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse bad values from the environment (exit 2): `choices` skips defaults."""
-    for name, value, allowed in (
-        ("VIDEO_LOG_FORMAT", args.log_format, FORMATS),
-        ("VIDEO_LOG_LEVEL", args.log_level, LEVELS),
-    ):
-        if value not in allowed:
-            parser.error(f"{name} must be one of {', '.join(allowed)}")

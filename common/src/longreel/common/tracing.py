@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from opentelemetry.trace import TracerProvider
+
+from . import flags
 
 
 class TracingUnavailable(Exception):
@@ -31,11 +32,11 @@ def otlp_provider(service: str, endpoint: str) -> TracerProvider:
 
 def add_flag(parser: argparse.ArgumentParser) -> None:
     """--otlp-endpoint, spelled alike by every program."""
-    parser.add_argument(
+    flags.add_flag(
+        parser,
         "--otlp-endpoint",
+        env="VIDEO_OTLP_ENDPOINT",
         metavar="URL",
-        default=os.environ.get("VIDEO_OTLP_ENDPOINT") or None,
         help="send OpenTelemetry traces to this OTLP/gRPC collector, e.g."
-        " http://127.0.0.1:4317 (needs the tracing extra); off by default"
-        " [VIDEO_OTLP_ENDPOINT]",
+        " http://127.0.0.1:4317 (needs the tracing extra); off by default",
     )

@@ -6,10 +6,8 @@ port 0 report the port it got.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
-import os
 import socket
 import ssl
 import sys
@@ -20,180 +18,19 @@ import uvicorn
 from opentelemetry.trace import TracerProvider
 from prometheus_client import CollectorRegistry
 
-from longreel.common import logs, numbers
+from longreel.common import logs
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
-from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
-from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import edge, hosts, tracing
 from .app import create_app
-from .bodies import BODY_TIMEOUT
 from .connections import fit_to_fd_limit, held_room
-from .edge import SEND_TIMEOUT, Limits
-from .holds import MAX_HELD, SERVER_STREAMS, HoldLimits
+from .edge import Limits
+from .flags import hold_limits, parse_args
+from .holds import HoldLimits
 from .metrics import GatewayMetrics
 
 log = logging.getLogger("longreel.gateway")
-
-MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0  # seconds: any of the edge's deadlines
-MAX_CONNECTIONS = 1_000_000  # any connection cap at most: past it is a typo
-
-
-def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ.get
-    parser = argparse.ArgumentParser(
-        prog="video-gateway",
-        description="Serve the HTTP async-task API (POST /videos/tasks → 202, then 200 pending / "
-        "303 done) in front of the gRPC video-server.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    parser.add_argument(
-        "--listen",
-        type=numbers.host_port,
-        default=env("VIDEO_GATEWAY_LISTEN", "127.0.0.1:4000"),
-        help="HOST:PORT to serve HTTP on; port 0 picks a free one [VIDEO_GATEWAY_LISTEN]",
-    )
-    parser.add_argument(
-        "--target",
-        type=numbers.host_port,
-        default=env("VIDEO_TARGET", "127.0.0.1:50051"),
-        help="HOST:PORT of the gRPC video-server [VIDEO_TARGET]",
-    )
-    parser.add_argument(
-        "--tls-ca",
-        type=Path,
-        default=env("VIDEO_TLS_CA"),
-        metavar="FILE",
-        help="reach the server over TLS, trusting the PEM CAs in FILE [VIDEO_TLS_CA]",
-    )
-    parser.add_argument(
-        "--tls-cert",
-        type=Path,
-        default=env("VIDEO_GATEWAY_TLS_CERT"),
-        metavar="FILE",
-        help="serve HTTPS with this PEM certificate chain [VIDEO_GATEWAY_TLS_CERT]",
-    )
-    parser.add_argument(
-        "--tls-key",
-        type=Path,
-        default=env("VIDEO_GATEWAY_TLS_KEY"),
-        metavar="FILE",
-        help="its PEM private key [VIDEO_GATEWAY_TLS_KEY]",
-    )
-    parser.add_argument(
-        "--insecure",
-        action="store_true",
-        help="serve plain HTTP on an address other than loopback (TLS terminated in front)",
-    )
-    parser.add_argument(
-        "--metrics-port",
-        type=numbers.port,
-        default=env("VIDEO_GATEWAY_METRICS_PORT") or None,
-        metavar="PORT",
-        help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being that of"
-        " --listen; 0 picks a free port; off unless given [VIDEO_GATEWAY_METRICS_PORT]",
-    )
-    bounds = parser.add_argument_group(
-        "limits on HTTP callers (past one: an error, and the connection closed)"
-    )
-    bounds.add_argument(
-        "--header-timeout",
-        type=numbers.float_flag(MIN_TIMEOUT, MAX_TIMEOUT),
-        default=env("VIDEO_GATEWAY_HEADER_TIMEOUT", "10"),
-        metavar="SECONDS",
-        help="a request's head must arrive within this, or 408 [VIDEO_GATEWAY_HEADER_TIMEOUT]",
-    )
-    bounds.add_argument(
-        "--body-timeout",
-        type=numbers.float_flag(MIN_TIMEOUT, MAX_TIMEOUT),
-        default=env("VIDEO_GATEWAY_BODY_TIMEOUT", f"{BODY_TIMEOUT:g}"),
-        metavar="SECONDS",
-        help="a request's body must arrive within this after its head, or 408"
-        " [VIDEO_GATEWAY_BODY_TIMEOUT]",
-    )
-    bounds.add_argument(
-        "--max-connections",
-        type=numbers.int_flag(1, MAX_CONNECTIONS),
-        default=env("VIDEO_GATEWAY_MAX_CONNECTIONS", "4096"),
-        metavar="N",
-        help="open connections at most (lowered to fit the open-files limit); when full, the"
-        " longest idle keep-alive one is closed, else 503 [VIDEO_GATEWAY_MAX_CONNECTIONS]",
-    )
-    bounds.add_argument(
-        "--max-connections-per-address",
-        type=numbers.int_flag(1, MAX_CONNECTIONS),
-        default=env("VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS", "256"),
-        metavar="N",
-        help="open connections from one client address at most, else 429; behind a proxy all"
-        " come from its address: raise it [VIDEO_GATEWAY_MAX_CONNECTIONS_PER_ADDRESS]",
-    )
-    bounds.add_argument(
-        "--send-timeout",
-        type=numbers.float_flag(MIN_TIMEOUT, MAX_TIMEOUT),
-        default=env("VIDEO_GATEWAY_SEND_TIMEOUT", f"{SEND_TIMEOUT:g}"),
-        metavar="SECONDS",
-        help="a response may wait this long for a client that stops reading it, then the"
-        " connection is closed and its held call released [VIDEO_GATEWAY_SEND_TIMEOUT]",
-    )
-    bounds.add_argument(
-        "--allowed-hosts",
-        default=env("VIDEO_GATEWAY_ALLOWED_HOSTS"),
-        metavar="NAMES",
-        help="comma-separated Host names to answer to, others get 421 (a defence against DNS"
-        " rebinding); `loopback` stands for localhost and loopback addresses; * for any;"
-        " default: loopback when --listen is loopback, else * [VIDEO_GATEWAY_ALLOWED_HOSTS]",
-    )
-    add_hold_flags(parser)
-    add_trace_flag(parser)
-    logs.add_flags(parser)
-    args = parser.parse_args(argv)
-    logs.check_flags(parser, args)
-    if (problem := hold_limits(args).problem()) is not None:
-        parser.error(problem)
-    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
-        parser.error("--metrics-port must be 0-65535")
-    if (args.tls_cert is None) != (args.tls_key is None):
-        parser.error("--tls-cert and --tls-key go together")
-    if args.tls_ca is None and not args.insecure and not is_loopback(args.target):
-        parser.error(
-            f"refusing to forward callers' credentials in plaintext to {args.target}, which is"
-            " not loopback: give --tls-ca, or --insecure"
-        )
-    if args.tls_cert is None and not args.insecure and not is_loopback(args.listen):
-        parser.error(
-            f"refusing to serve plain HTTP on {args.listen}, which is not loopback: give"
-            " --tls-cert and --tls-key, or --insecure if something in front terminates TLS"
-        )
-    return args
-
-
-def add_hold_flags(parser: argparse.ArgumentParser) -> None:
-    """Caps on held calls (long polls, event streams, downloads): see holds.py."""
-    env, default = os.environ.get, HoldLimits()
-    flags = (
-        ("--max-waits-per-caller", "VIDEO_GATEWAY_MAX_WAITS_PER_CALLER", default.per_caller,
-         "held calls (?wait= long polls, event streams, downloads) per credential, or per"
-         " address without one; past it 429 + Retry-After"),
-        ("--max-waits-per-address", "VIDEO_GATEWAY_MAX_WAITS_PER_ADDRESS", default.per_address,
-         "held calls per client address (IPv6 by /64), whatever its credentials"),
-        ("--max-waits", "VIDEO_GATEWAY_MAX_WAITS", default.total, "held calls in all"),
-        ("--wait-channels", "VIDEO_GATEWAY_WAIT_CHANNELS", default.lanes,
-         "gRPC connections the held calls share (the server allows"
-         f" {SERVER_STREAMS} streams on each); short calls keep one of their own"),
-    )  # fmt: skip
-    for flag, var, value, text in flags:
-        parser.add_argument(flag, type=numbers.int_flag(1, MAX_HELD), metavar="N",
-                            default=env(var) or value, help=f"{text} [{var}]")  # fmt: skip
-
-
-def hold_limits(args: argparse.Namespace) -> HoldLimits:
-    return HoldLimits(
-        per_caller=args.max_waits_per_caller,
-        per_address=args.max_waits_per_address,
-        total=args.max_waits,
-        lanes=args.wait_channels,
-    )
 
 
 def bind(listen: str) -> socket.socket:

@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from pathlib import Path
 
 from longreel.common import logs, numbers
+from longreel.common.flags import add_flag
 from longreel.common.rlimits import raise_open_files_limit
-from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags
-from .app import Config, StartupError, VideoServer
+from .app import StartupError, VideoServer
+from .backend import describe_store
+from .config import Config
 from .gate import trusted_proxies
 from .security import AUTH_MODES, describe
 from .store import StoreError
@@ -26,169 +27,109 @@ log = logging.getLogger("longreel.server")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="video-server",
         description="Serve VideoService and google.longrunning.Operations over gRPC, with "
         "workers that run the operations, on an embedded SQLite store.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument(
-        "--listen",
-        type=numbers.host_port,
-        default=env("VIDEO_LISTEN", "127.0.0.1:50051"),
-        help="HOST:PORT to serve gRPC on; port 0 picks a free one [VIDEO_LISTEN]",
-    )
+    add_flag(
+        parser, "--listen", env="VIDEO_LISTEN", type=numbers.host_port, default="127.0.0.1:50051",
+        help="HOST:PORT to serve gRPC on; port 0 picks a free one",
+    )  # fmt: skip
     flags.add_store_flags(parser)
+    add_flag(parser, "--workers", env="VIDEO_WORKERS", type=numbers.int_flag(0, 1000),
+             default="2", help="operations run at once in this process")  # fmt: skip
     parser.add_argument(
-        "--workers",
-        type=numbers.int_flag(0, 1000),
-        default=env("VIDEO_WORKERS", "2"),
-        help="operations run at once in this process [VIDEO_WORKERS]",
-    )
-    parser.add_argument(
-        "--no-workers",
-        dest="workers",
-        action="store_const",
-        const=0,
-        default=argparse.SUPPRESS,
-        help="serve the API only; other processes run the operations",
-    )
+        "--no-workers", dest="workers", action="store_const", const=0,
+        default=argparse.SUPPRESS, help="serve the API only; other processes run the operations",
+    )  # fmt: skip
     flags.add_work_flags(parser)
-    parser.add_argument(
-        "--max-backlog",
-        type=numbers.int_flag(1, 10**9),
-        default=env("VIDEO_MAX_BACKLOG", "10000"),
-        help="unfinished operations allowed; past it, creates and deletes answer "
-        "RESOURCE_EXHAUSTED [VIDEO_MAX_BACKLOG]",
-    )
-    parser.add_argument(
-        "--retention-hours",
+    add_flag(
+        parser, "--max-backlog", env="VIDEO_MAX_BACKLOG", type=numbers.int_flag(1, 10**9),
+        default="10000", help="unfinished operations allowed; past it, creates and deletes"
+        " answer RESOURCE_EXHAUSTED",
+    )  # fmt: skip
+    add_flag(
+        parser, "--retention-hours", env="VIDEO_RETENTION_HOURS", default="168",
         type=numbers.float_flag(0, 24 * 365 * 100, above=True),
-        default=env("VIDEO_RETENTION_HOURS", "168"),
-        help="how long finished operations are kept before they expire [VIDEO_RETENTION_HOURS]",
-    )
+        help="how long finished operations are kept before they expire",
+    )  # fmt: skip
     add_security_flags(parser)
     add_overload_flags(parser)
-    flags.add_metrics_flag(parser, "that of --listen")
-    logs.add_flags(parser)
-    add_trace_flag(parser)
-    args = parser.parse_args(argv)
-    flags.check_shared(parser, args)
-    if args.workers < 0:
-        parser.error("--workers must be 0 or more")
-    if args.max_backlog < 1 or args.retention_hours <= 0:
-        parser.error("--max-backlog must be at least 1 and --retention-hours more than 0")
-    return args
+    flags.add_program_flags(parser, "that of --listen")
+    return parser.parse_args(argv)
 
 
 def add_overload_flags(parser: argparse.ArgumentParser) -> None:
     """What one caller, and all of them, may hold at once (admission.py, holds.py)."""
-    env = os.environ.get
-    parser.add_argument(
-        "--max-calls-in-flight",
-        type=numbers.int_flag(1, MAX_CALLS),
-        default=env("VIDEO_MAX_CALLS_IN_FLIGHT", "8000"),
-        help="calls served at once; past it, RESOURCE_EXHAUSTED (SERVER_OVERLOADED) with"
-        " RetryInfo, counted in longreel_calls_shed_total [VIDEO_MAX_CALLS_IN_FLIGHT]",
-    )
-    parser.add_argument(
-        "--max-waits-per-caller",
-        type=numbers.int_flag(1, MAX_CALLS),
-        default=env("VIDEO_MAX_WAITS_PER_CALLER", "4000"),
-        help="WaitOperation and ReadVideoContent calls one principal (or address, under"
-        " --auth none) holds at once; past it, RESOURCE_EXHAUSTED (TOO_MANY_WAITS) with"
-        " RetryInfo [VIDEO_MAX_WAITS_PER_CALLER]",
-    )
+    add_flag(
+        parser, "--max-calls-in-flight", env="VIDEO_MAX_CALLS_IN_FLIGHT", default="8000",
+        type=numbers.int_flag(1, MAX_CALLS), help="calls served at once; past it,"
+        " RESOURCE_EXHAUSTED (SERVER_OVERLOADED) with RetryInfo, counted in"
+        " longreel_calls_shed_total",
+    )  # fmt: skip
+    add_flag(
+        parser, "--max-waits-per-caller", env="VIDEO_MAX_WAITS_PER_CALLER", default="4000",
+        type=numbers.int_flag(1, MAX_CALLS), help="WaitOperation and ReadVideoContent calls"
+        " one principal (or address, under --auth none) holds at once; past it,"
+        " RESOURCE_EXHAUSTED (TOO_MANY_WAITS) with RetryInfo",
+    )  # fmt: skip
 
 
 def add_security_flags(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
     tls = parser.add_argument_group("TLS (plaintext is allowed on loopback only)")
-    tls.add_argument(
-        "--tls-cert",
-        default=env("VIDEO_TLS_CERT"),
-        type=Path,
-        metavar="FILE",
-        help="PEM certificate chain to serve TLS with [VIDEO_TLS_CERT]",
-    )
-    tls.add_argument(
-        "--tls-key",
-        default=env("VIDEO_TLS_KEY"),
-        type=Path,
-        metavar="FILE",
-        help="its PEM private key [VIDEO_TLS_KEY]",
-    )
-    tls.add_argument(
-        "--tls-client-ca",
-        default=env("VIDEO_TLS_CLIENT_CA"),
-        type=Path,
-        metavar="FILE",
-        help="PEM CAs that client certificates must chain to (mutual TLS) [VIDEO_TLS_CLIENT_CA]",
-    )
+    for flag, env, text in (
+        ("--tls-cert", "VIDEO_TLS_CERT", "PEM certificate chain to serve TLS with"),
+        ("--tls-key", "VIDEO_TLS_KEY", "its PEM private key"),
+        ("--tls-client-ca", "VIDEO_TLS_CLIENT_CA",
+         "PEM CAs that client certificates must chain to (mutual TLS)"),
+    ):  # fmt: skip
+        add_flag(tls, flag, env=env, type=Path, metavar="FILE", help=text)
     tls.add_argument(
         "--insecure",
         action="store_true",
         help="serve plaintext on an address other than loopback (TLS terminated in front)",
     )
     auth = parser.add_argument_group("authentication: `authorization: Bearer TOKEN` on each call")
-    auth.add_argument(
-        "--auth",
-        choices=AUTH_MODES,
-        default=env("VIDEO_AUTH", "none"),
+    add_flag(
+        auth, "--auth", env="VIDEO_AUTH", choices=AUTH_MODES, default="none",
         help="none: every caller is the same one; api-keys: tokens from"
-        " --api-keys-file; jwt: tokens signed with --jwt-key [VIDEO_AUTH]",
-    )
-    auth.add_argument(
-        "--api-keys-file",
-        default=env("VIDEO_API_KEYS_FILE"),
-        type=Path,
-        metavar="FILE",
-        help="lines of 'token principal' [VIDEO_API_KEYS_FILE]",
-    )
-    auth.add_argument(
-        "--jwt-key",
-        default=env("VIDEO_JWT_KEY"),
-        type=Path,
-        metavar="FILE",
+        " --api-keys-file; jwt: tokens signed with --jwt-key",
+    )  # fmt: skip
+    add_flag(auth, "--api-keys-file", env="VIDEO_API_KEYS_FILE", type=Path, metavar="FILE",
+             help="lines of 'token principal'")  # fmt: skip
+    add_flag(
+        auth, "--jwt-key", env="VIDEO_JWT_KEY", type=Path, metavar="FILE",
         help="PEM public key (RS/PS/ES/EdDSA) or an HMAC secret of 32+ bytes"
-        " (HS256); the principal is the token's sub [VIDEO_JWT_KEY]",
-    )
-    auth.add_argument(
-        "--jwt-issuer",
-        default=env("VIDEO_JWT_ISSUER"),
-        help="the iss tokens must carry [VIDEO_JWT_ISSUER]",
-    )
-    auth.add_argument(
-        "--jwt-audience",
-        default=env("VIDEO_JWT_AUDIENCE"),
-        help="the aud tokens must carry [VIDEO_JWT_AUDIENCE]",
-    )
-    auth.add_argument(
-        "--rate-limit",
-        type=numbers.float_flag(0, 1e6),
-        default=env("VIDEO_RATE_LIMIT", "0"),
-        help="calls a second per caller (bursts of twice that); past it,"
-        " RESOURCE_EXHAUSTED; 0: no limit [VIDEO_RATE_LIMIT]",
-    )
-    auth.add_argument(
-        "--failed-login-limit",
-        type=_failed_login_limit,
-        default=env("VIDEO_FAILED_LOGIN_LIMIT", "60"),
-        help="failed logins a minute per address (bursts of as many); past it, every"
-        " login from there answers RESOURCE_EXHAUSTED; 0: no limit [VIDEO_FAILED_LOGIN_LIMIT]",
-    )
-    auth.add_argument(
-        "--trusted-proxies",
-        type=_trusted_proxies,
-        default=env("VIDEO_TRUSTED_PROXIES", "loopback"),
-        metavar="LIST",
-        help="comma-separated addresses or CIDRs (`loopback`: 127.0.0.0/8 and ::1) of proxies,"
-        " such as the gateway, whose x-forwarded-for metadata names the caller's address for"
-        " the per-address limits; others' is ignored; '' trusts none [VIDEO_TRUSTED_PROXIES]",
-    )
+        " (HS256); the principal is the token's sub",
+    )  # fmt: skip
+    add_flag(auth, "--jwt-issuer", env="VIDEO_JWT_ISSUER", help="the iss tokens must carry")
+    add_flag(auth, "--jwt-audience", env="VIDEO_JWT_AUDIENCE", help="the aud tokens must carry")
+    add_limit_flags(auth)
     auth.add_argument("--no-reflection", dest="reflection", action="store_false",
                       help="do not serve gRPC reflection")  # fmt: skip
+
+
+def add_limit_flags(auth: argparse._ArgumentGroup) -> None:
+    """Per-caller and per-address rates, and whose word on the address counts."""
+    add_flag(
+        auth, "--rate-limit", env="VIDEO_RATE_LIMIT", type=numbers.float_flag(0, 1e6),
+        default="0", help="calls a second per caller (bursts of twice that); past it,"
+        " RESOURCE_EXHAUSTED; 0: no limit",
+    )  # fmt: skip
+    add_flag(
+        auth, "--failed-login-limit", env="VIDEO_FAILED_LOGIN_LIMIT", type=_failed_login_limit,
+        default="60", help="failed logins a minute per address (bursts of as many); past it,"
+        " every login from there answers RESOURCE_EXHAUSTED; 0: no limit",
+    )  # fmt: skip
+    add_flag(
+        auth, "--trusted-proxies", env="VIDEO_TRUSTED_PROXIES", type=_trusted_proxies,
+        default="loopback", metavar="LIST",
+        help="comma-separated addresses or CIDRs (`loopback`: 127.0.0.0/8 and ::1) of proxies,"
+        " such as the gateway, whose x-forwarded-for metadata names the caller's address for"
+        " the per-address limits; others' is ignored; none (or '') trusts none",
+    )  # fmt: skip
 
 
 def _failed_login_limit(text: str) -> float:
@@ -231,7 +172,7 @@ async def serve(config: Config) -> None:
     logs.announce(
         log,
         f"video-server listening on {host}:{server.port} ({describe(config)}); "
-        f"data in {flags.describe_store(config)}; {config.workers} workers{metrics}",
+        f"data in {describe_store(config)}; {config.workers} workers{metrics}",
     )
     await stopping.wait()
     log.info("stopping: draining calls and handing back running jobs")
@@ -242,32 +183,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     raise_open_files_limit()
-    config = Config(
-        listen=args.listen,
-        data_dir=args.data_dir,
-        database=args.database,
-        workers=args.workers,
-        **flags.work_config(args),  # type: ignore[arg-type]
-        max_backlog=args.max_backlog,
-        retention_seconds=args.retention_hours * 3600,
-        tls_cert=args.tls_cert,
-        tls_key=args.tls_key,
-        tls_client_ca=args.tls_client_ca,
-        insecure=args.insecure,
-        auth=args.auth,
-        api_keys_file=args.api_keys_file,
-        jwt_key=args.jwt_key,
-        jwt_issuer=args.jwt_issuer,
-        jwt_audience=args.jwt_audience,
-        rate_limit=args.rate_limit,
-        failed_login_limit=args.failed_login_limit,
-        trusted_proxies=args.trusted_proxies,
-        max_calls_in_flight=args.max_calls_in_flight,
-        max_waits_per_caller=args.max_waits_per_caller,
-        reflection=args.reflection,
-        otlp_endpoint=args.otlp_endpoint,
-        metrics_port=args.metrics_port,
-    )
+    config = flags.to_config(args)
     try:
         asyncio.run(serve(config))
     except (StartupError, StoreError) as exc:

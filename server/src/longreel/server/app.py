@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import resource
-from dataclasses import dataclass, field
-from pathlib import Path
 
 import grpc
 from google.longrunning import operations_pb2
@@ -23,25 +20,20 @@ from .admission import HEADROOM, Admission, Limits
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
-from .auth import ConfigError
+from .backend import Backend, open_backend
+from .config import Config, ConfigError
 from .media import MediaFiles
 from .metrics import JobMetrics, StoreCounts, process_registry
-from .notify import Notifier, Signals
-from .notify_postgres import PostgresNotifier
-from .processor import Processor, Profile, RenderingProcessor, SimulatedProcessor
-from .processor.rendering import MEMORY_MB
+from .notify import Signals
+from .processor import Processor, RenderingProcessor, SimulatedProcessor
 from .readiness import follow_store
 from .rpc_metrics import RpcMetrics
 from .store import Store, StoreError
 from .store.pagination import PageTokens
-from .store.postgres import PostgresStore
-from .store.sqlite import SQLiteStore
 from .workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
-DATABASE_FILE = "videos.db"
-MIN_LEASE_SECONDS = 1.0  # the heartbeat renews a lease every third of it
 SWEEP_BATCH = 1_000  # expired operations forgotten per transaction
 MAX_MESSAGE_BYTES = 1 << 20  # requests are small: a title and a plot
 MAX_STREAMS = 1_000  # concurrent calls per connection, long polls included (HTTP/2 streams)
@@ -63,13 +55,6 @@ OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
 SERVICE_NAMES = (VIDEO_SERVICE.full_name, OPERATIONS_SERVICE.full_name)
 
 
-def open_store(config: Config) -> Store:
-    """PostgreSQL when a database URL is given, else SQLite under the data directory."""
-    if config.database:
-        return PostgresStore(config.database)
-    return SQLiteStore(config.data_dir / DATABASE_FILE)
-
-
 def media_files(config: Config) -> MediaFiles:
     return MediaFiles(config.media_dir or config.data_dir / "media")
 
@@ -82,51 +67,29 @@ def make_processor(config: Config) -> Processor:
     return rendering
 
 
+def worker_pool(
+    config: Config,
+    backend: Backend,
+    processor: Processor,
+    tracer_provider: TracerProvider | None,
+    metrics: JobMetrics,
+) -> WorkerPool:
+    """The workers of video-server and video-worker alike, as config says
+    (concurrency, leases, attempts): one place, so that neither drops one."""
+    return WorkerPool(
+        backend.store,
+        backend.signals,
+        processor,
+        concurrency=config.workers,
+        lease_seconds=config.lease_seconds,
+        max_attempts=config.max_attempts,
+        tracer_provider=tracer_provider,
+        metrics=metrics,
+    )
+
+
 class StartupError(Exception):
     """The server cannot start; the message says why, for a person."""
-
-
-def default_data_dir() -> Path:
-    """$XDG_DATA_HOME/longreel, else ~/.local/share/longreel."""
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "longreel"
-
-
-@dataclass
-class Config:
-    listen: str = "127.0.0.1:50051"
-    data_dir: Path = field(default_factory=default_data_dir)
-    database: str | None = None  # postgresql://...; None: SQLite under data_dir
-    workers: int = 2
-    processor: str = "render"  # render | simulated
-    media_dir: Path | None = None  # rendered files; None: media/ under data_dir
-    profile: Profile = field(default_factory=Profile)  # size, rate and length of renders
-    render_memory_mb: int = MEMORY_MB  # address space of each render process; 0: no limit
-    work_seconds: float = 5.0  # how long the simulated processor takes per video
-    lease_seconds: float = 30.0  # at least MIN_LEASE_SECONDS
-    max_attempts: int = 5
-    shutdown_grace: float = 5.0  # seconds in-flight calls get to finish on stop
-    max_backlog: int = 10_000  # unfinished operations; past it, new ones are refused
-    retention_seconds: float = 7 * 86_400  # finished operations are kept this long
-    sweep_interval: float = 60.0  # seconds between sweeps for expired operations
-    tls_cert: Path | None = None  # PEM certificate chain; with tls_key, the server speaks TLS
-    tls_key: Path | None = None
-    tls_client_ca: Path | None = None  # PEM CAs; clients must then present a certificate (mTLS)
-    insecure: bool = False  # allow plaintext on an address other than loopback
-    auth: str = "none"  # none | api-keys | jwt
-    api_keys_file: Path | None = None
-    jwt_key: Path | None = None
-    jwt_issuer: str | None = None
-    jwt_audience: str | None = None
-    rate_limit: float = 0.0  # calls a second per caller; 0: no limit
-    failed_login_limit: float = 60.0  # failed logins a minute per address; 0: no limit
-    # Peers whose x-forwarded-for names the client (the gateway): addresses, CIDRs, `loopback`
-    trusted_proxies: str = "loopback"
-    max_calls_in_flight: int = 8_000  # past it, new calls are shed (admission.py)
-    max_waits_per_caller: int = 4_000  # held WaitOperation and ReadVideoContent calls
-    reflection: bool = True
-    otlp_endpoint: str | None = None  # OTLP/gRPC collector for traces; None: no tracing
-    metrics_port: int | None = None  # Prometheus metrics on the listen host; 0: a free port
 
 
 def transport_limits() -> list[tuple[str, int]]:
@@ -153,7 +116,7 @@ class VideoServer:
         config: Config,
         *,
         processor: Processor | None = None,
-        store: Store | None = None,
+        backend: Backend | None = None,
         tracer_provider: TracerProvider | None = None,
     ) -> None:
         self.config = config
@@ -161,23 +124,13 @@ class VideoServer:
             tracer_provider = tracer_provider or tracing.configured(config, "video-server")
         except ConfigError as exc:
             raise StartupError(str(exc)) from None
-        self.store: Store = store or open_store(config)
-        self.notifier: Signals = (
-            PostgresNotifier(self.store.conninfo)
-            if isinstance(self.store, PostgresStore)
-            else Notifier()
-        )
+        self.backend = backend or open_backend(config)
+        self.store: Store = self.backend.store
+        self.notifier: Signals = self.backend.signals
         self.processor = processor or make_processor(config)
         self.registry = process_registry()
-        self.workers = WorkerPool(
-            self.store,
-            self.notifier,
-            self.processor,
-            concurrency=config.workers,
-            lease_seconds=config.lease_seconds,
-            max_attempts=config.max_attempts,
-            tracer_provider=tracer_provider,
-            metrics=JobMetrics(self.registry),
+        self.workers = worker_pool(
+            config, self.backend, self.processor, tracer_provider, JobMetrics(self.registry)
         )
         self.tracer_provider = tracer_provider
         try:  # before anything opens: bad settings fail fast
@@ -253,9 +206,7 @@ class VideoServer:
 
     async def open(self) -> None:
         """Open (and migrate) the store, start the workers, and say SERVING."""
-        await self.store.open()
-        if isinstance(self.notifier, PostgresNotifier):
-            await self.notifier.start()
+        await self.backend.open()
         self.tokens.secret = await self.store.secret()
         self.gate.open()
         self.workers.start()
@@ -321,9 +272,7 @@ class VideoServer:
         if self.server is not None:
             await self.server.stop(self.config.shutdown_grace)
         await self.workers.stop()
-        if isinstance(self.notifier, PostgresNotifier):
-            await self.notifier.stop()
-        await self.store.close()
+        await self.backend.close()
         if self.metrics is not None:
             await asyncio.to_thread(self.metrics.close)
         await asyncio.to_thread(tracing.flush, self.tracer_provider)

@@ -22,6 +22,8 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
+from .config import ConfigError
+
 # No default: a handler that somehow ran without passing the gate must fail,
 # not act as '' (the principal of every caller when auth is off).
 PRINCIPAL: ContextVar[str] = ContextVar("principal")
@@ -45,10 +47,6 @@ class Unauthenticated(Exception):
     def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
         self.reason = reason
-
-
-class ConfigError(Exception):
-    """The authentication settings cannot be used; the message says why."""
 
 
 class Authenticator(Protocol):

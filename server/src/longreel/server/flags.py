@@ -1,18 +1,22 @@
-"""What `video-server` and `video-worker` share on the command line: the store,
-the work, metrics, logging. Each flag falls back to a VIDEO_* environment variable,
-given as a string default so that argparse checks it like a typed flag."""
+"""What `video-server` and `video-worker` share on the command line (the
+store, the work, metrics, logging), and the one function that turns either
+program's parsed flags into a Config.
+
+Each flag falls back to a VIDEO_* environment variable (common/flags.py),
+given as a string default so that argparse checks it like a typed flag.
+"""
 
 from __future__ import annotations
 
 import argparse
-import os
+from dataclasses import fields
 from pathlib import Path
 
-import psycopg
-
 from longreel.common import logs, numbers
+from longreel.common.flags import add_flag
+from longreel.common.tracing import add_flag as add_trace_flag
 
-from .app import DATABASE_FILE, MIN_LEASE_SECONDS, Config, default_data_dir
+from .config import DATABASE_FILE, MAX_ATTEMPTS, MIN_LEASE_SECONDS, Config, default_data_dir
 from .processor import Profile
 from .processor.rendering import MEMORY_MB
 
@@ -24,134 +28,99 @@ MIN_MEMORY_MB = 512  # less fails every render: an ordinary one maps ~300 MB, a 
 
 
 def add_store_flags(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=env("VIDEO_DATA_DIR", str(default_data_dir())),
-        help=f"directory of the SQLite database ({DATABASE_FILE}) [VIDEO_DATA_DIR]",
-    )
-    parser.add_argument(
-        "--database",
-        default=env("VIDEO_DATABASE_URL") or None,
+    add_flag(
+        parser, "--data-dir", env="VIDEO_DATA_DIR", type=Path, default=str(default_data_dir()),
+        help=f"directory of the SQLite database ({DATABASE_FILE})",
+    )  # fmt: skip
+    add_flag(
+        parser, "--database", env="VIDEO_DATABASE_URL",
         help="postgresql://... to share one database among servers and workers; "
-        "without it, SQLite under --data-dir [VIDEO_DATABASE_URL]",
-    )
+        "without it, SQLite under --data-dir",
+    )  # fmt: skip
 
 
 def add_work_flags(parser: argparse.ArgumentParser) -> None:
-    env = os.environ.get
-    parser.add_argument(
-        "--processor",
-        choices=PROCESSORS,
-        default=env("VIDEO_PROCESSOR", "render"),
-        help="render: real MP4s (PyAV); simulated: sleep --work-seconds [VIDEO_PROCESSOR]",
-    )
-    parser.add_argument(
-        "--media-dir",
-        type=Path,
-        default=env("VIDEO_MEDIA_DIR"),
+    add_flag(
+        parser, "--processor", env="VIDEO_PROCESSOR", choices=PROCESSORS, default="render",
+        help="render: real MP4s (PyAV); simulated: sleep --work-seconds",
+    )  # fmt: skip
+    add_flag(
+        parser, "--media-dir", env="VIDEO_MEDIA_DIR", type=Path,
         help="where rendered files go (default: media/ under --data-dir); servers and"
-        " workers sharing a database must share it too [VIDEO_MEDIA_DIR]",
-    )
-    parser.add_argument(
-        "--render-size",
-        default=env("VIDEO_RENDER_SIZE", "640x360"),
-        help="WIDTHxHEIGHT of rendered videos, even numbers [VIDEO_RENDER_SIZE]",
-    )
-    parser.add_argument(
-        "--render-fps",
-        type=numbers.int_flag(1, 120),
-        default=env("VIDEO_RENDER_FPS", "24"),
-        help="frames a second [VIDEO_RENDER_FPS]",
-    )
-    parser.add_argument(
-        "--render-seconds",
-        type=numbers.float_flag(0, 3600, above=True),
-        default=env("VIDEO_RENDER_SECONDS", "10"),
-        help="length of rendered videos [VIDEO_RENDER_SECONDS]",
-    )
-    parser.add_argument(
-        "--render-memory-mb",
-        type=numbers.int_flag(0, 1 << 20),
-        default=env("VIDEO_RENDER_MEMORY_MB", str(MEMORY_MB)),
-        metavar="MB",
+        " workers sharing a database must share it too",
+    )  # fmt: skip
+    add_flag(
+        parser, "--render-size", env="VIDEO_RENDER_SIZE", type=render_size, default="640x360",
+        help="WIDTHxHEIGHT of rendered videos, even numbers",
+    )  # fmt: skip
+    add_flag(parser, "--render-fps", env="VIDEO_RENDER_FPS", type=numbers.int_flag(1, 120),
+             default="24", help="frames a second")  # fmt: skip
+    add_flag(
+        parser, "--render-seconds", env="VIDEO_RENDER_SECONDS", default="10",
+        type=numbers.float_flag(0, 3600, above=True), help="length of rendered videos",
+    )  # fmt: skip
+    add_flag(
+        parser, "--render-memory-mb", env="VIDEO_RENDER_MEMORY_MB", type=render_memory_mb,
+        default=str(MEMORY_MB), metavar="MB",
         help="address space each render may use (RLIMIT_AS); past it the one video fails"
-        " with RENDER_OUT_OF_MEMORY; 0: no limit [VIDEO_RENDER_MEMORY_MB]",
-    )
-    parser.add_argument(
-        "--work-seconds",
-        type=numbers.float_flag(0, DAY),
-        default=env("VIDEO_WORK_SECONDS", "5"),
-        help="how long the simulated processor takes per video [VIDEO_WORK_SECONDS]",
-    )
-    parser.add_argument(
-        "--lease-seconds",
+        " with RENDER_OUT_OF_MEMORY; 0: no limit",
+    )  # fmt: skip
+    add_flag(
+        parser, "--work-seconds", env="VIDEO_WORK_SECONDS", type=numbers.float_flag(0, DAY),
+        default="5", help="how long the simulated processor takes per video",
+    )  # fmt: skip
+    add_flag(
+        parser, "--lease-seconds", env="VIDEO_LEASE_SECONDS", default="30",
         type=numbers.float_flag(MIN_LEASE_SECONDS, DAY),
-        default=env("VIDEO_LEASE_SECONDS", "30"),
-        help="how long a job stays with a worker that stopped heartbeating [VIDEO_LEASE_SECONDS]",
-    )
+        help="how long a job stays with a worker that stopped heartbeating",
+    )  # fmt: skip
+    add_flag(
+        parser, "--max-attempts", env="VIDEO_MAX_ATTEMPTS", default="5", metavar="N",
+        type=numbers.int_flag(1, MAX_ATTEMPTS),
+        help="tries at a job (its workers failing or dying) before its operation fails",
+    )  # fmt: skip
 
 
-def add_metrics_flag(parser: argparse.ArgumentParser, host: str) -> None:
-    """--metrics-port, served on `host` (for --help: where the host comes from)."""
-    parser.add_argument(
-        "--metrics-port",
-        type=numbers.port,
-        default=os.environ.get("VIDEO_METRICS_PORT") or None,
-        metavar="PORT",
-        help=f"serve Prometheus metrics at http://HOST:PORT/metrics, HOST being {host};"
-        " 0 picks a free port; off unless given [VIDEO_METRICS_PORT]",
-    )
+def add_program_flags(parser: argparse.ArgumentParser, metrics_host: str) -> None:
+    """--metrics-port (served on metrics_host, as --help says), logging and tracing."""
+    add_flag(
+        parser, "--metrics-port", env="VIDEO_METRICS_PORT", type=numbers.port, metavar="PORT",
+        help=f"serve Prometheus metrics at http://HOST:PORT/metrics, HOST being {metrics_host};"
+        " 0 picks a free port; off unless given",
+    )  # fmt: skip
+    logs.add_flags(parser)
+    add_trace_flag(parser)
 
 
-def check_shared(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse bad values of the shared flags (exit 2); `choices` skips defaults."""
-    logs.check_flags(parser, args)
-    if args.work_seconds < 0:
-        parser.error("--work-seconds must be 0 or more")
-    if args.processor not in PROCESSORS:
-        parser.error(f"VIDEO_PROCESSOR must be one of {', '.join(PROCESSORS)}")
-    check_render(parser, args)
-    if not 1 <= args.render_fps <= 120 or not 0 < args.render_seconds <= 3600:
-        parser.error("--render-fps must be 1-120 and --render-seconds above 0, up to 3600")
-    if args.lease_seconds < MIN_LEASE_SECONDS:
-        parser.error(f"--lease-seconds must be at least {MIN_LEASE_SECONDS:g}")
-    if args.metrics_port is not None and not 0 <= args.metrics_port <= 65535:
-        parser.error("--metrics-port must be 0-65535")
-
-
-def check_render(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    """Refuse a render size or memory limit that would cost more than is sane."""
-    width, _, height = args.render_size.partition("x")
+def render_size(text: str) -> tuple[int, int]:
+    """An argparse `type=` for WIDTHxHEIGHT: even sides, 16 pixels to 4K."""
+    width, _, height = text.partition("x")
     try:  # ASCII digits only: str.isdigit() takes "²", which int() refuses
-        args.render_size = (numbers.whole(width, 99999), numbers.whole(height, 99999))
+        size = (numbers.whole(width, 99999), numbers.whole(height, 99999))
     except ValueError:
-        parser.error("--render-size must be WIDTHxHEIGHT, e.g. 640x360")
-    if min(args.render_size) < 16 or any(n % 2 for n in args.render_size):
-        parser.error("--render-size: both sides must be even and at least 16")
-    if max(args.render_size) > MAX_SIDE or args.render_size[0] * args.render_size[1] > MAX_AREA:
-        parser.error(f"--render-size must be at most {MAX_SIDE}x{MAX_AREA // MAX_SIDE} (4K)")
-    if not (args.render_memory_mb == 0 or MIN_MEMORY_MB <= args.render_memory_mb <= 1 << 20):
-        parser.error(f"--render-memory-mb must be 0 (no limit) or {MIN_MEMORY_MB}-1048576")
+        raise argparse.ArgumentTypeError("must be WIDTHxHEIGHT, e.g. 640x360") from None
+    if min(size) < 16 or any(n % 2 for n in size):
+        raise argparse.ArgumentTypeError("both sides must be even and at least 16")
+    if max(size) > MAX_SIDE or size[0] * size[1] > MAX_AREA:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_SIDE}x{MAX_AREA // MAX_SIDE} (4K)")
+    return size
 
 
-def work_config(args: argparse.Namespace) -> dict[str, object]:
-    """The Config fields the work flags set."""
+def render_memory_mb(text: str) -> int:
+    """0 (no limit) or MIN_MEMORY_MB up: less fails every render."""
+    number = numbers.int_flag(0, 1 << 20)(text)
+    if 0 < number < MIN_MEMORY_MB:
+        raise argparse.ArgumentTypeError(f"must be 0 (no limit) or {MIN_MEMORY_MB}-1048576")
+    return number
+
+
+def to_config(args: argparse.Namespace) -> Config:
+    """The Config that either program's parsed flags ask for. A flag whose
+    dest names a Config field sets it; the rest are converted here."""
+    given = vars(args)
+    values = {field.name: given[field.name] for field in fields(Config) if field.name in given}
     width, height = args.render_size
-    return {
-        "processor": args.processor,
-        "media_dir": args.media_dir,
-        "profile": Profile(width, height, args.render_fps, args.render_seconds),
-        "render_memory_mb": args.render_memory_mb,
-        "work_seconds": args.work_seconds,
-        "lease_seconds": args.lease_seconds,
-    }
-
-
-def describe_store(config: Config) -> str:
-    """Where the data is, for people: the database URL without its password."""
-    if config.database:
-        info = psycopg.conninfo.conninfo_to_dict(config.database)
-        return f"PostgreSQL database {info.get('dbname', '?')} on {info.get('host', 'localhost')}"
-    return str(config.data_dir / DATABASE_FILE)
+    values["profile"] = Profile(width, height, args.render_fps, args.render_seconds)
+    if "retention_hours" in given:
+        values["retention_seconds"] = args.retention_hours * 3600
+    return Config(**values)

@@ -19,18 +19,19 @@ from .errors import ApiError, unavailable
 MAX_BUCKETS = 10_000  # callers tracked at once; idle ones are dropped first
 FORWARDED_FOR = "x-forwarded-for"  # the client's address, as a trusted proxy (the gateway) saw it
 LOOPBACK = "loopback"  # in --trusted-proxies: 127.0.0.0/8 and ::1
+NONE = "none"  # in --trusted-proxies: no proxy (as '' is, which the environment cannot say)
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 def trusted_proxies(value: str) -> tuple[Network, ...]:
     """--trusted-proxies (comma-separated addresses or CIDRs, `loopback`, or
-    empty for none) as networks; ValueError on anything else."""
+    `none` or empty for none) as networks; ValueError on anything else."""
     networks: list[Network] = []
     for item in (i.strip().lower() for i in value.split(",")):
         if item == LOOPBACK:
             networks += [ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128")]
-        elif item:
+        elif item and item != NONE:
             networks.append(ipaddress.ip_network(item.strip("[]"), strict=False))
     return tuple(networks)
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 import math
 import ssl
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import grpc
 
 from longreel.common.net import is_loopback
 
-from .auth import ApiKeys, Authenticator, ConfigError, Jwts
+from .auth import ApiKeys, Authenticator, Jwts
+from .config import Config, ConfigError
 from .gate import Gate, RateLimit, trusted_proxies
-
-if TYPE_CHECKING:
-    from .app import Config
 
 AUTH_MODES = ("none", "api-keys", "jwt")
 

@@ -19,12 +19,12 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from longreel.common.tracing import TracingUnavailable, otlp_provider
 
-from .auth import ConfigError
+from .config import Config, ConfigError
 
 TRACEPARENT = "traceparent"
 
 
-def configured(config: Any, service: str) -> trace.TracerProvider | None:
+def configured(config: Config, service: str) -> trace.TracerProvider | None:
     """The provider config.otlp_endpoint asks for, if any."""
     if config.otlp_endpoint is None:
         return None

@@ -10,61 +10,49 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 
+from opentelemetry.trace import TracerProvider
+
 from longreel.common import logs, numbers
+from longreel.common.flags import add_flag
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
-from longreel.common.tracing import add_flag as add_trace_flag
 
 from . import flags, tracing
-from .app import Config, make_processor, open_store
-from .auth import ConfigError
+from .app import make_processor, worker_pool
+from .backend import Backend, describe_store, open_backend
+from .config import Config, ConfigError
 from .metrics import JobMetrics, process_registry
-from .notify import Notifier, Signals
-from .notify_postgres import PostgresNotifier
+from .processor import Processor
 from .store import StoreError
-from .store.postgres import PostgresStore
-from .workers import WorkerPool
 
 log = logging.getLogger("longreel.worker")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    env = os.environ.get
     parser = argparse.ArgumentParser(
         prog="video-worker",
         description="Run video operations from a shared store, beside video-server processes.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     flags.add_store_flags(parser)
-    parser.add_argument(
-        "--concurrency",
-        type=numbers.int_flag(1, 1000),
-        default=env("VIDEO_WORKERS", "2"),
-        help="operations run at once [VIDEO_WORKERS]",
-    )
+    add_flag(
+        parser, "--concurrency", dest="workers", env="VIDEO_WORKERS", metavar="N",
+        type=numbers.int_flag(1, 1000), default="2", help="operations run at once",
+    )  # fmt: skip
     flags.add_work_flags(parser)
-    flags.add_metrics_flag(parser, "--metrics-host")
-    parser.add_argument(
-        "--metrics-host",
-        default=env("VIDEO_METRICS_HOST", "127.0.0.1"),
-        help="address to serve metrics on, in plaintext [VIDEO_METRICS_HOST]",
-    )
+    add_flag(parser, "--metrics-host", env="VIDEO_METRICS_HOST", default="127.0.0.1",
+             help="address to serve metrics on, in plaintext")  # fmt: skip
     parser.add_argument(
         "--insecure",
         action="store_true",
         help="serve metrics on a --metrics-host other than loopback",
     )
-    logs.add_flags(parser)
-    add_trace_flag(parser)
+    flags.add_program_flags(parser, "--metrics-host")
     args = parser.parse_args(argv)
-    flags.check_shared(parser, args)
-    if args.concurrency < 1:
-        parser.error("--concurrency must be 1 or more")
     if not args.insecure and not is_loopback(f"{args.metrics_host}:0"):
         parser.error(
             f"refusing to serve plaintext metrics on {args.metrics_host}, which is not"
@@ -73,59 +61,66 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+class VideoWorker:
+    """A pool of workers on a backend of their own: start(), then stop()
+    (tests use it directly, with a processor of their choosing)."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        processor: Processor | None = None,
+        backend: Backend | None = None,
+        tracer_provider: TracerProvider | None = None,
+    ) -> None:
+        self.config = config
+        self.registry = process_registry()
+        self.backend = backend or open_backend(config)
+        self.tracer_provider = tracer_provider or tracing.configured(config, "video-worker")
+        self.pool = worker_pool(
+            config, self.backend, processor or make_processor(config),
+            self.tracer_provider, JobMetrics(self.registry),
+        )  # fmt: skip
+
+    async def start(self) -> None:
+        await self.backend.open()
+        self.pool.start()
+
+    async def stop(self) -> None:
+        """Hand running jobs back, close the store, send what traces are batched."""
+        await self.pool.stop()
+        await self.backend.close()
+        tracing.flush(self.tracer_provider)
+
+
 async def work(config: Config, metrics_host: str) -> None:
-    registry = process_registry()
+    worker = VideoWorker(config)
     endpoint: Endpoint | None = None
     if config.metrics_port is not None:
-        endpoint = serve(registry, metrics_host, config.metrics_port)
-    store = open_store(config)
-    await store.open()
-    notifier: Signals = Notifier()
-    if isinstance(store, PostgresStore):
-        notifier = PostgresNotifier(store.conninfo)
-        await notifier.start()
-    provider = tracing.configured(config, "video-worker")
-    pool = WorkerPool(
-        store, notifier, make_processor(config),
-        concurrency=config.workers, lease_seconds=config.lease_seconds,
-        tracer_provider=provider,
-        metrics=JobMetrics(registry),
-    )  # fmt: skip
+        endpoint = serve(worker.registry, metrics_host, config.metrics_port)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    pool.start()
+    await worker.start()
     logs.announce(
         log,
-        f"video-worker running {config.workers} at a time from {flags.describe_store(config)}"
+        f"video-worker running {config.workers} at a time from {describe_store(config)}"
         + (f"; metrics at {endpoint.url}" if endpoint else ""),
     )
     await stopping.wait()
     log.info("stopping: handing running jobs back")
-    await pool.stop()
-    if isinstance(notifier, PostgresNotifier):
-        await notifier.stop()
-    await store.close()
+    await worker.stop()
     if endpoint is not None:
         endpoint.close()
-    tracing.flush(provider)
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.setup(args.log_level, args.log_format)
     raise_open_files_limit()
-    config = Config(
-        data_dir=args.data_dir,
-        database=args.database,
-        workers=args.concurrency,
-        **flags.work_config(args),  # type: ignore[arg-type]
-        otlp_endpoint=args.otlp_endpoint,
-        metrics_port=args.metrics_port,
-    )
     try:
-        asyncio.run(work(config, args.metrics_host))
+        asyncio.run(work(flags.to_config(args), args.metrics_host))
     except (StoreError, MetricsUnavailable, ConfigError) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
