@@ -94,10 +94,24 @@ def postgres_database() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_kind(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    return kind
+STORES = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give `store_kind` (so `make_store`, `make_backend`, `api`, `http`) its stores: every
+    store by default, SQLite alone in a module or test marked `any_store`, where
+    the store does not change what is tested. PostgreSQL runs carry the
+    `postgres` marker: `-m "not postgres"` deselects them."""
+    if "store_kind" in metafunc.fixturenames:
+        any_store = metafunc.definition.get_closest_marker("any_store") is not None
+        metafunc.parametrize("store_kind", STORES[:1] if any_store else STORES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the PostgreSQL database itself is a `postgres` test too."""
+    for item in items:
+        if "postgres_database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
@@ -161,7 +175,7 @@ def api(
     make_backend: Any, start_server: Any
 ) -> Api:  # in this order: the database outlives the server
     """A server whose renders finish only when the test opens their gate, on
-    each kind of store in turn (SQLite, PostgreSQL)."""
+    each store the test runs on (see pytest_generate_tests)."""
     result: Api = start_server(GatedProcessor(), backend=make_backend())
     return result
 

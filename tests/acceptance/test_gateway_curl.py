@@ -14,6 +14,8 @@ import subprocess
 
 import pytest
 
+pytestmark = pytest.mark.any_store  # the seeds' curl session, whatever the store
+
 SEED_BODY = '{ "title": "My movie", "plot": "Plot of the movie I\'m about to render" }'
 
 

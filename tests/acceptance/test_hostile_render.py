@@ -26,6 +26,8 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import video, wait
 
+pytestmark = pytest.mark.any_store  # render limits do not depend on the store
+
 BIN = Path(sys.executable).parent
 SMALL = Profile(width=160, height=90, fps=12, seconds=2.0)  # 24 frames: 7 title, 17 pages
 FULL = Profile()  # the default 640x360, 10 s

@@ -11,7 +11,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from ..processors import GatedProcessor
+
+pytestmark = pytest.mark.any_store  # the CLI, not the store, is under test
 
 VIDEOCTL = str(Path(sys.executable).with_name("videoctl"))  # the installed console script
 

@@ -17,6 +17,8 @@ from longreel.video.v1 import video_service_pb2 as pb
 from ..helpers import wait
 from ..processors import GatedProcessor
 
+pytestmark = pytest.mark.any_store  # the client library, not the store, is under test
+
 
 class Recorder(grpc.UnaryUnaryClientInterceptor):
     """Notes each method called, and can lose the first answer of one method

@@ -11,6 +11,8 @@ from google.protobuf import empty_pb2
 
 from longreel.client import AsyncOperation, AsyncVideoClient
 
+pytestmark = pytest.mark.any_store  # the client library, not the store, is under test
+
 
 async def test_create_wait_list_and_delete(api):
     async with AsyncVideoClient(api.target) as client:

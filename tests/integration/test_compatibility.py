@@ -14,6 +14,8 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import create
 
+pytestmark = pytest.mark.any_store  # other clients see the same API whatever the store
+
 
 def test_api_core_drives_an_operation_to_its_result(api):
     operations_client = operations_v1.OperationsClient(api.channel)

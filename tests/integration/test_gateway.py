@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from longreel.server.processor import PermanentError
 
 from ..processors import GatedProcessor
+
+pytestmark = pytest.mark.any_store  # the gateway's mapping, not the store, is under test
 
 JSON = {"Content-Type": "application/json"}
 

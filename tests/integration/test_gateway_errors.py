@@ -13,6 +13,8 @@ from google.rpc import error_details_pb2
 
 from longreel.gateway.errors import HTTP_STATUS, build_status, error_response
 
+pytestmark = pytest.mark.any_store  # errors are mapped the same whatever the store
+
 JSON = {"Content-Type": "application/json"}
 
 

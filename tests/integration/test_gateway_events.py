@@ -7,9 +7,12 @@ import json
 import time
 
 import httpx
+import pytest
 
 from ..conftest import GatewayThread
 from ..processors import GatedProcessor
+
+pytestmark = pytest.mark.any_store  # events are fed by WaitOperation, whatever the store
 
 
 def events(response):

@@ -22,6 +22,8 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import metadata, video, wait
 
+pytestmark = pytest.mark.any_store  # rendering does not depend on the store
+
 TINY = Profile(width=96, height=64, fps=12, seconds=1.0)  # keeps make test quick
 SLOW = Profile(width=640, height=360, fps=24, seconds=120.0)  # long enough to cancel mid-way
 

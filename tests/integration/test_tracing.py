@@ -22,6 +22,8 @@ from longreel.video.v1 import video_service_pb2 as pb
 from ..helpers import create, wait
 from ..processors import GatedProcessor
 
+pytestmark = pytest.mark.any_store  # spans are the same whatever the store
+
 CREATE = "/longreel.video.v1.VideoService/CreateVideo"
 
 

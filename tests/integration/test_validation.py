@@ -10,6 +10,8 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import create, details, violations
 
+pytestmark = pytest.mark.any_store  # requests are refused before any store is asked
+
 VIDEO = pb.Video(title="T", plot="P")
 
 
