@@ -8,11 +8,11 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from ..helpers import until, waiters
 from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # the CLI, not the store, is under test
@@ -102,7 +102,7 @@ def test_interrupting_a_wait_can_cancel_the_operation(api):
         env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     assert api.processor.started.wait(10)
-    time.sleep(0.5)
+    until(lambda: waiters(api), what="videoctl waiting")  # interrupted in its wait
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130

@@ -5,10 +5,12 @@ from __future__ import annotations
 import threading
 import time
 
+import httpx
 import pytest
 
 from longreel.server.processor import PermanentError
 
+from ..helpers import until
 from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # the gateway's mapping, not the store, is under test
@@ -38,8 +40,12 @@ def test_post_answers_202_with_where_to_watch_the_task(http):
 def test_a_pending_task_is_200_with_progress_and_retry_after(http):
     url = post_task(http).headers["Content-Location"]
     assert http.api.processor.started.wait(5)
-    time.sleep(0.6)  # one progress write
-    response = http.client.get(url)
+
+    def half_way() -> httpx.Response | None:  # once the progress is written
+        response = http.client.get(url)
+        return response if response.json().get("progress", {}).get("percent") == 50 else None
+
+    response = until(half_way, what="one progress write")
     assert response.status_code == 200
     assert response.headers["Retry-After"] == "1"
     task = response.json()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import time
@@ -12,6 +13,8 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 
 from longreel.gateway.errors import HTTP_STATUS, build_status, error_response
+
+from ..helpers import until
 
 pytestmark = pytest.mark.any_store  # errors are mapped the same whatever the store
 
@@ -152,12 +155,26 @@ def test_the_gateway_finds_a_restarted_server_within_seconds(start_server, start
     assert http.client.get("/videos").status_code == 200
     api.server.stop()
     assert http.client.get("/videos").status_code == 503
-    time.sleep(3)  # long enough for gRPC's default backoff to have grown
+    # Stand in for the server and turn away the gateway's reconnects until its
+    # backoff has grown: the sixth comes about 1 s after the fifth (from 0.1 s).
+    host, port = api.target.split(":")
+    turned_away: list[float] = []
+    with socket.create_server((host, int(port))) as stand_in:
+        stand_in.settimeout(0.1)
+
+        def sixth_reconnect() -> bool:
+            with contextlib.suppress(TimeoutError):
+                stand_in.accept()[0].close()
+                turned_away.append(time.monotonic())
+            return len(turned_away) >= 6
+
+        until(sixth_reconnect, what="six reconnects")
     start_server(GatedProcessor(open_gate=True), data_dir=tmp_path / "one", listen=api.target)
-    deadline = time.monotonic() + 5
-    while http.client.get("/videos").status_code != 200:
-        assert time.monotonic() < deadline, "still 503 five seconds after the server came back"
-        time.sleep(0.2)
+    until(
+        lambda: http.client.get("/videos").status_code == 200,
+        timeout=5,
+        what="a 200 once the server came back",
+    )
 
 
 def test_a_body_that_does_not_arrive_is_408(http, monkeypatch):
@@ -270,8 +287,8 @@ def test_a_client_that_leaves_mid_body_is_no_error_in_the_log(http, caplog):
             b"POST /videos/tasks HTTP/1.1\r\nHost: localhost\r\n"
             b'Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"ti'
         )
-    deadline = time.monotonic() + 10
-    while not [r for r in caplog.records if r.name == "longreel.gateway.access"]:
-        assert time.monotonic() < deadline, "no access line for the abandoned request"
-        time.sleep(0.05)
+    until(
+        lambda: [r for r in caplog.records if r.name == "longreel.gateway.access"],
+        what="an access line for the abandoned request",
+    )
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import itertools
 import json
-import time
 
 import httpx
 import pytest
 
+from longreel.server import notify
+
 from ..conftest import GatewayThread
+from ..helpers import until, waiters
 from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # events are fed by WaitOperation, whatever the store
@@ -32,15 +34,18 @@ def start_task(http):
     return http.client.post("/videos/tasks", json={"title": "Streamed"}).json()["id"]
 
 
-def until(condition, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.05)
-
-
-def test_events_tell_the_state_each_change_and_the_end_then_close(http):
+def test_events_tell_the_state_each_change_and_the_end_then_close(http, monkeypatch):
+    notifier = http.api.server.server.notifier
+    waits: list[str] = []  # a key per wait the server begins: the stream's long polls
+    subscribe = notifier.subscribe
+    monkeypatch.setattr(notifier, "subscribe", lambda key: waits.append(key) or subscribe(key))
     task = start_task(http)
+    done = notify.operation_done(task)
+
+    def let_two_waits_end() -> None:  # each a long poll that finds the task unchanged
+        begun = waits.count(done)
+        until(lambda: waits.count(done) >= begun + 3, what="two unchanged waits")
+
     seen = []
     with http.client.stream("GET", f"/videos/tasks/{task}/events") as response:
         assert response.status_code == 200
@@ -51,7 +56,7 @@ def test_events_tell_the_state_each_change_and_the_end_then_close(http):
                 (kind, body["status"], body["progress"]["percent"], body["progress"]["message"])
             )
             if body["progress"]["percent"] == 50 and not http.api.processor.gate.is_set():
-                time.sleep(2.5)  # two waits' worth of an unchanged task: no events for it
+                let_two_waits_end()  # and no events for them
                 http.api.processor.gate.set()
         # The loop ended: the stream closed itself after the end.
     assert seen[0][:2] == ("progress", "pending")
@@ -83,12 +88,11 @@ def test_a_client_that_leaves_ends_the_stream_and_the_wait_behind_it(start_serve
         with httpx.Client(base_url=url, timeout=30) as client:
             task = client.post("/videos/tasks", json={"title": "Left"}).json()["id"]
             assert api.processor.started.wait(10)
-            notifier = api.server.server.notifier
             with client.stream("GET", f"/videos/tasks/{task}/events") as response:
                 next(events(response))
-                until(lambda: f"done:{task}" in notifier._subscribers)  # the stream's wait
+                until(lambda: waiters(api, f"operations/{task}"), what="the stream's wait")
         # The request's task ends, and with it the server-side wait it held.
         until(lambda: not gateway.server.server_state.tasks)
-        until(lambda: f"done:{task}" not in notifier._subscribers)
+        until(lambda: not waiters(api, f"operations/{task}"), what="the wait ended")
     finally:
         gateway.stop()

@@ -24,6 +24,7 @@ from longreel.gateway.holds import HoldLimits
 from longreel.server import app as server_app
 from longreel.video.v1 import video_service_pb2 as pb
 
+from ..helpers import until
 from ..processors import GatedProcessor
 
 HOLD = "30s"  # how long a hoarded long poll asks to wait: longer than any test step
@@ -35,13 +36,6 @@ def bearer(name: str) -> dict[str, str]:
 
 def start_task(http: Any) -> str:
     return str(http.client.post("/videos/tasks", json={"title": "Hoarded"}).json()["id"])
-
-
-def until(condition: Callable[[], bool], seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the condition never held"
-        time.sleep(0.05)
 
 
 class Hoard:
@@ -89,7 +83,7 @@ def refused(http: Any, task: str, headers: dict[str, str], hoarded: Hoard) -> ht
         answer[:] = [http.client.get(f"/videos/tasks/{task}?wait=0s", headers=headers)]
         return answer[0].status_code == 429
 
-    until(refusal)
+    until(refusal, timeout=30, what="a refusal")
     return answer[0]
 
 
@@ -222,7 +216,7 @@ def refusal(call: Callable[[], Any]) -> grpc.RpcError:
             return True
         return False
 
-    until(fails)
+    until(fails, timeout=30, what="a failure")
     return failures[0]
 
 
@@ -249,7 +243,7 @@ def test_the_server_caps_held_waits_per_caller_with_retry_info(start_server, sta
     finally:
         for holder in holders:
             holder.cancel()
-    until(lambda: _waits_again(api, name))
+    until(lambda: _waits_again(api, name), timeout=30, what="a wait let in again")
 
 
 def _waits_again(api: Any, name: str) -> bool:

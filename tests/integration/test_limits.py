@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
@@ -14,7 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import create, details, wait
+from ..helpers import create, details, until, wait
 from ..processors import GatedProcessor
 
 
@@ -47,12 +46,14 @@ def test_finished_operations_expire_after_the_retention(start_server):
     done = wait(api, create(api).name)
     api.processor.gate.clear()
     running = create(api, title="Still going")  # not finished: never expires
-    deadline = time.monotonic() + 10
-    while api.operations.ListOperations(
-        operations_pb2.ListOperationsRequest(filter="done = true")
-    ).operations:
-        assert time.monotonic() < deadline, "the finished operation never expired"
-        time.sleep(0.1)
+    until(
+        lambda: (
+            not api.operations.ListOperations(
+                operations_pb2.ListOperationsRequest(filter="done = true")
+            ).operations
+        ),
+        what="the finished operation expiring",
+    )
     with pytest.raises(grpc.RpcError) as err:
         api.operations.GetOperation(operations_pb2.GetOperationRequest(name=done.name))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND

@@ -12,7 +12,7 @@ from google.rpc import code_pb2
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import create, metadata, video, wait
+from ..helpers import create, metadata, until, video, wait, waiters
 
 
 def list_all(api, page_size, filter_=""):
@@ -166,7 +166,7 @@ def test_wait_wakes_when_the_operation_finishes(api):
         ),
         timeout=40,
     )
-    time.sleep(0.2)
+    until(lambda: waiters(api, op.name), what="the wait subscribed")
     assert not future.done()
     api.processor.gate.set()
     assert future.result(timeout=10).done
@@ -210,6 +210,6 @@ def test_wait_is_woken_by_a_cancel_before_any_worker_took_the_job(start_server):
         ),
         timeout=40,
     )
-    time.sleep(0.2)
+    until(lambda: waiters(api, op.name), what="the wait subscribed")
     api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
     assert future.result(timeout=10).error.code == code_pb2.CANCELLED

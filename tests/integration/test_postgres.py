@@ -32,7 +32,7 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
 from ..conftest import ServerThread
 from ..databases import fresh_database, fresh_schema
-from ..helpers import create, details, video, wait
+from ..helpers import create, details, until, video, wait, waiters
 from ..processors import GatedProcessor
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -159,15 +159,15 @@ def kill_backends(url: str) -> list[int]:
 
 def until_listening(url: str, killed: list[int]) -> None:
     """Until a new listener (not one of the killed, which may linger a moment) is in."""
-    deadline = time.monotonic() + 10
     with psycopg.connect(url, autocommit=True) as conn:
-        while not conn.execute(
-            "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
-            " AND query LIKE 'LISTEN %%' AND NOT pid = ANY(%s)",
-            (killed,),
-        ).fetchone():
-            assert time.monotonic() < deadline, "the listener did not come back"
-            time.sleep(0.05)
+        until(
+            lambda: conn.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database()"
+                " AND query LIKE 'LISTEN %%' AND NOT pid = ANY(%s)",
+                (killed,),
+            ).fetchone(),
+            what="a new listener",
+        )
 
 
 def test_work_and_waiters_survive_their_connections_being_killed(start_server):
@@ -179,7 +179,7 @@ def test_work_and_waiters_survive_their_connections_being_killed(start_server):
         answer: dict[str, operations_pb2.Operation] = {}
         waiter = threading.Thread(target=lambda: answer.update(op=wait(api, name, 30)))
         waiter.start()
-        time.sleep(0.3)  # the waiter is subscribed
+        until(lambda: waiters(api, name), what="the waiter subscribed")
         killed = kill_backends(own)
         assert len(killed) >= 2  # the pool's and the listener's
         # No caller pays for a dead connection: what failed on one before it

@@ -20,7 +20,7 @@ from longreel.server.processor import Profile, RenderingProcessor
 from longreel.server.processor.render import BACKGROUND, render
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import metadata, video, wait
+from ..helpers import metadata, until, video, wait
 
 pytestmark = pytest.mark.any_store  # rendering does not depend on the store
 
@@ -125,11 +125,12 @@ def test_a_rendered_video_and_its_files_from_create_to_delete(renders):
 def test_progress_comes_from_frames_and_a_cancelled_render_leaves_no_file(renders):
     api, media = renders(SLOW)
     op = api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Long")), timeout=10)
-    deadline = time.monotonic() + 30
-    while not (0 < (meta := metadata(op)).progress_percent < 100):
-        assert time.monotonic() < deadline, "no progress from the renderer"
-        time.sleep(0.05)
-        op = api.operations.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
+
+    def rendering() -> operations_pb2.Operation | None:
+        now = api.operations.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
+        return now if 0 < metadata(now).progress_percent < 100 else None
+
+    meta = metadata(until(rendering, timeout=30, what="progress from the renderer"))
     assert meta.status_message.startswith("rendering: frame ")
     api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
     ended = wait(api, op.name, 30)
@@ -159,12 +160,7 @@ def test_the_gateway_serves_ranges_with_an_etag(renders, start_gateway):
     http = start_gateway(api).client
     made = http.post("/videos/tasks", json={"title": "Seekable"})
     task = made.headers["Content-Location"]
-    for _ in range(200):
-        answer = http.get(task)
-        if answer.status_code == 303:
-            break
-        time.sleep(0.05)
-    assert answer.status_code == 303
+    answer = until(lambda: (got := http.get(task)).status_code == 303 and got, what="the task done")
     video_url = answer.headers["Location"]
     meta = http.get(video_url).json()
     data = media.video(meta["name"].split("/")[1], meta["sha256"]).read_bytes()

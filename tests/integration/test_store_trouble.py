@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 
 import grpc
 import pytest
@@ -13,20 +12,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from longreel.server.store.sqlite_db import Database
 
-from ..helpers import create, details
+from ..helpers import create, details, until
 from ..processors import GatedProcessor
 
 
 def health_status(api) -> int:
     stub = health_pb2_grpc.HealthStub(api.channel)
     return stub.Check(health_pb2.HealthCheckRequest(), timeout=5).status
-
-
-def until(condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.2)
 
 
 def test_a_locked_database_is_unavailable_and_not_serving_until_released(start_server, tmp_path):
@@ -49,8 +41,8 @@ def test_a_locked_database_is_unavailable_and_not_serving_until_released(start_s
         locker.close()
     until(
         lambda: health_status(api) == health_pb2.HealthCheckResponse.SERVING,
-        20,
-        "health never came back to SERVING",
+        timeout=20,
+        what="health back to SERVING",
     )
     assert create(api, title="After").name
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 
 import pytest
 from google.longrunning import operations_pb2
@@ -19,7 +18,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from longreel.common import logs
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import create, wait
+from ..helpers import create, until, wait
 from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # spans are the same whatever the store
@@ -37,20 +36,17 @@ def spans() -> tuple[TracerProvider, InMemorySpanExporter]:
 
 def job_span(exporter: InMemorySpanExporter, operation: str) -> ReadableSpan:
     """The job's span, once it has ended (it ends after the operation does)."""
-    deadline = time.monotonic() + 10
-    while True:
-        found = [
+    found = until(
+        lambda: [
             s
             for s in exporter.get_finished_spans()
             if s.name == "job create"
             and (s.attributes or {}).get("longreel.operation") == operation
-        ]
-        if found:
-            assert len(found) == 1, found
-            return found[0]
-        names = [s.name for s in exporter.get_finished_spans()]
-        assert time.monotonic() < deadline, f"no job span for {operation} in {names}"
-        time.sleep(0.05)
+        ],
+        what=f"the job span of {operation}",
+    )
+    assert len(found) == 1, found
+    return found[0]
 
 
 def child_of(span: ReadableSpan, parent: ReadableSpan) -> bool:

@@ -12,7 +12,7 @@ from longreel.common import logs
 from longreel.server.processor import PermanentError
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import create, metadata, video, wait
+from ..helpers import create, metadata, until, video, wait
 from ..processors import GatedProcessor
 
 
@@ -126,20 +126,21 @@ def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(make_store, star
 def test_a_delete_retried_after_a_failure_goes_through_a_cancel(make_store, start_server):
     """A failed attempt may have removed some of the files: a cancel that
     stopped the retry would leave the video without its content."""
-    import time
-
     from google.longrunning import operations_pb2
 
     api = start_server(GatedProcessor(open_gate=True), store=make_store())
     made = video(wait(api, create(api).name))
     api.processor.fail_with, api.processor.failures_left = OSError("disk hiccup"), 1
     op = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name))
-    deadline = time.monotonic() + 10
-    while "retrying" not in metadata(api.operations.GetOperation(
-        operations_pb2.GetOperationRequest(name=op.name)
-    )).status_message:  # fmt: skip
-        assert time.monotonic() < deadline, "the first attempt never failed"
-        time.sleep(0.01)
+    until(
+        lambda: (
+            "retrying"
+            in metadata(
+                api.operations.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
+            ).status_message
+        ),
+        what="the first attempt failing",
+    )
     api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
     done = wait(api, op.name)
     assert not done.HasField("error"), done.error
