@@ -22,8 +22,18 @@ def failing(error: BaseException, times: int) -> GatedProcessor:
     return processor
 
 
-def worker_lines(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
-    return [r for r in caplog.records if r.name == "longreel.server.workers"]
+def worker_lines(caplog: pytest.LogCaptureFixture, count: int) -> list[logging.LogRecord]:
+    """The worker's lines, once there are at least `count`: a waiter can see
+    the operation done before the worker logs that it finished it."""
+    lines = until(
+        lambda: (
+            len(found := [r for r in caplog.records if r.name == "longreel.server.workers"])
+            >= count
+            and found
+        ),
+        what=f"{count} lines of the worker",
+    )
+    return lines
 
 
 def test_a_transient_failure_is_retried_and_the_operation_succeeds(
@@ -36,7 +46,7 @@ def test_a_transient_failure_is_retried_and_the_operation_succeeds(
     assert not done.HasField("error")
     assert video(done).title == "Second time lucky"
     assert api.processor.attempts == 2
-    lines = worker_lines(caplog)
+    lines = worker_lines(caplog, 5)
     assert [(r.levelname, r.getMessage().split(" ")[0]) for r in lines] == [
         ("INFO", "claimed"),
         ("WARNING", f"{done.name.split('/')[1]}:"),  # attempt 1 failed
@@ -115,7 +125,7 @@ def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(make_store, star
     assert done.error.code == code_pb2.INTERNAL
     assert "gave up after 2 attempts" in done.error.message
     assert api.processor.attempts == 0
-    taken, finished = worker_lines(caplog)
+    taken, finished = worker_lines(caplog, 2)
     assert taken.levelname == "WARNING"
     assert taken.getMessage() == (
         "took over create of videos/doomed from dead-1, whose lease ran out (attempt 3)"
