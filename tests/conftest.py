@@ -135,6 +135,15 @@ def make_backend(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
 
 
 @pytest.fixture
+def store_flags(store_kind: str, request: pytest.FixtureRequest) -> list[str]:
+    """Our programs' flags for a fresh store of the kind under test: none for
+    SQLite (it lives in the data directory), --database for PostgreSQL."""
+    if store_kind == "sqlite":
+        return []
+    return ["--database", fresh_schema(request.getfixturevalue("postgres_database"))]
+
+
+@pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[Any]:
     """Start servers; each is stopped at the end of the test."""
     running: list[tuple[ServerThread, grpc.Channel]] = []

@@ -28,12 +28,12 @@ def free_port() -> int:
 class Server:
     """video-server on a fixed port, restartable, killed without warning."""
 
-    def __init__(self, data_dir, port: int) -> None:
+    def __init__(self, data_dir, port: int, *flags: str) -> None:
         self.command = [
             sys.executable, "-m", "longreel.server", "--listen", f"127.0.0.1:{port}",
             "--data-dir", str(data_dir), "--processor", "simulated",
             "--work-seconds", "0.3", "--lease-seconds", "1",
-            "--workers", "4", "--log-level", "error",
+            "--workers", "4", "--log-level", "error", *flags,
         ]  # fmt: skip
         self.process: subprocess.Popen[str] | None = None
 
@@ -50,9 +50,9 @@ class Server:
             self.process.stdout.close()
 
 
-def test_acknowledged_operations_survive_repeated_kill_9(tmp_path):
+def test_acknowledged_operations_survive_repeated_kill_9(tmp_path, store_flags):
     port = free_port()
-    server = Server(tmp_path, port)
+    server = Server(tmp_path, port, *store_flags)
     server.start()
     acknowledged: list[str] = []
     last_ack = [0.0]

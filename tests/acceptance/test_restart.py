@@ -74,24 +74,26 @@ def start_slow_create(server: Process) -> str:
     return op.name
 
 
-def test_a_pending_operation_finishes_after_a_restart(tmp_path, processes):
-    first = processes(tmp_path, "--work-seconds", "60")
+def test_a_pending_operation_finishes_after_a_restart(tmp_path, processes, store_flags):
+    first = processes(tmp_path, "--work-seconds", "60", *store_flags)
     name = start_slow_create(first)
     assert first.stop(signal.SIGTERM) == 0
 
-    second = processes(tmp_path, "--work-seconds", "0.2")
+    second = processes(tmp_path, "--work-seconds", "0.2", *store_flags)
     done = wait(second, name)
     assert done.done
     assert video(done).title == "Survivor"
     assert second.videos.GetVideo(pb.GetVideoRequest(name=video(done).name)).title == "Survivor"
 
 
-def test_a_job_whose_server_was_killed_is_taken_over_when_its_lease_expires(tmp_path, processes):
-    first = processes(tmp_path, "--work-seconds", "60", "--lease-seconds", "1")
+def test_a_job_whose_server_was_killed_is_taken_over_when_its_lease_expires(
+    tmp_path, processes, store_flags
+):
+    first = processes(tmp_path, "--work-seconds", "60", "--lease-seconds", "1", *store_flags)
     name = start_slow_create(first)
     first.stop(signal.SIGKILL)
 
-    second = processes(tmp_path, "--work-seconds", "0.2", "--lease-seconds", "1")
+    second = processes(tmp_path, "--work-seconds", "0.2", "--lease-seconds", "1", *store_flags)
     done = wait(second, name, seconds=15)
     assert done.done
     assert not done.HasField("error")

@@ -38,6 +38,8 @@ from ..processors import GatedProcessor
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 MIGRATIONS = [f for f in resources.files(migrations).iterdir() if f.name.startswith("postgres_")]
+pytestmark = pytest.mark.postgres  # every test here is about PostgreSQL
+
 SECOND = 1_000_000
 HOUR = 3600 * SECOND
 LEASE = 10 * SECOND
