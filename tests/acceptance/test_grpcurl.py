@@ -6,11 +6,11 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from ..helpers import until
 from ..processors import GatedProcessor
 
 
@@ -49,13 +49,12 @@ def test_grpcurl_lists_describes_creates_and_reads_the_operation(start_server):
     assert created["name"].startswith("operations/")
     assert created["metadata"]["@type"] == "type.googleapis.com/longreel.video.v1.OperationMetadata"
 
-    deadline = time.monotonic() + 20
-    while True:
+    def done() -> dict | None:
         get = "google.longrunning.Operations/GetOperation"
         op = json.loads(call(api.target, get, data={"name": created["name"]}))
-        if op.get("done") or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
+        return op if op.get("done") else None
+
+    op = until(done, timeout=20, what="the operation done")
     assert op["response"]["@type"] == "type.googleapis.com/longreel.video.v1.Video"
     assert op["response"]["title"] == "My movie"
 

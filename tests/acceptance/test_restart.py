@@ -18,7 +18,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from ..helpers import metadata, video, wait
+from ..helpers import metadata, until, video, wait
 
 LISTENING = re.compile(r"listening on ([\d.]+:\d+)")
 
@@ -64,12 +64,13 @@ def processes():
 
 def start_slow_create(server: Process) -> str:
     """Start a create and return once a worker is running it."""
-    op = server.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Survivor")))
-    deadline = time.monotonic() + 10
-    while metadata(op).status_message == "queued":
-        assert time.monotonic() < deadline, "no worker took the job"
-        time.sleep(0.05)
-        op = server.operations.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
+    name = server.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Survivor"))).name
+
+    def taken() -> operations_pb2.Operation | None:
+        op = server.operations.GetOperation(operations_pb2.GetOperationRequest(name=name))
+        return op if metadata(op).status_message != "queued" else None
+
+    op = until(taken, what="a worker taking the job")
     assert not op.done
     return op.name
 

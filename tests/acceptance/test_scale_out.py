@@ -17,6 +17,7 @@ import pytest
 from longreel.client import VideoClient
 
 from ..databases import fresh_schema
+from ..helpers import until
 
 CREATES = 500
 BIN = Path(sys.executable).parent
@@ -79,10 +80,7 @@ def test_two_servers_and_three_workers_share_one_database(postgres_database, pro
     with ThreadPoolExecutor(16) as pool:
         pending = pool.map(create, range(CREATES))
         # Kill a worker while it holds leases, so that its jobs must be taken over.
-        deadline = time.monotonic() + 60
-        while leases_held_by(database, victim.pid) == 0:
-            assert time.monotonic() < deadline, "the victim never took a job"
-            time.sleep(0.05)
+        until(lambda: leases_held_by(database, victim.pid), timeout=60, what="the victim's leases")
         victim.send_signal(signal.SIGKILL)
         names = list(pending)
 
