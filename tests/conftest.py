@@ -1,7 +1,12 @@
-"""Fixtures: a real server on an ephemeral loopback port, real SQLite under tmp_path.
+"""Fixtures the three tiers share (unit/, integration/, acceptance/): a real
+server on an ephemeral loopback port, real stores (SQLite under tmp_path, a
+PostgreSQL schema per test: databases.py), the gateway, our programs as processes.
 
 The server runs in a thread with its own event loop, exactly as in production
 but for the processor, which tests choose (see processors.py).
+
+A test that takes a store (make_store, api, http, store_flags) runs once per
+store; in a module marked any_store, on SQLite alone (pytest_generate_tests).
 """
 
 from __future__ import annotations
