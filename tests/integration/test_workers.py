@@ -37,11 +37,11 @@ def worker_lines(caplog: pytest.LogCaptureFixture, count: int) -> list[logging.L
 
 
 def test_a_transient_failure_is_retried_and_the_operation_succeeds(
-    make_store, start_server, caplog
+    make_backend, start_server, caplog
 ):
     caplog.set_level(logging.INFO)
     caplog.handler.addFilter(logs.ContextFilter())
-    api = start_server(failing(OSError("disk hiccup"), times=1), store=make_store())
+    api = start_server(failing(OSError("disk hiccup"), times=1), backend=make_backend())
     done = wait(api, create(api, title="Second time lucky").name, seconds=20)
     assert not done.HasField("error")
     assert video(done).title == "Second time lucky"
@@ -58,9 +58,9 @@ def test_a_transient_failure_is_retried_and_the_operation_succeeds(
     assert (lines[2].attempt, lines[4].outcome) == (2, "done")
 
 
-def test_a_permanent_failure_ends_the_operation_at_once(make_store, start_server):
+def test_a_permanent_failure_ends_the_operation_at_once(make_backend, start_server):
     api = start_server(
-        failing(PermanentError("the plot cannot be rendered"), times=1), store=make_store()
+        failing(PermanentError("the plot cannot be rendered"), times=1), backend=make_backend()
     )
     done = wait(api, create(api).name)
     assert done.done
@@ -73,9 +73,9 @@ def test_a_permanent_failure_ends_the_operation_at_once(make_store, start_server
     assert info.reason == "PROCESSING_FAILED"
 
 
-def test_a_job_that_keeps_failing_ends_with_an_error_after_its_attempts(make_store, start_server):
+def test_a_job_that_keeps_failing_ends_with_an_error_after_its_attempts(make_backend, start_server):
     api = start_server(
-        failing(RuntimeError("renderer crashed"), times=99), max_attempts=2, store=make_store()
+        failing(RuntimeError("renderer crashed"), times=99), max_attempts=2, backend=make_backend()
     )
     done = wait(api, create(api, video_id="never").name, seconds=20)
     assert done.error.code == code_pb2.INTERNAL
@@ -83,18 +83,18 @@ def test_a_job_that_keeps_failing_ends_with_an_error_after_its_attempts(make_sto
     assert api.processor.attempts == 2
 
 
-def test_a_failed_creation_leaves_no_video_behind(make_store, start_server):
-    api = start_server(failing(PermanentError("no"), times=1), store=make_store())
+def test_a_failed_creation_leaves_no_video_behind(make_backend, start_server):
+    api = start_server(failing(PermanentError("no"), times=1), backend=make_backend())
     wait(api, create(api, video_id="gone").name)
     with pytest.raises(grpc.RpcError) as err:
         api.videos.GetVideo(pb.GetVideoRequest(name="videos/gone"))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-def test_a_job_longer_than_its_lease_stays_with_its_worker(make_store, start_server):
+def test_a_job_longer_than_its_lease_stays_with_its_worker(make_backend, start_server):
     import threading
 
-    api = start_server(GatedProcessor(), lease_seconds=1.0, store=make_store())
+    api = start_server(GatedProcessor(), lease_seconds=1.0, backend=make_backend())
     op = create(api, title="Longer than a lease")
     threading.Timer(3.0, api.processor.gate.set).start()
     done = wait(api, op.name, seconds=20)
@@ -102,14 +102,14 @@ def test_a_job_longer_than_its_lease_stays_with_its_worker(make_store, start_ser
     assert api.processor.attempts == 1  # the heartbeat kept the lease; nobody started it again
 
 
-def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(make_store, start_server, caplog):
+def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(make_backend, start_server, caplog):
     import asyncio
 
     from longreel.server import clock
     from longreel.server.store import NewOperation
 
     async def crash_twice() -> None:
-        store = make_store()
+        store = make_backend().store  # the database the server will use
         await store.open()
         now = clock.now()
         op = NewOperation("doomed-op", "doomed", "videos/doomed", now, "queued")
@@ -120,7 +120,7 @@ def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(make_store, star
 
     asyncio.run(crash_twice())
     caplog.set_level(logging.INFO)
-    api = start_server(GatedProcessor(open_gate=True), max_attempts=2, store=make_store())
+    api = start_server(GatedProcessor(open_gate=True), max_attempts=2, backend=make_backend())
     done = wait(api, "operations/doomed-op")
     assert done.error.code == code_pb2.INTERNAL
     assert "gave up after 2 attempts" in done.error.message
@@ -133,12 +133,12 @@ def test_a_job_whose_workers_keep_dying_ends_after_its_attempts(make_store, star
     assert (finished.levelname, finished.outcome) == ("WARNING", "failed")
 
 
-def test_a_delete_retried_after_a_failure_goes_through_a_cancel(make_store, start_server):
+def test_a_delete_retried_after_a_failure_goes_through_a_cancel(make_backend, start_server):
     """A failed attempt may have removed some of the files: a cancel that
     stopped the retry would leave the video without its content."""
     from google.longrunning import operations_pb2
 
-    api = start_server(GatedProcessor(open_gate=True), store=make_store())
+    api = start_server(GatedProcessor(open_gate=True), backend=make_backend())
     made = video(wait(api, create(api).name))
     api.processor.fail_with, api.processor.failures_left = OSError("disk hiccup"), 1
     op = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name))
