@@ -14,8 +14,8 @@ from google.rpc import code_pb2
 from longreel.server.config import Config
 from longreel.server.worker_main import VideoWorker
 
-from .helpers import create, wait
-from .processors import GatedProcessor
+from ..helpers import create, wait
+from ..processors import GatedProcessor
 
 
 def failing(times: int) -> GatedProcessor:
