@@ -5,8 +5,9 @@ PostgreSQL schema per test: databases.py), the gateway, our programs as processe
 The server runs in a thread with its own event loop, exactly as in production
 but for the processor, which tests choose (see processors.py).
 
-A test that takes a store (make_store, api, http, store_flags) runs once per
-store; in a module marked any_store, on SQLite alone (pytest_generate_tests).
+A test that takes a store (make_store, make_backend, api, http, store_flags)
+runs once per store; in a module marked any_store, on SQLite alone
+(pytest_generate_tests).
 """
 
 from __future__ import annotations
