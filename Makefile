@@ -20,7 +20,7 @@ METRICS  ?= 9464
 GATEWAY_METRICS ?= 9465
 PYTEST_ARGS ?=
 
-.PHONY: setup run test lint lint-protos protos bench clean
+.PHONY: setup run test test-fast test-integration test-acceptance lint lint-protos protos bench clean
 
 setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 
@@ -28,7 +28,7 @@ setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 # Node.js (a grpc-js client), protoc (C++/Java/C# stubs); and DejaVu, the font
 # videos are rendered in (accents, Greek, Cyrillic); wrk, the HTTP load of
 # make bench (and of its smoke test); Chromium, the browser Playwright drives
-# through the web page (tests/test_ui.py; never a downloaded browser).
+# through the web page (tests/acceptance/test_ui.py; never a downloaded browser).
 # Installed only if missing.
 # Rechecked whenever this Makefile changes, so a new tool reaches machines set up before it.
 $(SYSTEM_TOOLS): Makefile
@@ -88,9 +88,22 @@ run: setup
 	sleep 1; kill -0 $$server 2>/dev/null || exit 1; \
 	$(BIN)/video-gateway --listen $(GATEWAY) --target $(LISTEN) --metrics-port $(GATEWAY_METRICS)
 
-## test: the whole suite, against real servers on loopback ports
+## test: the whole suite: unit, then integration, then acceptance tests
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+## test-fast: unit tests and the store contract on SQLite (no servers, no processes,
+## no PostgreSQL), in seconds: the tier to run while working
+test-fast: setup
+	$(PY) -m pytest tests/unit -m "not postgres" $(PYTEST_ARGS)
+
+## test-integration: real servers in-process on loopback ports, on SQLite and PostgreSQL
+test-integration: setup
+	$(PY) -m pytest tests/integration $(PYTEST_ARGS)
+
+## test-acceptance: our programs as processes, other languages, the browser, crash loops
+test-acceptance: setup
+	$(PY) -m pytest tests/acceptance $(PYTEST_ARGS)
 
 ## lint-protos: buf lint with the rules in buf.yaml (AIP conventions win over buf's defaults)
 lint-protos: setup

@@ -1,7 +1,13 @@
-"""Fixtures: a real server on an ephemeral loopback port, real SQLite under tmp_path.
+"""Fixtures the three tiers share (unit/, integration/, acceptance/): a real
+server on an ephemeral loopback port, real stores (SQLite under tmp_path, a
+PostgreSQL schema per test: databases.py), the gateway, our programs as processes.
 
 The server runs in a thread with its own event loop, exactly as in production
 but for the processor, which tests choose (see processors.py).
+
+A test that takes a store (make_store, make_backend, api, http, store_flags)
+runs once per store; in a module marked any_store, on SQLite alone
+(pytest_generate_tests).
 """
 
 from __future__ import annotations
@@ -94,10 +100,24 @@ def postgres_database() -> Iterator[str]:
         yield url
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_kind(request: pytest.FixtureRequest) -> str:
-    kind: str = request.param
-    return kind
+STORES = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Give `store_kind` (so `make_store`, `make_backend`, `api`, `http`) its stores: every
+    store by default, SQLite alone in a module or test marked `any_store`, where
+    the store does not change what is tested. PostgreSQL runs carry the
+    `postgres` marker: `-m "not postgres"` deselects them."""
+    if "store_kind" in metafunc.fixturenames:
+        any_store = metafunc.definition.get_closest_marker("any_store") is not None
+        metafunc.parametrize("store_kind", STORES[:1] if any_store else STORES)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test that asks for the PostgreSQL database itself is a `postgres` test too."""
+    for item in items:
+        if "postgres_database" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
 
 
 @pytest.fixture
@@ -118,6 +138,15 @@ def make_backend(store_kind: str, tmp_path: Path, request: pytest.FixtureRequest
     else:
         config = Config(database=fresh_schema(request.getfixturevalue("postgres_database")))
     return lambda: open_backend(config)
+
+
+@pytest.fixture
+def store_flags(store_kind: str, request: pytest.FixtureRequest) -> list[str]:
+    """Our programs' flags for a fresh store of the kind under test: none for
+    SQLite (it lives in the data directory), --database for PostgreSQL."""
+    if store_kind == "sqlite":
+        return []
+    return ["--database", fresh_schema(request.getfixturevalue("postgres_database"))]
 
 
 @pytest.fixture
@@ -161,7 +190,7 @@ def api(
     make_backend: Any, start_server: Any
 ) -> Api:  # in this order: the database outlives the server
     """A server whose renders finish only when the test opens their gate, on
-    each kind of store in turn (SQLite, PostgreSQL)."""
+    each store the test runs on (see pytest_generate_tests)."""
     result: Api = start_server(GatedProcessor(), backend=make_backend())
     return result
 

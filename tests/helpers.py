@@ -1,8 +1,11 @@
-"""Small helpers the tests share: unpacking operations and reading error details."""
+"""Small helpers the tests share: unpacking operations, reading error details,
+and waiting on a condition (never a fixed sleep)."""
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import grpc
 from google.longrunning import operations_pb2
@@ -10,7 +13,11 @@ from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
+from longreel.server import notify
 from longreel.video.v1 import video_service_pb2 as pb
+
+T = TypeVar("T")
+POLL = 0.02  # seconds between two looks at a condition
 
 
 def metadata(op: operations_pb2.Operation) -> pb.OperationMetadata:
@@ -63,3 +70,29 @@ def details(error: grpc.RpcError) -> dict[str, Any]:
 def violations(error: grpc.RpcError) -> dict[str, str]:
     bad = details(error)["BadRequest"]
     return {v.field: v.description for v in bad.field_violations}
+
+
+def until(condition: Callable[[], T], timeout: float = 10.0, what: str = "the condition") -> T:
+    """Wait for `condition()` to give a true value, and return that value.
+
+    In place of a fixed sleep: as quick as the condition, and no guess that a
+    slow machine outlasts. Fails the test if `timeout` seconds pass first."""
+    deadline = time.monotonic() + timeout
+    while not (value := condition()):
+        assert time.monotonic() < deadline, f"{what}: not within {timeout} s"
+        time.sleep(POLL)
+    return value
+
+
+def waiters(api: Any, name: str | None = None) -> int:
+    """How many calls wait on operation `name` (any operation if None) in the
+    in-process server: a long poll counts once it has subscribed, so a test
+    waits for this rather than sleeping "long enough" for the call to arrive."""
+    notifier = api.server.server.notifier
+    local = getattr(notifier, "_local", notifier)  # PostgresNotifier fans out from a Notifier
+    subscribers = dict(local._subscribers)  # a copy: the server's loop changes it meanwhile
+    if name is not None:
+        return len(subscribers.get(notify.operation_done(name.split("/", 1)[1]), ()))
+    return sum(
+        len(s) for key, s in subscribers.items() if key.startswith(notify.operation_done(""))
+    )

@@ -1,6 +1,6 @@
 """The OpenAPI 3 document of the gateway: what it really does, route by route.
 
-Kept by hand next to routes.py; tests/test_gateway_schema.py throws generated
+Kept by hand next to routes.py; tests/integration/test_gateway_schema.py throws generated
 requests at every operation and fails on any response this document does not
 describe.
 """

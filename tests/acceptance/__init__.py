@@ -1,0 +1,1 @@
+"""Acceptance tests: our programs as processes, other languages, the browser, crash loops."""

@@ -1,0 +1,262 @@
+"""The web page at /ui, driven in a real browser (Debian's Chromium through
+Playwright) against a real server and gateway on loopback ports.
+
+Without Chromium these tests skip with one line saying how to get it, except
+on CI (CI=true), where they fail: CI must run them.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from longreel.server.media import MediaFiles
+from longreel.server.processor import Profile, RenderingProcessor
+
+from ..processors import HoldingProcessor
+
+ARTIFACTS = Path(__file__).parents[1] / "artifacts"  # tests/artifacts, git-ignored
+WAIT = 60_000  # ms: generous, for a shared 2-core machine
+PROGRESS_SECONDS = 6.0  # a simulated job long enough to watch its progress move
+CLIP = Profile(width=320, height=180, fps=12, seconds=2.0)  # a real MP4, made quickly
+HOW = "the web page tests need Chromium: `apt-get install chromium chromium-driver` (make setup)"
+ALICE, BOB = "alice-key-0123456789abcdef", "bob-key-9876543210fedcba"
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{HOW} ({reason})")
+    pytest.skip(f"{HOW} ({reason})")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        _missing("no chromium on PATH")
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium,
+            headless=True,
+            args=["--autoplay-policy=no-user-gesture-required"],
+        )
+        yield launched
+        launched.close()
+
+
+@dataclass
+class Ui:
+    """A page, and what went wrong in it that the page did not mean to show."""
+
+    page: Page
+    problems: list[str] = field(default_factory=list)
+
+    def row(self, text: str) -> Locator:
+        return self.page.locator("li.task").filter(has_text=text)
+
+    def submit(self, title: str, plot: str = "") -> None:
+        self.page.get_by_label("Title").fill(title)
+        self.page.get_by_label("Plot").fill(plot)
+        self.page.get_by_role("button", name="Create video").click()
+
+    def create(self, title: str, plot: str = "") -> Locator:
+        """Submit the form; the new row."""
+        self.submit(title, plot)
+        task = self.row(title).get_attribute("data-task", timeout=WAIT)
+        return self.page.locator(f'li[data-task="{task}"]')  # whatever rows come later
+
+    def screenshot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        self.page.screenshot(path=ARTIFACTS / name, full_page=True)
+
+
+@pytest.fixture
+def open_ui(browser: Browser, start_gateway: Any) -> Iterator[Any]:
+    """Opens pages; closed before the gateways stop (open streams would hold them)."""
+    contexts = []
+
+    def open_(url: str, width: int = 900) -> Ui:
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        contexts.append(context)
+        ui = Ui(context.new_page())
+        ui.page.on("pageerror", lambda error: ui.problems.append(str(error)))
+        ui.page.on(
+            "console",
+            lambda message: message.type == "error" and ui.problems.append(message.text),
+        )
+        ui.page.on("dialog", lambda dialog: ui.problems.append(f"dialog: {dialog.message}"))
+        ui.page.goto(url)
+        return ui
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+def status(row: Locator) -> Locator:
+    return row.locator(".status")
+
+
+def test_progress_moves_live_to_done_without_reloading_or_polling(
+    start_server, start_gateway, open_ui
+):
+    http = start_gateway(start_server(HoldingProcessor(PROGRESS_SECONDS)))
+    ui = open_ui(f"{http.url}/")
+    assert ui.page.url == f"{http.url}/ui"
+    ui.page.evaluate("window.kept = 'the same page'")
+    asked = []
+    ui.page.on("request", lambda request: asked.append((request.method, request.url)))
+
+    row = ui.create("Watched live", "A plot")
+    bar = row.get_by_role("progressbar", name="Watched live")
+    expect(bar).to_have_attribute("value", re.compile(r"^[1-9][0-9]?$"), timeout=WAIT)
+    expect(status(row)).to_have_text("pending")
+    expect(row.locator(".message")).to_contain_text("rendering: step")
+    ui.screenshot("ui-progress.png")
+    expect(bar).to_have_attribute("value", "100", timeout=WAIT)
+    expect(status(row)).to_have_text("done", timeout=WAIT)
+    expect(row.locator("time")).to_have_count(2)  # created and ended
+
+    assert ui.page.evaluate("window.kept") == "the same page"
+    task = row.get_attribute("data-task")
+    reads = [(m, u) for m, u in asked if f"/videos/tasks/{task}" in u]
+    assert reads == [("GET", f"{http.url}/videos/tasks/{task}/events")], reads
+    assert ui.problems == []
+
+
+def test_cancel_ends_a_long_job_cancelled_and_remove_forgets_it(
+    start_server, start_gateway, open_ui
+):
+    http = start_gateway(start_server(HoldingProcessor(PROGRESS_SECONDS)))
+    ui = open_ui(f"{http.url}/ui")
+    row = ui.create(f"{HoldingProcessor.HOLD} a long one")
+    expect(row.locator(".message")).to_have_text("held until cancelled", timeout=WAIT)
+
+    row.get_by_role("button", name="Cancel").focus()
+    ui.page.keyboard.press("Enter")
+    expect(status(row)).to_have_text("cancelled", timeout=WAIT)
+    expect(row.locator(".message")).to_contain_text("CANCELLED")
+    expect(row.get_by_role("button", name="Cancel")).to_have_count(0)
+    task = row.get_attribute("data-task")
+
+    row.get_by_role("button", name="Remove from list").click()
+    expect(row).to_have_count(0)
+    expect(ui.page.locator("#empty")).to_be_visible()
+    assert http.client.get(f"/videos/tasks/{task}").status_code == 404
+    assert ui.problems == []
+
+
+def test_a_title_that_looks_like_markup_is_shown_as_text(start_server, start_gateway, open_ui):
+    http = start_gateway(start_server(HoldingProcessor(0.5)))
+    ui = open_ui(f"{http.url}/ui")
+    title = "<img src=x onerror=alert(1)>"
+    row = ui.create(title, "<script>alert(2)</script>")
+    expect(status(row)).to_have_text("done", timeout=WAIT)
+    expect(row.locator("h3")).to_have_text(f"“{title}”")
+    expect(row.locator(".plot")).to_have_text("<script>alert(2)</script>")
+
+    ui.page.reload()  # now the title comes from the video, read back from the server
+    row = ui.row(title)
+    expect(row.locator("h3")).to_have_text(f"“{title}”", timeout=WAIT)
+    expect(ui.page.locator("main img, main script")).to_have_count(0)
+    assert ui.problems == []
+
+
+def test_an_error_from_the_api_is_shown_in_a_readable_line(start_server, start_gateway, open_ui):
+    http = start_gateway(start_server(HoldingProcessor(0.5)))
+    ui = open_ui(f"{http.url}/ui")
+    ui.submit("   ")
+    alert = ui.page.get_by_role("alert")
+    expect(alert).to_have_text(
+        "Creating the video: INVALID_ARGUMENT: title: is required and must not be blank"
+    )
+    expect(ui.page.locator("li.task")).to_have_count(0)
+
+
+def test_the_page_fits_a_phone(start_server, start_gateway, open_ui):
+    http = start_gateway(start_server(HoldingProcessor(0.5)))
+    ui = open_ui(f"{http.url}/ui", width=360)
+    row = ui.create("x" * 200, "y" * 500)
+    expect(status(row)).to_have_text("done", timeout=WAIT)
+    expect(row.locator(".plot")).to_be_visible()
+    width = ui.page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+    assert width[0] <= width[1], width
+    assert ui.problems == []
+
+
+@pytest.fixture
+def renders(start_server, tmp_path):
+    """A server that really renders (short clips), with any other settings."""
+
+    def start(**config: Any) -> Any:
+        media = MediaFiles(tmp_path / "media")
+        return start_server(RenderingProcessor(media, CLIP), media_dir=media.folder, **config)
+
+    return start
+
+
+def plays(player: Locator) -> None:
+    """The video decodes and its time moves once playing (muted, as autoplay allows)."""
+    start = player.evaluate("v => { v.muted = true; v.play(); return v.currentTime; }")
+    player.page.wait_for_function(
+        "([v, start]) => v.readyState >= 2 && v.currentTime > start + 0.2",
+        arg=[player.element_handle(), start],
+        timeout=WAIT,
+    )
+
+
+def test_a_finished_video_plays_in_the_page_and_delete_removes_it(renders, start_gateway, open_ui):
+    http = start_gateway(renders())
+    ui = open_ui(f"{http.url}/ui")
+    row = ui.create("Sunrise", "A slow morning over the sea.")
+    expect(status(row)).to_have_text("done", timeout=WAIT)
+    player = row.locator("video")
+    expect(player).to_have_attribute("poster", re.compile(r"^/videos/[a-z0-9]+/thumbnail$"))
+    expect(player).to_have_attribute("src", re.compile(r"^/videos/[a-z0-9]+/content$"))
+    plays(player)
+    ui.screenshot("ui-done.png")
+    video = player.get_attribute("src").removesuffix("/content")
+
+    row.get_by_role("button", name="Delete video").click()
+    deleting = ui.row("Delete “Sunrise”")
+    expect(status(deleting)).to_have_text("done", timeout=WAIT)
+    expect(row.locator("video")).to_have_count(0)
+    expect(row).to_contain_text("The video has been deleted.")
+    expect(row.get_by_role("button", name="Delete video")).to_have_count(0)
+    assert http.client.get(video).status_code == 404
+    assert ui.problems == []
+
+
+def test_with_a_token_the_page_lists_the_callers_own_and_plays_them(
+    renders, start_gateway, open_ui, tmp_path
+):
+    keys = tmp_path / "api-keys"
+    keys.write_text(f"{ALICE} alice\n{BOB} bob\n")
+    http = start_gateway(renders(auth="api-keys", api_keys_file=keys))
+    bobs = {"Authorization": f"Bearer {BOB}"}
+    assert http.client.post("/videos/tasks", json={"title": "Bob's"}, headers=bobs).is_success
+
+    ui = open_ui(f"{http.url}/ui")
+    expect(ui.page.get_by_role("alert")).to_contain_text("Listing your operations: UNAUTHENTICATED")
+    ui.page.locator("#access summary").click()
+    ui.page.get_by_label("Token").fill(ALICE)
+    ui.page.get_by_role("button", name="Use token").click()
+    expect(ui.page.get_by_role("alert")).to_be_hidden()
+    expect(ui.page.locator("#empty")).to_be_visible(timeout=WAIT)
+
+    row = ui.create("Alice's", "Hers alone.")
+    expect(status(row)).to_have_text("done", timeout=WAIT)
+    player = row.locator("video")
+    expect(player).to_have_attribute("src", re.compile(r"^blob:"))  # fetched with the token
+    plays(player)
+    ui.page.reload()  # the token stays for the tab
+    expect(ui.row("Alice's")).to_have_count(1, timeout=WAIT)
+    expect(ui.page.locator("li.task")).to_have_count(1)  # not Bob's

@@ -1,0 +1,1 @@
+"""Integration tests: real servers in-process on loopback ports, against real stores."""

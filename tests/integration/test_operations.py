@@ -1,0 +1,215 @@
+"""google.longrunning.Operations: list, filter, cancel, delete and wait."""
+
+from __future__ import annotations
+
+import time
+
+import grpc
+import pytest
+from google.longrunning import operations_pb2
+from google.protobuf import duration_pb2
+from google.rpc import code_pb2
+
+from longreel.video.v1 import video_service_pb2 as pb
+
+from ..helpers import create, metadata, until, video, wait, waiters
+
+
+def list_all(api, page_size, filter_=""):
+    names, token, pages = [], "", 0
+    while True:
+        page = api.operations.ListOperations(
+            operations_pb2.ListOperationsRequest(
+                name="operations", filter=filter_, page_size=page_size, page_token=token
+            )
+        )
+        pages += 1
+        assert len(page.operations) <= page_size
+        names += [op.name for op in page.operations]
+        token = page.next_page_token
+        if not token:
+            return names, pages
+
+
+def test_list_pages_through_25_operations_without_duplicates_or_gaps(start_server):
+    api = start_server(workers=0)
+    created = [create(api, title=f"Film {i}").name for i in range(25)]
+    names, pages = list_all(api, page_size=10)
+    assert names == created
+    assert pages == 3
+
+
+def test_filter_done_true_lists_only_finished_operations(api):
+    first = create(api, title="Finished")
+    api.processor.gate.set()
+    wait(api, first.name)
+    api.processor.gate.clear()
+    second = create(api, title="Running")
+    assert list_all(api, 10, "done = true")[0] == [first.name]
+    assert list_all(api, 10, "done = false")[0] == [second.name]
+    assert list_all(api, 10, "NOT done = true")[0] == [second.name]
+    assert list_all(api, 10, 'metadata.verb = "create" AND done = false')[0] == [second.name]
+
+
+@pytest.mark.parametrize(
+    "filter_",
+    [
+        "bogus = 1",
+        "done = maybe",
+        "done >",
+        "done < true",
+        "(done = true",
+        "error.code = x",
+        "error.code = 99999999999999999999",
+        "-" * 50 + "done = true",
+        "NOT " * 50 + "done = true",
+        "(" * 50 + "done = true" + ")" * 50,
+        "x" * 1001,
+        'metadata.target = "a\x00b"',
+    ],
+)
+def test_a_bad_filter_is_an_invalid_argument(api, filter_):
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.ListOperations(operations_pb2.ListOperationsRequest(filter=filter_))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "filter" in err.value.details()
+
+
+def test_cancel_a_running_create_ends_it_cancelled_and_leaves_no_video(api):
+    op = create(api, video_id="doomed")
+    assert api.processor.started.wait(5)
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
+    done = wait(api, op.name)
+    assert done.done
+    assert done.error.code == code_pb2.CANCELLED
+    assert metadata(done).requested_cancellation
+    with pytest.raises(grpc.RpcError) as err:
+        api.videos.GetVideo(pb.GetVideoRequest(name="videos/doomed"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    # The id is free again: the cancelled creation left nothing behind.
+    api.processor.gate.set()
+    assert video(wait(api, create(api, video_id="doomed").name)).name == "videos/doomed"
+
+
+def test_cancel_before_any_worker_took_the_job_ends_it_at_once(start_server):
+    api = start_server(workers=0)
+    op = create(api)
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
+    now = api.operations.GetOperation(operations_pb2.GetOperationRequest(name=op.name))
+    assert now.done
+    assert now.error.code == code_pb2.CANCELLED
+
+
+def test_cancel_of_a_finished_operation_leaves_its_result(api):
+    api.processor.gate.set()
+    done = wait(api, create(api).name)
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=done.name))
+    after = api.operations.GetOperation(operations_pb2.GetOperationRequest(name=done.name))
+    assert after.done
+    assert not after.HasField("error")
+    assert video(after) == video(done)
+
+
+def test_cancel_of_a_running_delete_keeps_the_video(api):
+    api.processor.gate.set()
+    made = video(wait(api, create(api).name))
+    api.processor.gate.clear()
+    op = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name))
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
+    assert wait(api, op.name).error.code == code_pb2.CANCELLED
+    assert api.videos.GetVideo(pb.GetVideoRequest(name=made.name)).name == made.name
+
+
+def test_delete_operation_forgets_a_finished_one_and_refuses_a_running_one(api):
+    running = create(api)
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=running.name))
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    api.processor.gate.set()
+    wait(api, running.name)
+    api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=running.name))
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.GetOperation(operations_pb2.GetOperationRequest(name=running.name))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_wait_returns_the_operation_as_it_stands_when_its_timeout_passes(api):
+    op = create(api)
+    started = time.monotonic()
+    still = api.operations.WaitOperation(
+        operations_pb2.WaitOperationRequest(
+            name=op.name, timeout=duration_pb2.Duration(nanos=300_000_000)
+        ),
+        timeout=10,
+    )
+    assert not still.done
+    assert 0.25 <= time.monotonic() - started < 5  # returned at its timeout, not an error
+
+
+def test_wait_answers_before_the_callers_deadline(api):
+    op = create(api)
+    still = api.operations.WaitOperation(
+        operations_pb2.WaitOperationRequest(
+            name=op.name, timeout=duration_pb2.Duration(seconds=30)
+        ),
+        timeout=1.5,
+    )
+    assert not still.done  # an answer, not DEADLINE_EXCEEDED
+
+
+def test_wait_wakes_when_the_operation_finishes(api):
+    op = create(api)
+    assert api.processor.started.wait(5)
+    future = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(
+            name=op.name, timeout=duration_pb2.Duration(seconds=30)
+        ),
+        timeout=40,
+    )
+    until(lambda: waiters(api, op.name), what="the wait subscribed")
+    assert not future.done()
+    api.processor.gate.set()
+    assert future.result(timeout=10).done
+
+
+def test_filtered_lists_page_without_duplicates_or_gaps(start_server):
+    api = start_server(workers=0)
+    created = [create(api, title=f"Film {i}").name for i in range(12)]
+    for name in created[::2]:
+        api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=name))
+    names, pages = list_all(api, page_size=4, filter_="error.code = 1")
+    assert names == created[::2]
+    assert pages == 2
+    assert list_all(api, page_size=4, filter_="done = false")[0] == created[1::2]
+
+
+def test_wait_without_a_timeout_returns_when_done(api):
+    op = create(api)
+    future = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(name=op.name), timeout=30
+    )
+    api.processor.gate.set()
+    assert future.result(timeout=30).done
+
+
+def test_wait_with_an_enormous_timeout_is_cut_to_the_deadline(api):
+    op = create(api)
+    request = operations_pb2.WaitOperationRequest(
+        name=op.name, timeout=duration_pb2.Duration(seconds=10**14)
+    )
+    still = api.operations.WaitOperation(request, timeout=1.5)
+    assert not still.done
+
+
+def test_wait_is_woken_by_a_cancel_before_any_worker_took_the_job(start_server):
+    api = start_server(workers=0)
+    op = create(api)
+    future = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(
+            name=op.name, timeout=duration_pb2.Duration(seconds=30)
+        ),
+        timeout=40,
+    )
+    until(lambda: waiters(api, op.name), what="the wait subscribed")
+    api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
+    assert future.result(timeout=10).error.code == code_pb2.CANCELLED
