@@ -38,6 +38,7 @@ setup(
         "cryptography>=42",  # page tokens: AES-GCM (store/pagination.py)
         "av>=14",
         "pillow>=13",
+        "obstore>=0.12,<0.13",  # rendered files in S3 (media_s3.py)
         "prometheus-client>=0.20",
         "opentelemetry-api>=1.30",  # trace context through requests and jobs; no-op without tracing
     ]

@@ -17,6 +17,7 @@ from longreel.common.flags import add_flag
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from .config import DATABASE_FILE, MAX_ATTEMPTS, MIN_LEASE_SECONDS, Config, default_data_dir
+from .media_s3 import parse_url
 from .processor import Profile
 from .processor.rendering import MEMORY_MB
 
@@ -46,9 +47,10 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     add_flag(
         parser, "--media-dir", env="VIDEO_MEDIA_DIR", type=Path,
-        help="where rendered files go (default: media/ under --data-dir); servers and"
-        " workers sharing a database must share it too",
+        help="where rendered files go without --media-url (default: media/ under"
+        " --data-dir); servers and workers sharing a database must share it too",
     )  # fmt: skip
+    add_media_flags(parser)
     add_flag(
         parser, "--render-size", env="VIDEO_RENDER_SIZE", type=render_size, default="640x360",
         help="WIDTHxHEIGHT of rendered videos, even numbers",
@@ -79,6 +81,33 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
         type=numbers.int_flag(1, MAX_ATTEMPTS),
         help="tries at a job (its workers failing or dying) before its operation fails",
     )  # fmt: skip
+
+
+def add_media_flags(parser: argparse.ArgumentParser) -> None:
+    """A bucket for rendered files, in place of the folder (media_s3.py)."""
+    add_flag(
+        parser, "--media-url", env="VIDEO_MEDIA_URL", type=media_url, metavar="URL",
+        help="s3://BUCKET/PREFIX: keep rendered files in a bucket, shared by every server"
+        " and worker, credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and"
+        " AWS_SESSION_TOKEN (or the machine's role); file:DIR or absent: the --media-dir folder",
+    )  # fmt: skip
+    add_flag(
+        parser, "--s3-endpoint", env="AWS_ENDPOINT_URL", metavar="URL",
+        help="the S3 API's URL, for storage other than AWS's (http only on loopback,"
+        " unless --insecure)",
+    )  # fmt: skip
+    add_flag(parser, "--s3-region", env="AWS_REGION", help="the bucket's region")
+
+
+def media_url(text: str) -> str:
+    """An argparse `type=` for --media-url: s3://BUCKET/PREFIX or file:PATH."""
+    if text.startswith("file:"):
+        return text
+    try:
+        parse_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def add_program_flags(parser: argparse.ArgumentParser, metrics_host: str) -> None:

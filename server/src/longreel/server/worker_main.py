@@ -22,9 +22,10 @@ from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
 
 from . import flags, tracing
-from .app import make_processor, worker_pool
+from .app import make_processor, media_store, worker_pool
 from .backend import Backend, describe_store, open_backend
 from .config import Config, ConfigError
+from .media import MediaUnavailable
 from .metrics import JobMetrics, process_registry
 from .processor import Processor
 from .store import StoreError
@@ -75,14 +76,16 @@ class VideoWorker:
     ) -> None:
         self.config = config
         self.registry = process_registry()
+        self.media = media_store(config)
         self.backend = backend or open_backend(config)
         self.tracer_provider = tracer_provider or tracing.configured(config, "video-worker")
         self.pool = worker_pool(
-            config, self.backend, processor or make_processor(config),
+            config, self.backend, processor or make_processor(config, self.media),
             self.tracer_provider, JobMetrics(self.registry),
         )  # fmt: skip
 
     async def start(self) -> None:
+        await self.media.check()
         await self.backend.open()
         self.pool.start()
 
@@ -121,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     raise_open_files_limit()
     try:
         asyncio.run(work(flags.to_config(args), args.metrics_host))
-    except (StoreError, MetricsUnavailable, ConfigError) as exc:
+    except (StoreError, MetricsUnavailable, ConfigError, MediaUnavailable) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
 
