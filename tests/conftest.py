@@ -1,6 +1,7 @@
 """Fixtures the three tiers share (unit/, integration/, acceptance/): a real
 server on an ephemeral loopback port, real stores (SQLite under tmp_path, a
-PostgreSQL schema per test: databases.py), the gateway, our programs as processes.
+PostgreSQL schema per test: databases.py), an S3 bucket per test (s3.py), the
+gateway, our programs as processes.
 
 The server runs in a thread with its own event loop, exactly as in production
 but for the processor, which tests choose (see processors.py).
@@ -36,6 +37,7 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 from .databases import fresh_database, fresh_schema
 from .processors import GatedProcessor
 from .programs import Program
+from .s3 import Bucket, SeaweedFS
 
 
 class ServerThread:
@@ -98,6 +100,25 @@ def postgres_database() -> Iterator[str]:
     """A PostgreSQL database for this test run (see databases.py)."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS S3 server for this test run, started by the first test
+    that asks for a bucket (see s3.py)."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Bucket:
+    """A fresh bucket, with its credentials in the environment, where
+    obstore (and so in-process servers) reads them."""
+    made = seaweedfs.bucket()
+    for name, value in made.environment().items():
+        monkeypatch.setenv(name, value)
+    return made
 
 
 STORES = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]

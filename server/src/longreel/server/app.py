@@ -18,7 +18,7 @@ from opentelemetry.trace import TracerProvider
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import clock, security, tracing
+from . import clock, orphans, security, tracing
 from .admission import HEADROOM, Admission, Limits
 from .api.operations import Operations
 from .api.registry import add_service
@@ -237,6 +237,7 @@ class VideoServer:
         self.workers.start()
         self._background = [
             asyncio.create_task(self._sweep(), name="retention sweeper"),
+            asyncio.create_task(orphans.keep_sweeping(self.store, self.media), name="orphans"),
             asyncio.create_task(
                 follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
             ),

@@ -49,6 +49,11 @@ class MediaMissing(Exception):
     """The file is not there (deleted as we looked, or never published)."""
 
 
+class MediaFailed(Exception):
+    """A request to the storage failed (after its own retries); transient as
+    far as anyone knows, so a render that meets it is retried."""
+
+
 class MediaUnavailable(Exception):
     """The media storage cannot be used; the message says why, in one line."""
 

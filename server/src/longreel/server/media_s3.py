@@ -31,12 +31,23 @@ from obstore.store import S3Store
 
 from longreel.common.net import is_loopback
 
-from .media import CHUNK, Final, MediaMissing, MediaUnavailable, final_name, parse_final
+from .media import (
+    CHUNK,
+    Final,
+    MediaFailed,
+    MediaMissing,
+    MediaUnavailable,
+    final_name,
+    parse_final,
+)
 
 RETRIES = 3  # tries at a failed request (connection, 5xx) before it fails
 RETRY_TIMEOUT = timedelta(seconds=10)  # the most one request spends retrying
 CONNECT_TIMEOUT = timedelta(seconds=5)
 LIST_PAGE = 1_000  # keys per listing page (S3's own maximum)
+REQUEST = re.compile(r"Error performing (?:\w+ request: Error performing )?([A-Z]+) (\S+)")
+STATUS = re.compile(r"status code: (\d{3}[^:]*)")
+CODE = re.compile(r"<Code>(\w+)</Code>")
 BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
 
 
@@ -124,7 +135,11 @@ class S3Media:
     async def publish(self, video_id: str, sha256: str, parts: tuple[Path, Path]) -> None:
         """Upload both, then drop the parts: the files are the bucket's now."""
         for part, thumbnail in zip(parts, (False, True), strict=True):
-            await obstore.put_async(self.store, final_name(video_id, sha256, thumbnail), part)
+            key = final_name(video_id, sha256, thumbnail)
+            try:
+                await obstore.put_async(self.store, key, part)
+            except BaseError as exc:
+                raise failed(exc) from None
         for part in parts:
             part.unlink(missing_ok=True)
 
@@ -133,6 +148,8 @@ class S3Media:
             meta = await obstore.head_async(self.store, final_name(video_id, sha256, thumbnail))
         except FileNotFoundError:
             raise MediaMissing(final_name(video_id, sha256, thumbnail)) from None
+        except BaseError as exc:
+            raise failed(exc) from None
         return int(meta["size"])
 
     async def read(
@@ -150,6 +167,8 @@ class S3Media:
             result = await obstore.get_async(self.store, key, options=options)  # type: ignore[arg-type]
         except FileNotFoundError:
             raise MediaMissing(key) from None
+        except BaseError as exc:
+            raise failed(exc) from None
         return _pieces(result.stream(CHUNK))
 
     async def finals(self, video_id: str | None = None) -> list[Final]:
@@ -159,18 +178,24 @@ class S3Media:
         found: list[Final] = []
         start = f"{video_id}." if video_id else None  # relative to the prefix, as keys are
         stream = obstore.list(self.store, offset=start, chunk_size=LIST_PAGE)
-        async for page in stream:
-            for meta in page:
-                final = parse_final(meta["path"], meta["last_modified"].timestamp())
-                if video_id is not None and not meta["path"].startswith(f"{video_id}."):
-                    return found
-                if final is not None:
-                    found.append(final)
+        try:
+            async for page in stream:
+                for meta in page:
+                    final = parse_final(meta["path"], meta["last_modified"].timestamp())
+                    if video_id is not None and not meta["path"].startswith(f"{video_id}."):
+                        return found
+                    if final is not None:
+                        found.append(final)
+        except BaseError as exc:
+            raise failed(exc) from None
         return found
 
     async def remove(self, finals: list[Final]) -> None:
-        if finals:
-            await obstore.delete_async(self.store, [final.name for final in finals])
+        try:
+            if finals:
+                await obstore.delete_async(self.store, [final.name for final in finals])
+        except BaseError as exc:
+            raise failed(exc) from None
 
     async def sign(self, video_id: str, sha256: str, thumbnail: bool, seconds: float) -> str:
         """A presigned GET of a final file, good for `seconds`."""
@@ -179,8 +204,11 @@ class S3Media:
 
 
 async def _pieces(stream: Any) -> AsyncIterator[bytes]:
-    async for piece in stream:
-        yield bytes(piece)
+    try:
+        async for piece in stream:
+            yield bytes(piece)
+    except BaseError as exc:
+        raise failed(exc) from None
 
 
 def first_line(exc: BaseException) -> str:
@@ -188,7 +216,8 @@ def first_line(exc: BaseException) -> str:
 
 
 def why(exc: BaseException) -> str:
-    """A person's reason for a failed request, from obstore's long message."""
+    """A person's reason for a failed request, in one line, from obstore's
+    long message (which carries the response body and a debug dump)."""
     text = str(exc)
     for code, reason in (
         ("NoSuchBucket", "the bucket does not exist"),
@@ -199,4 +228,14 @@ def why(exc: BaseException) -> str:
     ):
         if code in text:
             return reason
+    request = REQUEST.search(text)
+    status = STATUS.search(text)
+    s3_code = CODE.search(text)
+    if request and status:
+        told = f" ({s3_code[1]})" if s3_code else ""
+        return f"{request[1]} {request[2]}: {status[1]}{told}"
     return first_line(exc)
+
+
+def failed(exc: BaseException) -> MediaFailed:
+    return MediaFailed(f"the bucket: {why(exc)}")

@@ -21,7 +21,7 @@ from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
 
-from . import flags, tracing
+from . import flags, orphans, tracing
 from .app import make_processor, media_store, worker_pool
 from .backend import Backend, describe_store, open_backend
 from .config import Config, ConfigError
@@ -83,14 +83,21 @@ class VideoWorker:
             config, self.backend, processor or make_processor(config, self.media),
             self.tracer_provider, JobMetrics(self.registry),
         )  # fmt: skip
+        self.sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
         await self.media.check()
         await self.backend.open()
         self.pool.start()
+        self.sweeper = asyncio.create_task(
+            orphans.keep_sweeping(self.backend.store, self.media), name="orphans"
+        )
 
     async def stop(self) -> None:
         """Hand running jobs back, close the store, send what traces are batched."""
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            await asyncio.gather(self.sweeper, return_exceptions=True)
         await self.pool.stop()
         await self.backend.close()
         tracing.flush(self.tracer_provider)
@@ -108,7 +115,8 @@ async def work(config: Config, metrics_host: str) -> None:
     await worker.start()
     logs.announce(
         log,
-        f"video-worker running {config.workers} at a time from {describe_store(config)}"
+        f"video-worker running {config.workers} at a time from {describe_store(config)};"
+        f" files in {worker.media.describe()}"
         + (f"; metrics at {endpoint.url}" if endpoint else ""),
     )
     await stopping.wait()

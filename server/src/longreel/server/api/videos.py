@@ -22,7 +22,7 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 from .. import convert, names, notify, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
-from ..media import MediaMissing, MediaStore
+from ..media import MediaFailed, MediaMissing, MediaStore
 from ..store import AlreadyExists, NewOperation, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
 from . import pages
@@ -214,10 +214,12 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             pieces = await self.media.read(
                 video_id, sha256, thumbnail, request.read_offset, request.read_limit
             )
+            async for piece in pieces:
+                yield pb.ReadVideoContentResponse(data=piece)
         except MediaMissing:
             raise not_found(VIDEO, request.name) from None  # deleted as we looked
-        async for piece in pieces:
-            yield pb.ReadVideoContentResponse(data=piece)
+        except MediaFailed as exc:
+            raise ApiError(grpc.StatusCode.UNAVAILABLE, str(exc), "MEDIA_UNAVAILABLE") from None
 
     def _new_operation(self, video_id: str, request: Message, message: str) -> NewOperation:
         request_id: str = getattr(request, "request_id", "")
