@@ -25,7 +25,7 @@ def sibling(name: str, extras: str = "") -> str:
 setup(
     install_requires=[
         sibling("client"),  # the API modules
-        sibling("common", "[service]"),
+        sibling("common", "[service,s3]"),
         "grpcio>=1.85.1",
         "grpcio-status>=1.85.1",
         "grpcio-health-checking>=1.85.1",
@@ -38,7 +38,6 @@ setup(
         "cryptography>=42",  # page tokens: AES-GCM (store/pagination.py)
         "av>=14",
         "pillow>=13",
-        "obstore>=0.12,<0.13",  # rendered files in S3 (media_s3.py)
         "prometheus-client>=0.20",
         "opentelemetry-api>=1.30",  # trace context through requests and jobs; no-op without tracing
     ]

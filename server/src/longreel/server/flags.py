@@ -14,10 +14,10 @@ from pathlib import Path
 
 from longreel.common import logs, numbers
 from longreel.common.flags import add_flag
+from longreel.common.s3 import parse_url
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from .config import DATABASE_FILE, MAX_ATTEMPTS, MIN_LEASE_SECONDS, Config, default_data_dir
-from .media_s3 import parse_url
 from .processor import Profile
 from .processor.rendering import MEMORY_MB
 

@@ -20,8 +20,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
+from longreel.common.s3 import KINDS, final_name
+
 CHUNK = 1 << 20  # bytes per streamed message, well under gRPC's 4 MiB default
-KINDS = ("mp4", "png")  # the video and its thumbnail
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,10 +57,6 @@ class MediaFailed(Exception):
 
 class MediaUnavailable(Exception):
     """The media storage cannot be used; the message says why, in one line."""
-
-
-def final_name(video_id: str, sha256: str, thumbnail: bool = False) -> str:
-    return f"{video_id}.{sha256[:16]}.{KINDS[1] if thumbnail else KINDS[0]}"
 
 
 def parse_final(name: str, modified: float) -> Final | None:

@@ -18,62 +18,19 @@ obstore as every AWS tool reads them.
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import obstore
 from obstore.exceptions import BaseError
-from obstore.store import S3Store
 
-from longreel.common.net import is_loopback
+from longreel.common.s3 import BucketError, final_name, open_bucket, why
 
-from .media import (
-    CHUNK,
-    Final,
-    MediaFailed,
-    MediaMissing,
-    MediaUnavailable,
-    final_name,
-    parse_final,
-)
+from .media import CHUNK, Final, MediaFailed, MediaMissing, MediaUnavailable, parse_final
 
-RETRIES = 3  # tries at a failed request (connection, 5xx) before it fails
-RETRY_TIMEOUT = timedelta(seconds=10)  # the most one request spends retrying
-CONNECT_TIMEOUT = timedelta(seconds=5)
 LIST_PAGE = 1_000  # keys per listing page (S3's own maximum)
-REQUEST = re.compile(r"Error performing (?:\w+ request: Error performing )?([A-Z]+) (\S+)")
-STATUS = re.compile(r"status code: (\d{3}[^:]*)")
-CODE = re.compile(r"<Code>(\w+)</Code>")
-BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")  # S3's bucket naming rules
-
-
-def parse_url(url: str) -> tuple[str, str]:
-    """(bucket, prefix) of s3://BUCKET/PREFIX; ValueError, saying why, otherwise."""
-    parts = urlsplit(url)
-    if parts.scheme != "s3" or not BUCKET.fullmatch(parts.netloc):
-        raise ValueError("must be s3://BUCKET/PREFIX (a bucket name: 3-63 lowercase letters,"
-                         " digits, dots or hyphens), or a file: URL")  # fmt: skip
-    if parts.query or parts.fragment:
-        raise ValueError("must not carry a query or a fragment")
-    return parts.netloc, parts.path.strip("/")
-
-
-def check_endpoint(endpoint: str, insecure: bool) -> None:
-    """Plaintext stays on loopback, as everywhere in longreel: an http://
-    endpoint elsewhere would carry credentials' signatures and every file
-    in the clear. --insecure allows it (a private network, a sidecar)."""
-    parts = urlsplit(endpoint)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise MediaUnavailable(f"--s3-endpoint must be http(s)://HOST[:PORT], not {endpoint!r}")
-    if parts.scheme == "http" and not insecure and not is_loopback(f"[{parts.hostname}]:0"):
-        raise MediaUnavailable(
-            f"refusing the plaintext S3 endpoint {endpoint}, which is not loopback:"
-            " use https, or give --insecure if that is meant"
-        )
 
 
 class S3Media:
@@ -88,30 +45,13 @@ class S3Media:
         region: str | None = None,
         insecure: bool = False,
     ) -> None:
-        try:
-            self.bucket, self.prefix = parse_url(url)
-        except ValueError as exc:
-            raise MediaUnavailable(f"--media-url {url}: {exc}") from None
         self.url = url
         self.scratch = scratch
         self.endpoint = endpoint
-        config: dict[str, Any] = {}
-        if endpoint:
-            check_endpoint(endpoint, insecure)
-            config["endpoint"] = endpoint
-        if region:
-            config["region"] = region
-        http = bool(endpoint and endpoint.startswith("http://"))
         try:
-            self.store = S3Store(
-                self.bucket,
-                prefix=self.prefix or None,
-                config=config,  # type: ignore[arg-type]
-                client_options={"allow_http": http, "connect_timeout": CONNECT_TIMEOUT},
-                retry_config={"max_retries": RETRIES, "retry_timeout": RETRY_TIMEOUT},
-            )
-        except BaseError as exc:
-            raise MediaUnavailable(f"--media-url {url}: {first_line(exc)}") from None
+            self.store = open_bucket(url, endpoint=endpoint, region=region, insecure=insecure)
+        except BucketError as exc:
+            raise MediaUnavailable(str(exc)) from None
 
     def describe(self) -> str:
         return self.url + (f" at {self.endpoint}" if self.endpoint else "")
@@ -209,32 +149,6 @@ async def _pieces(stream: Any) -> AsyncIterator[bytes]:
             yield bytes(piece)
     except BaseError as exc:
         raise failed(exc) from None
-
-
-def first_line(exc: BaseException) -> str:
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:300]
-
-
-def why(exc: BaseException) -> str:
-    """A person's reason for a failed request, in one line, from obstore's
-    long message (which carries the response body and a debug dump)."""
-    text = str(exc)
-    for code, reason in (
-        ("NoSuchBucket", "the bucket does not exist"),
-        ("InvalidAccessKeyId", "the access key is not known (AWS_ACCESS_KEY_ID)"),
-        ("SignatureDoesNotMatch", "the secret key is wrong (AWS_SECRET_ACCESS_KEY)"),
-        ("AccessDenied", "access denied to these credentials"),
-        ("error sending request", "cannot connect (is --s3-endpoint right?)"),
-    ):
-        if code in text:
-            return reason
-    request = REQUEST.search(text)
-    status = STATUS.search(text)
-    s3_code = CODE.search(text)
-    if request and status:
-        told = f" ({s3_code[1]})" if s3_code else ""
-        return f"{request[1]} {request[2]}: {status[1]}{told}"
-    return first_line(exc)
 
 
 def failed(exc: BaseException) -> MediaFailed:
