@@ -220,7 +220,12 @@ class GatewayThread:
     """The REST gateway served by uvicorn on its own loop in a background thread."""
 
     def __init__(
-        self, target: str, metrics: Any = None, tracer_provider: Any = None, holds: Any = None
+        self,
+        target: str,
+        metrics: Any = None,
+        tracer_provider: Any = None,
+        holds: Any = None,
+        redirects: Any = None,
     ) -> None:
         from longreel.gateway.__main__ import bind, server
 
@@ -233,6 +238,7 @@ class GatewayThread:
             metrics=metrics,
             tracer_provider=tracer_provider,
             holds=holds,
+            redirects=redirects,
         )
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
@@ -271,9 +277,10 @@ def start_gateway() -> Iterator[Any]:
         metrics: Any = None,
         tracer_provider: Any = None,
         holds: Any = None,
+        redirects: Any = None,
     ) -> Http:
         target = api_or_target if isinstance(api_or_target, str) else api_or_target.target
-        gateway = GatewayThread(target, metrics, tracer_provider, holds)
+        gateway = GatewayThread(target, metrics, tracer_provider, holds, redirects)
         url = gateway.start()
         client = httpx.Client(base_url=url, timeout=30)
         started.append((gateway, client))

@@ -9,10 +9,12 @@ import hashlib
 from typing import Any
 
 import grpc
+import httpx
 import obstore
 import pytest
 from google.longrunning import operations_pb2
 
+from longreel.gateway.redirect import CACHED_FOR, Redirects
 from longreel.server import orphans
 from longreel.server.media_s3 import S3Media
 from longreel.server.processor import Profile, RenderingProcessor
@@ -119,6 +121,33 @@ def test_the_gateway_serves_the_bucket_with_ranges_and_the_recorded_etag(
     assert http.get(made.uri, headers={"If-None-Match": f'"{made.sha256}"'}).status_code == 304
     thumb = http.get(made.thumbnail_uri)
     assert thumb.status_code == 200 and thumb.content.startswith(b"\x89PNG")
+
+
+def test_the_gateway_can_send_callers_to_the_bucket_with_a_presigned_url(
+    s3_server, start_gateway, bucket
+):
+    api = s3_server()
+    made, video_id = rendered(api)
+    redirects = Redirects(bucket.url, endpoint=bucket.endpoint, region=REGION, insecure=False)
+    http = start_gateway(api, redirects=redirects).client
+    sent = http.get(made.uri)
+    assert sent.status_code == 307
+    assert sent.headers["Cache-Control"] == f"private, max-age={CACHED_FOR}"
+    location = sent.headers["Location"]
+    assert location.startswith(f"{bucket.endpoint}/{bucket.name}/media/{video_id}.")
+    assert "X-Amz-Signature=" in location and "X-Amz-Expires=300" in location
+    data = httpx.get(location).content  # no credentials but the link's
+    assert hashlib.sha256(data).hexdigest() == made.sha256
+    ranged = http.get(made.uri, headers={"Range": "bytes=100-199"}, follow_redirects=True)
+    assert ranged.status_code == 206 and ranged.content == data[100:200]
+    thumb = http.get(made.thumbnail_uri, follow_redirects=True)
+    assert thumb.status_code == 200 and thumb.content.startswith(b"\x89PNG")
+    # Still the gateway's: the caller's right to the video, the ETag, and HEAD.
+    assert http.get(made.uri, headers={"If-None-Match": f'"{made.sha256}"'}).status_code == 304
+    head = http.head(made.uri)
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(data))
+    assert http.get("/videos/nope/content").status_code == 404
+    assert httpx.get(location.replace("X-Amz-Signature=", "X-Amz-Signature=0")).status_code == 403
 
 
 class NoProgress:

@@ -123,3 +123,14 @@ def test_the_folder_reads_ranges_and_misses_cleanly(tmp_path):
 def test_a_buckets_failure_reads_in_one_line(message, reason):
     said = why(Exception(message))
     assert reason in said and "\n" not in said
+
+
+def test_the_gateways_redirect_needs_the_bucket(capsys):
+    from longreel.gateway.flags import parse_args as gateway_args
+
+    with pytest.raises(SystemExit) as exit:
+        gateway_args(["--content-redirect"])
+    assert exit.value.code == 2
+    assert "--content-redirect needs the bucket" in capsys.readouterr().err
+    args = gateway_args(["--content-redirect", "--media-url", "s3://videos/longreel"])
+    assert args.content_redirect and args.media_url == "s3://videos/longreel"
