@@ -237,11 +237,13 @@ class VideoServer:
         self.workers.start()
         self._background = [
             asyncio.create_task(self._sweep(), name="retention sweeper"),
-            asyncio.create_task(orphans.keep_sweeping(self.store, self.media), name="orphans"),
             asyncio.create_task(
                 follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
             ),
         ]
+        if self.config.workers:  # crashes of this process's renders leave orphans
+            sweeper = orphans.keep_sweeping(self.store, self.media)
+            self._background.append(asyncio.create_task(sweeper, name="orphans"))
         if self.config.metrics_port is not None:
             self.store_counts = counts = StoreCounts(self.store)
             self.registry.register(counts)

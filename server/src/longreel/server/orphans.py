@@ -11,7 +11,9 @@ files behind. This sweep finds them: every file whose content is not the
 one its video records (or whose video is gone), older than ABANDONED.
 
 The age keeps the sweep off a live attempt's files, uploaded but not yet
-recorded: an upload is recorded within seconds, or never.
+recorded: an upload is recorded within seconds, or never. Processes that
+run workers sweep (they are the ones whose crashes leave orphans); a
+server with --no-workers does not.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ from .store import Store
 log = logging.getLogger(__name__)
 
 ABANDONED = 600.0  # seconds a published file may go unrecorded before it is an orphan
-SWEEP_EVERY = 3_600.0  # seconds between sweeps of the whole bucket or folder
+# Seconds between sweeps of the whole bucket or folder: each lists every file
+# and reads each video's record once, so not often; a start sweeps at once.
+SWEEP_EVERY = 86_400.0
 
 
 async def sweep(store: Store, media: MediaStore, older_than: float = ABANDONED) -> int:
