@@ -21,12 +21,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from longreel.server import clock
 from longreel.server.app import VideoServer
 from longreel.server.config import Config
-from longreel.server.store import NewOperation, migrations
+from longreel.server.store import NewOperation, postgres
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore
-from longreel.server.store.postgres_clock import monotonic_us
-from longreel.server.store.postgres_db import MIGRATION_LOCK, Database
-from longreel.server.store.postgres_steps import insert_operation
+from longreel.server.store.postgres.clock import monotonic_us
+from longreel.server.store.postgres.db import MIGRATION_LOCK, Database
+from longreel.server.store.postgres.steps import insert_operation
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
@@ -37,7 +37,9 @@ from ..processors import GatedProcessor
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-MIGRATIONS = [f for f in resources.files(migrations).iterdir() if f.name.startswith("postgres_")]
+MIGRATIONS = [
+    f for f in resources.files(postgres).joinpath("migrations").iterdir() if f.name.endswith(".sql")
+]
 pytestmark = pytest.mark.postgres  # every test here is about PostgreSQL
 
 SECOND = 1_000_000

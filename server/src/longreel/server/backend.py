@@ -15,9 +15,9 @@ import psycopg
 
 from .config import DATABASE_FILE, Config
 from .notify import Notifier, Signals
-from .notify_postgres import PostgresNotifier
 from .store import Store
 from .store.postgres import PostgresStore
+from .store.postgres.notify import PostgresNotifier
 from .store.sqlite import SQLiteStore
 
 

@@ -3,7 +3,7 @@
 Keys name what changed: `operation_done(id)` when an operation finishes,
 `cancel_requested(id)` for the worker running it, JOBS_QUEUED for idle
 workers. This in-process notifier serves the embedded default where workers
-share the server's event loop; notify_postgres.PostgresNotifier offers
+share the server's event loop; store.postgres.notify.PostgresNotifier offers
 the same interface across processes. Waiters must subscribe before they read
 the state they wait on, so a notification between the read and the wait is
 never lost.

@@ -18,8 +18,8 @@ from contextlib import contextmanager
 
 import psycopg
 
-from .notify import Notifier, Subscription
-from .store.postgres_db import CHANNEL
+from ...notify import Notifier, Subscription
+from .db import CHANNEL
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
 """The SQLite backend: the embedded default, one file under the data directory.
 
 Every method is one transaction. Writes go through the group-commit writer
-(sqlite_db.Database.write); reads of one row by key run on the event loop
+(db.Database.write); reads of one row by key run on the event loop
 (Database.read_row), other reads through the reader pool.
 """
 
@@ -13,10 +13,10 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from .. import clock
-from ..filtering import Filter
-from ..media import Media
-from .base import (
+from ... import clock
+from ...filtering import Filter
+from ...media import Media
+from ..base import (
     CREATE,
     DELETE,
     AlreadyExists,
@@ -33,7 +33,7 @@ from .base import (
     VideoRow,
     revocable,
 )
-from .columns import (
+from ..columns import (
     CANCELLED,
     FAILURE_COUNTS,
     FILTER_COLUMNS,
@@ -48,8 +48,8 @@ from .columns import (
     queue_counts,
     video_row,
 )
-from .sqlfilter import compile_filter
-from .sqlite_db import Database
+from ..sqlfilter import compile_filter
+from .db import Database
 
 
 def _operation(row: Any) -> OperationRow:

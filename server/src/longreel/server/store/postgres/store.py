@@ -1,9 +1,9 @@
 """The PostgreSQL backend: several servers and workers on one database.
 
-Every write is one transaction (postgres_db.Database.run), and a read one
+Every write is one transaction (db.Database.run), and a read one
 statement outside any (Database.read); starting a create and finishing a
 job share their transaction with concurrent ones of the same kind
-(postgres_batch: group commit). Workers claim
+(batch.py: group commit). Workers claim
 jobs with FOR UPDATE SKIP LOCKED, so any number share the queue without
 taking one job twice. Locks are taken in one order everywhere: a job's row,
 then its operation's.
@@ -14,9 +14,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Awaitable, Callable
 
-from ..filtering import Filter
-from ..notify import JOBS_QUEUED, cancel_requested
-from .base import (
+from ...filtering import Filter
+from ...notify import JOBS_QUEUED, cancel_requested
+from ..base import (
     CREATE,
     DELETE,
     AlreadyExists,
@@ -31,7 +31,7 @@ from .base import (
     VideoRow,
     revocable,
 )
-from .columns import (
+from ..columns import (
     CANCELLED,
     FAILURE_COUNTS,
     FILTER_COLUMNS,
@@ -44,10 +44,11 @@ from .columns import (
     queue_counts,
     video_row,
 )
-from .postgres_batch import Batcher
-from .postgres_clock import DatabaseClock, monotonic_us
-from .postgres_db import CHANNEL, Conn, Database
-from .postgres_steps import (
+from ..sqlfilter import compile_filter
+from .batch import Batcher
+from .clock import DatabaseClock, monotonic_us
+from .db import CHANNEL, Conn, Database
+from .steps import (
     CREATE_STATEMENT,
     Replayed,
     caller_scope,
@@ -60,7 +61,6 @@ from .postgres_steps import (
     replayed_operation,
     send_signal,
 )
-from .sqlfilter import compile_filter
 
 COUNT_TIMEOUT = "5s"  # statement_timeout of the metrics' counts: they never hold a connection long
 

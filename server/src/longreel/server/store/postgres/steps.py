@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..media import Media
-from ..notify import JOBS_QUEUED, operation_done
-from .base import (
+from ...media import Media
+from ...notify import JOBS_QUEUED, operation_done
+from ..base import (
     CREATE,
     LeaseLost,
     NewOperation,
@@ -19,8 +19,8 @@ from .base import (
     Outcome,
     RequestIdReused,
 )
-from .columns import MEDIA_UPDATE, OPERATION_COLUMNS, media_values
-from .postgres_db import CHANNEL, Conn
+from ..columns import MEDIA_UPDATE, OPERATION_COLUMNS, media_values
+from .db import CHANNEL, Conn
 
 
 class Replayed(Exception):

@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .base import Conflict, StoreError, StoreUnavailable
+from ..base import Conflict, StoreError, StoreUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -48,12 +48,9 @@ def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conne
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Apply migrations/sqlite_NNNN_*.sql newer than PRAGMA user_version."""
+    """Apply migrations/NNNN_*.sql newer than PRAGMA user_version."""
     folder = importlib.resources.files(__package__).joinpath("migrations")
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.startswith("sqlite_") and f.name.endswith(".sql")),
-        key=lambda f: f.name,
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = conn.execute("PRAGMA user_version").fetchone()[0]
