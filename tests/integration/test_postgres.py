@@ -21,12 +21,13 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from longreel.server import clock
 from longreel.server.app import VideoServer
 from longreel.server.config import Config
-from longreel.server.store import NewOperation, postgres
+from longreel.server.store import NewOperation, postgres, rules
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore
 from longreel.server.store.postgres.clock import monotonic_us
 from longreel.server.store.postgres.db import MIGRATION_LOCK, Database
-from longreel.server.store.postgres.steps import insert_operation
+from longreel.server.store.postgres.queries import POSTGRES
+from longreel.server.store.postgres.steps import run
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
@@ -122,7 +123,7 @@ async def test_a_page_token_cannot_pass_a_create_that_commits_late(url):
     try:
         async with await psycopg.AsyncConnection.connect(url) as slow, slow.transaction():
             # Another server's create has taken its keyset number and not committed yet.
-            await insert_operation(slow, CREATE, new_op("slow", store.now()))
+            await run(slow, rules.insert_operation(POSTGRES, CREATE, new_op("slow", store.now())))
             fast = asyncio.create_task(store.start_create(new_op("fast", store.now()), "F", ""))
             await asyncio.sleep(0.3)  # time for "fast" to commit first, if it could
             seen += await store.list_operations(None, 0, 100)

@@ -17,7 +17,9 @@ from longreel.server.store import (
     QueueCounts,
     RequestIdReused,
 )
+from longreel.server.store.postgres.queries import POSTGRES
 from longreel.server.store.sqlite import SQLiteStore
+from longreel.server.store.sqlite.queries import SQLITE
 
 LEASE = 10_000_000  # 10 s in microseconds
 T0 = 1_800_000_000_000_000
@@ -288,3 +290,8 @@ async def test_cancels_racing_heartbeats_and_finishes_never_deadlock(store):
     await asyncio.gather(*(beat(i) for i in range(20)), *(cancel(i) for i in range(20)))
     rows = [await store.get_operation(f"op{i}") for i in range(20)]
     assert all(row is not None and row.done and row.cancel_requested for row in rows)
+
+
+def test_both_dialects_name_the_same_queries():
+    """A rule asks for a query by name: each dialect must hold every one."""
+    assert sorted(SQLITE.queries) == sorted(POSTGRES.queries)

@@ -1,8 +1,9 @@
 """The SQLite backend: the embedded default, one file under the data directory.
 
-Every method is one transaction. Writes go through the group-commit writer
-(db.Database.write); reads of one row by key run on the event loop
-(Database.read_row), other reads through the reader pool.
+Every method is one transaction, running one of the store's rules
+(../rules.py) on SQLite's queries (queries.py). Writes go through the
+group-commit writer (db.Database.write); reads of one row by key run on the
+event loop (Database.read_row), other reads through the reader pool.
 """
 
 from __future__ import annotations
@@ -10,166 +11,44 @@ from __future__ import annotations
 import asyncio
 import secrets
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ... import clock
 from ...filtering import Filter
-from ...media import Media
+from .. import rules
 from ..base import (
-    CREATE,
-    DELETE,
-    AlreadyExists,
     ClaimedJob,
-    Conflict,
     FinishedCounts,
-    LeaseLost,
     NewOperation,
-    NotFound,
     OperationRow,
     Outcome,
     QueueCounts,
-    RequestIdReused,
     VideoRow,
-    revocable,
 )
-from ..columns import (
-    CANCELLED,
-    FAILURE_COUNTS,
-    FILTER_COLUMNS,
-    FINISHED_COUNT,
-    MEDIA_UPDATE,
-    OPERATION_COLUMNS,
-    QUEUE_COUNTS,
-    VIDEO_COLUMNS,
-    VISIBLE_VIDEO,
-    finished_counts,
-    media_values,
-    queue_counts,
-    video_row,
-)
-from ..sqlfilter import compile_filter
+from ..columns import FAILURE_COUNTS, FINISHED_COUNT, QUEUE_COUNTS, finished_counts, queue_counts
+from ..dialect import Query, Rule, drive
 from .db import Database
+from .queries import SQLITE
+
+T = TypeVar("T")
 
 
-def _operation(row: Any) -> OperationRow:
-    """Map a row selected with OPERATION_COLUMNS."""
-    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, resp, err = row
-    return OperationRow(
-        id_, seq, verb, target, bool(done), percent, message, bool(cancel),
-        created, updated, ended, resp, err,
-    )  # fmt: skip
+def run(conn: sqlite3.Connection, rule: Rule[T], signals: list[str] | None = None) -> T:
+    """Run a rule on conn; its signals go to `signals`, to be sent after the commit."""
 
+    def execute(query: Query) -> Any:
+        cursor = conn.execute(SQLITE.sql(query), query.params)
+        if query.fetch == "count":
+            return cursor.rowcount
+        return cursor.fetchall() if query.fetch == "all" else cursor.fetchone()
 
-def _scope(principal: str | None) -> tuple[str, tuple[str, ...]]:
-    """The condition that keeps a caller to its own rows (None: everyone's)."""
-    return ("1 = 1", ()) if principal is None else ("principal = ?", (principal,))
+    def signal(key: str) -> None:
+        if signals is not None:
+            signals.append(key)
 
-
-def _fetch_operation(
-    conn: sqlite3.Connection, operation_id: str, principal: str | None = None
-) -> OperationRow | None:
-    mine, params = _scope(principal)
-    row = conn.execute(
-        f"SELECT {OPERATION_COLUMNS} FROM operations WHERE id = ? AND {mine}",
-        (operation_id, *params),
-    ).fetchone()
-    return None if row is None else _operation(row)
-
-
-def _operation_or_gone(
-    conn: sqlite3.Connection, operation_id: str, principal: str | None = None
-) -> OperationRow:
-    row = _fetch_operation(conn, operation_id, principal)
-    if row is None:
-        raise NotFound(operation_id)
-    return row
-
-
-def _replay(conn: sqlite3.Connection, verb: str, op: NewOperation) -> OperationRow | None:
-    """The operation an earlier call with this request_id started, if any (AIP-155)."""
-    if op.request_id is None:
-        return None
-    row = conn.execute(
-        "SELECT id, request_hash FROM operations"
-        " WHERE principal = ? AND verb = ? AND request_id = ?",
-        (op.principal, verb, op.request_id),
-    ).fetchone()
-    if row is None:
-        return None
-    if row[1] != op.request_hash:
-        raise RequestIdReused(op.request_id)
-    return _operation_or_gone(conn, row[0])
-
-
-def _insert_operation(conn: sqlite3.Connection, verb: str, op: NewOperation) -> OperationRow:
-    cursor = conn.execute(
-        "INSERT INTO operations (id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash, principal)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (op.id, verb, op.target, op.video_id, op.status_message, op.now, op.now,
-         op.request_id, op.request_hash, op.principal),
-    )  # fmt: skip
-    conn.execute(
-        "INSERT INTO jobs (operation_seq, trace_parent) VALUES (?, ?)",
-        (cursor.lastrowid, op.trace_parent),
-    )
-    return _operation_or_gone(conn, op.id)
-
-
-def _settle_video(
-    conn: sqlite3.Connection, verb: str, video_id: str, ok: bool, now: int, media: Media | None
-) -> None:
-    """Bring the video to where the finished operation leaves it."""
-    if verb == CREATE and ok:
-        if media is not None:
-            conn.execute(
-                f"UPDATE videos SET {MEDIA_UPDATE.format('?')} WHERE id = ?",
-                (*media_values(media), video_id),
-            )
-        conn.execute(
-            "INSERT INTO meta (key, value) VALUES ('video_list_seq', 1)"
-            " ON CONFLICT (key) DO UPDATE SET value = value + 1"
-        )
-        conn.execute(
-            "UPDATE videos SET state = 'active', create_time = ?, update_time = ?,"
-            " list_seq = (SELECT value FROM meta WHERE key = 'video_list_seq') WHERE id = ?",
-            (now, now, video_id),
-        )
-    elif verb == CREATE:
-        conn.execute("DELETE FROM videos WHERE id = ? AND state = 'creating'", (video_id,))
-    elif ok:
-        conn.execute("DELETE FROM videos WHERE id = ?", (video_id,))
-    else:
-        conn.execute(
-            "UPDATE videos SET state = 'active' WHERE id = ? AND state = 'deleting'", (video_id,)
-        )
-
-
-def _finish(conn: sqlite3.Connection, seq: int, now: int, outcome: Outcome) -> None:
-    verb, video_id = conn.execute(
-        "SELECT verb, video_id FROM operations WHERE seq = ?", (seq,)
-    ).fetchone()
-    ok = outcome.error is None
-    _settle_video(conn, verb, video_id, ok, now, outcome.media)
-    conn.execute(
-        "UPDATE operations SET done = 1, end_time = ?, update_time = ?, response = ?, error = ?,"
-        " error_code = ?, status_message = ?,"
-        " progress_percent = CASE WHEN ? THEN 100 ELSE progress_percent END WHERE seq = ?",
-        (now, now, outcome.response, outcome.error, outcome.error_code, outcome.message, ok, seq),
-    )
-    conn.execute("DELETE FROM jobs WHERE operation_seq = ?", (seq,))
-
-
-def _leased_seq(conn: sqlite3.Connection, operation_id: str, owner: str) -> int:
-    row = conn.execute(
-        "SELECT o.seq FROM operations o JOIN jobs j ON j.operation_seq = o.seq"
-        " WHERE o.id = ? AND j.lease_owner = ?",
-        (operation_id, owner),
-    ).fetchone()
-    if row is None:
-        raise LeaseLost(operation_id)
-    return int(row[0])
+    return drive(rule, execute, signal)
 
 
 class SQLiteStore:
@@ -189,139 +68,60 @@ class SQLiteStore:
     async def close(self) -> None:
         self._db.close()
 
+    # Each takes a rule's maker: a read tried on the loop first may run again
+    # on a reader thread (Database.read_row), and a rule runs only once.
+    async def _write(self, rule: Callable[[], Rule[T]]) -> T:
+        return await self._db.write(lambda conn: run(conn, rule()))
+
+    async def _read_row(self, rule: Callable[[], Rule[T]]) -> T:
+        return await self._db.read_row(lambda conn: run(conn, rule()))
+
+    async def _read(self, rule: Callable[[], Rule[T]]) -> T:
+        return await self._db.read(lambda conn: run(conn, rule()))
+
     async def ping(self) -> None:
         await self._db.write(lambda conn: None)  # an empty write transaction
 
     async def secret(self) -> bytes:
-        def write(conn: sqlite3.Connection) -> bytes:
-            conn.execute(
-                "INSERT OR IGNORE INTO meta (key, value) VALUES ('page_token_secret', ?)",
-                (secrets.token_bytes(32),),
-            )
-            row = conn.execute("SELECT value FROM meta WHERE key = 'page_token_secret'").fetchone()
-            return bytes(row[0])
-
-        return await self._db.write(write)
+        return await self._write(lambda: rules.secret(secrets.token_bytes(32)))
 
     async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
-        def write(conn: sqlite3.Connection) -> OperationRow:
-            if (earlier := _replay(conn, CREATE, op)) is not None:
-                return earlier
-            if conn.execute("SELECT 1 FROM videos WHERE id = ?", (op.video_id,)).fetchone():
-                raise AlreadyExists(op.target)
-            conn.execute(
-                "INSERT INTO videos (id, title, plot, state, create_time, update_time, principal)"
-                " VALUES (?, ?, ?, 'creating', ?, ?, ?)",
-                (op.video_id, title, plot, op.now, op.now, op.principal),
-            )
-            return _insert_operation(conn, CREATE, op)
-
-        return await self._db.write(write)
+        return await self._write(lambda: rules.start_create(SQLITE, op, title, plot))
 
     async def start_delete(self, op: NewOperation) -> OperationRow:
-        def write(conn: sqlite3.Connection) -> OperationRow:
-            if (earlier := _replay(conn, DELETE, op)) is not None:
-                return earlier
-            row = conn.execute(
-                "SELECT state FROM videos WHERE id = ? AND principal = ?",
-                (op.video_id, op.principal),
-            ).fetchone()
-            if row is None or row[0] == "creating":
-                raise NotFound(op.target)
-            if row[0] == "deleting":  # DELETE is idempotent: the delete under way answers
-                running = conn.execute(
-                    "SELECT id FROM operations WHERE verb = ? AND video_id = ? AND done = 0",
-                    (DELETE, op.video_id),
-                ).fetchone()
-                return _operation_or_gone(conn, running[0])
-            conn.execute(
-                "UPDATE videos SET state = 'deleting', update_time = ? WHERE id = ?",
-                (op.now, op.video_id),
-            )
-            return _insert_operation(conn, DELETE, op)
-
-        return await self._db.write(write)
+        return await self._write(lambda: rules.start_delete(SQLITE, op))
 
     async def get_operation(
         self, operation_id: str, principal: str | None = None
     ) -> OperationRow | None:
-        return await self._db.read_row(lambda c: _fetch_operation(c, operation_id, principal))
+        return await self._read_row(lambda: rules.fetch_operation(SQLITE, operation_id, principal))
 
     async def list_operations(
         self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
     ) -> list[OperationRow]:
-        condition, params = (
-            ("1 = 1", []) if where is None else compile_filter(where, FILTER_COLUMNS)
+        return await self._read(
+            lambda: rules.list_operations(SQLITE, where, after_seq, limit, principal)
         )
-        mine, scope = _scope(principal)
-        sql = (
-            f"SELECT {OPERATION_COLUMNS} FROM operations"
-            f" WHERE seq > ? AND {mine} AND {condition} ORDER BY seq LIMIT ?"
-        )
-        rows = await self._db.read(
-            lambda c: c.execute(sql, [after_seq, *scope, *params, limit]).fetchall()
-        )
-        return [_operation(r) for r in rows]
 
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
-        mine, scope = _scope(principal)
-        sql = f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = ? AND {mine} AND {VISIBLE_VIDEO}"
-        row = await self._db.read_row(lambda c: c.execute(sql, (video_id, *scope)).fetchone())
-        return None if row is None else video_row(row)
+        return await self._read_row(lambda: rules.get_video(SQLITE, video_id, principal))
 
     async def list_videos(
         self, after_seq: int, limit: int, principal: str | None = None
     ) -> list[VideoRow]:
-        mine, scope = _scope(principal)
-        sql = (
-            f"SELECT {VIDEO_COLUMNS} FROM videos"
-            f" WHERE list_seq > ? AND {mine} AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT ?"
-        )
-        rows = await self._db.read(lambda c: c.execute(sql, (after_seq, *scope, limit)).fetchall())
-        return [video_row(r) for r in rows]
+        return await self._read(lambda: rules.list_videos(SQLITE, after_seq, limit, principal))
 
     async def cancel_operation(
         self, operation_id: str, now: int, error: bytes, principal: str | None = None
     ) -> OperationRow:
-        def write(conn: sqlite3.Connection) -> OperationRow:
-            row = _operation_or_gone(conn, operation_id, principal)
-            if row.done:
-                return row  # the result stands
-            conn.execute(
-                "UPDATE operations SET cancel_requested = 1, update_time = ? WHERE seq = ?",
-                (now, row.seq),
-            )
-            lease = conn.execute(
-                "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = ?", (row.seq,)
-            ).fetchone()
-            if lease is not None and lease[0] <= now and revocable(row.verb, lease[1]):
-                outcome = Outcome("cancelled", error=error, error_code=CANCELLED)
-                _finish(conn, row.seq, now, outcome)
-            return _operation_or_gone(conn, operation_id)
-
-        return await self._db.write(write)
+        return await self._write(lambda: rules.cancel(SQLITE, operation_id, now, error, principal))
 
     async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            row = _fetch_operation(conn, operation_id, principal)
-            if row is None:
-                raise NotFound(operation_id)
-            if not row.done:
-                raise Conflict("the operation is still running; cancel it first")
-            conn.execute("DELETE FROM operations WHERE id = ?", (operation_id,))
-
-        await self._db.write(write)
+        await self._write(lambda: rules.delete_operation(SQLITE, operation_id, principal))
 
     async def expire_operations(self, ended_before: int, limit: int) -> int:
-        def write(conn: sqlite3.Connection) -> int:
-            cursor = conn.execute(
-                "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
-                " WHERE done = 1 AND end_time < ? ORDER BY end_time LIMIT ?)",
-                (ended_before, limit),
-            )
-            return cursor.rowcount
-
-        return await self._db.write(write)
+        query = Query("expire", {"before": ended_before, "limit": limit}, "count")
+        return int(await self._write(lambda: rules.single(query)))
 
     async def backlog(self) -> int:
         sql = "SELECT value FROM meta WHERE key = 'backlog'"
@@ -346,82 +146,22 @@ class SQLiteStore:
         return await self._db.read(read)
 
     async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
-        def write(conn: sqlite3.Connection) -> ClaimedJob | None:
-            row = conn.execute(
-                "SELECT j.operation_seq, o.id, o.verb, o.video_id, v.title, v.plot,"
-                " j.attempts + 1, o.cancel_requested, j.lease_owner, j.trace_parent"
-                " FROM jobs j JOIN operations o ON o.seq = j.operation_seq"
-                " LEFT JOIN videos v ON v.id = o.video_id"
-                " WHERE j.lease_expires <= ? AND j.not_before <= ?"
-                " ORDER BY j.operation_seq LIMIT 1",
-                (now, now),
-            ).fetchone()
-            if row is None:
-                return None
-            seq, op_id, verb, video_id, title, plot, attempts, cancel, previous, trace = row
-            conn.execute(
-                "UPDATE jobs SET lease_owner = ?, lease_expires = ?, attempts = ?"
-                " WHERE operation_seq = ?",
-                (owner, now + lease, attempts, seq),
-            )
-            conn.execute(
-                "UPDATE operations SET status_message = ?, update_time = ? WHERE seq = ?",
-                ("started" if attempts == 1 else f"started again (attempt {attempts})", now, seq),
-            )
-            return ClaimedJob(
-                op_id, verb, video_id, title or "", plot or "", attempts, bool(cancel),
-                previous, trace,
-            )  # fmt: skip
-
-        return await self._db.write(write)
+        return await self._write(lambda: rules.claim(owner, now, lease))
 
     async def heartbeat(
         self, operation_id: str, owner: str, now: int, lease: int, percent: int, message: str
     ) -> bool:
-        def write(conn: sqlite3.Connection) -> bool:
-            seq = _leased_seq(conn, operation_id, owner)
-            conn.execute(
-                "UPDATE jobs SET lease_expires = ? WHERE operation_seq = ?", (now + lease, seq)
-            )
-            conn.execute(
-                "UPDATE operations SET progress_percent = ?, status_message = ?, update_time = ?"
-                " WHERE seq = ?",
-                (percent, message, now, seq),
-            )
-            row = conn.execute("SELECT cancel_requested FROM operations WHERE seq = ?", (seq,))
-            return bool(row.fetchone()[0])
-
-        return await self._db.write(write)
+        return await self._write(
+            lambda: rules.heartbeat(operation_id, owner, now, lease, percent, message)
+        )
 
     async def finish(self, operation_id: str, owner: str, now: int, outcome: Outcome) -> None:
-        await self._db.write(
-            lambda conn: _finish(conn, _leased_seq(conn, operation_id, owner), now, outcome)
-        )
+        await self._write(lambda: rules.finish_leased(operation_id, owner, now, outcome))
 
     async def retry_later(
         self, operation_id: str, owner: str, now: int, not_before: int, message: str
     ) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            seq = _leased_seq(conn, operation_id, owner)
-            conn.execute(
-                "UPDATE jobs SET lease_owner = NULL, lease_expires = 0, not_before = ?"
-                " WHERE operation_seq = ?",
-                (not_before, seq),
-            )
-            conn.execute(
-                "UPDATE operations SET status_message = ?, update_time = ? WHERE seq = ?",
-                (message, now, seq),
-            )
-
-        await self._db.write(write)
+        await self._write(lambda: rules.retry_later(operation_id, owner, now, not_before, message))
 
     async def release(self, operation_id: str, owner: str) -> None:
-        def write(conn: sqlite3.Connection) -> None:
-            seq = _leased_seq(conn, operation_id, owner)
-            conn.execute(
-                "UPDATE jobs SET lease_owner = NULL, lease_expires = 0,"
-                " attempts = MAX(attempts - 1, 0) WHERE operation_seq = ?",
-                (seq,),
-            )
-
-        await self._db.write(write)
+        await self._write(lambda: rules.release(operation_id, owner))
