@@ -21,11 +21,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from longreel.server import clock
 from longreel.server.app import VideoServer
 from longreel.server.config import Config
-from longreel.server.store import NewOperation, postgres, rules
+from longreel.server.notify import JOBS_QUEUED, operation_done
+from longreel.server.store import AlreadyExists, NewOperation, Outcome, postgres, rules
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore
 from longreel.server.store.postgres.clock import monotonic_us
-from longreel.server.store.postgres.db import MIGRATION_LOCK, Database
+from longreel.server.store.postgres.db import CHANNEL, MIGRATION_LOCK, Database
 from longreel.server.store.postgres.queries import POSTGRES
 from longreel.server.store.postgres.steps import run
 from longreel.video.v1 import video_service_pb2 as pb
@@ -260,3 +261,32 @@ def test_a_server_stopped_while_its_migration_waits_exits_at_once():
         assert server.returncode == 0, err
         assert "Traceback" not in err
         assert "listening" not in out  # it never said it was ready
+
+
+async def test_postgres_sends_one_notification_per_key_per_commit(postgres_database: str) -> None:
+    url = fresh_schema(postgres_database)
+    store = PostgresStore(url)
+    await store.open()
+    heard: list[str] = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {CHANNEL}")
+
+        async def collect() -> None:
+            async for note in listener.notifies():
+                heard.append(note.payload)
+
+        collecting = asyncio.create_task(collect())
+        try:
+            await store.start_create(new_op("op1", store.now()), "One", "")
+            with pytest.raises(AlreadyExists):
+                await store.start_create(
+                    NewOperation("op2", "op1", "videos/op1", store.now(), "queued"), "Refused", ""
+                )
+            assert await store.claim_job("w", store.now(), LEASE) is not None
+            await store.finish("op1", "w", store.now(), Outcome("done", response=b""))
+            await asyncio.sleep(0.5)  # for any second notification to arrive
+        finally:
+            collecting.cancel()
+            await asyncio.gather(collecting, return_exceptions=True)
+            await store.close()
+    assert heard == [JOBS_QUEUED, operation_done("op1")]

@@ -34,6 +34,7 @@ from ..rules import Replayed
 from .batch import Batcher
 from .clock import DatabaseClock, monotonic_us
 from .db import Conn, Database
+from .notify import PostgresNotifier
 from .queries import POSTGRES
 from .steps import run, start_create
 
@@ -46,6 +47,9 @@ class PostgresStore:
 
     def __init__(self, conninfo: str, *, local_clock: Callable[[], int] = monotonic_us) -> None:
         self.conninfo = conninfo
+        # Sent by the rules with pg_notify, delivered on commit; this process
+        # hears its own signals over LISTEN like everyone else's.
+        self.signals = PostgresNotifier(conninfo)
         self._db = Database(conninfo)
         # Group commit for the writes that hold a counter's lock to commit; one
         # batcher per counter, so no transaction waits for both (no deadlock
@@ -61,8 +65,10 @@ class PostgresStore:
     async def open(self) -> None:
         await self._db.open()
         await self._clock.start()
+        await self.signals.start()
 
     async def close(self) -> None:
+        await self.signals.stop()
         for batcher in self._batchers:
             await batcher.close()
         await self._clock.stop()

@@ -2,8 +2,10 @@
 
 Every method is one transaction, running one of the store's rules
 (../rules.py) on SQLite's queries (queries.py). Writes go through the
-group-commit writer (db.Database.write); reads of one row by key run on the
-event loop (Database.read_row), other reads through the reader pool.
+group-commit writer (db.Database.write), which sends a write's signals to
+this process's waiters (self.signals) after its commit; reads of one row by
+key run on the event loop (Database.read_row), other reads through the
+reader pool.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, TypeVar
 
 from ... import clock
 from ...filtering import Filter
+from ...notify import Notifier
 from .. import rules
 from ..base import (
     ClaimedJob,
@@ -55,7 +58,9 @@ class SQLiteStore:
     """Store on one SQLite file (WAL, synchronous=FULL)."""
 
     def __init__(self, path: Path) -> None:
-        self._db = Database(path)
+        # In process only: other processes on the file (video-worker) poll.
+        self.signals = Notifier()
+        self._db = Database(path, self.signals.notify)
 
     def now(self) -> int:
         """This machine's clock: every process on one SQLite file runs on it."""
@@ -71,7 +76,8 @@ class SQLiteStore:
     # Each takes a rule's maker: a read tried on the loop first may run again
     # on a reader thread (Database.read_row), and a rule runs only once.
     async def _write(self, rule: Callable[[], Rule[T]]) -> T:
-        return await self._db.write(lambda conn: run(conn, rule()))
+        signals: list[str] = []  # sent by the writer once the write commits
+        return await self._db.write(lambda conn: run(conn, rule(), signals), signals)
 
     async def _read_row(self, rule: Callable[[], Rule[T]]) -> T:
         return await self._db.read_row(lambda conn: run(conn, rule()))
