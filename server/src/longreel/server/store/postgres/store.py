@@ -1,35 +1,32 @@
 """The PostgreSQL backend: several servers and workers on one database.
 
-Every write is one transaction (db.Database.run), and a read one
-statement outside any (Database.read), each running one of the store's
-rules (../rules.py) on PostgreSQL's queries (queries.py). Starting a create
-and finishing a job share their transaction with concurrent ones of the
-same kind (batch.py: group commit). Workers claim jobs with FOR UPDATE SKIP
+Every write is one transaction (db.Database.run), and a read one statement
+outside any (Database.read), most running one of the store's rules
+(../rules.py, run by ../ruled.py) on PostgreSQL's queries (queries.py).
+Starting a create and finishing a job share their transaction with
+concurrent ones of the same kind (batch.py: group commit). Workers claim jobs with FOR UPDATE SKIP
 LOCKED, so any number share the queue without taking one job twice. Locks
 are taken in one order everywhere: a job's row, then its operation's.
 """
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from ...filtering import Filter
 from .. import rules
 from ..base import (
     CREATE,
     DELETE,
-    ClaimedJob,
     FinishedCounts,
     NewOperation,
     OperationRow,
     Outcome,
     QueueCounts,
-    VideoRow,
 )
 from ..columns import FAILURE_COUNTS, FINISHED_COUNT, QUEUE_COUNTS, finished_counts, queue_counts
-from ..dialect import Query, Rule
+from ..dialect import Rule
+from ..ruled import RuledStore
 from ..rules import Replayed
 from .batch import Batcher
 from .clock import DatabaseClock, monotonic_us
@@ -42,8 +39,10 @@ T = TypeVar("T")
 COUNT_TIMEOUT = "5s"  # statement_timeout of the metrics' counts: they never hold a connection long
 
 
-class PostgresStore:
+class PostgresStore(RuledStore):
     """Store on a PostgreSQL database, shared by any number of processes."""
+
+    dialect = POSTGRES
 
     def __init__(self, conninfo: str, *, local_clock: Callable[[], int] = monotonic_us) -> None:
         self.conninfo = conninfo
@@ -74,20 +73,16 @@ class PostgresStore:
         await self._clock.stop()
         await self._db.close()
 
-    def _write(self, rule: Callable[[], Rule[T]]) -> Awaitable[T]:
+    async def _write(self, rule: Callable[[], Rule[T]]) -> T:
         """The rule in a transaction of its own (made afresh for each attempt)."""
-        return self._db.run(lambda conn: run(conn, rule()))
+        return await self._db.run(lambda conn: run(conn, rule()))
 
-    def _read(self, rule: Callable[[], Rule[T]]) -> Awaitable[T]:
+    async def _read(self, rule: Callable[[], Rule[T]]) -> T:
         """A rule of one statement that only reads, outside any transaction."""
-        return self._db.read(lambda conn: run(conn, rule()))
+        return await self._db.read(lambda conn: run(conn, rule()))
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute("SELECT 1"))
-
-    async def secret(self) -> bytes:
-        candidate = secrets.token_bytes(32)
-        return await self._write(lambda: rules.secret(candidate))
 
     async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
         return await self._replaying(lambda conn: start_create(conn, op, title, plot), CREATE, op)
@@ -111,40 +106,6 @@ class PostgresStore:
                 return found
 
             return await self._db.run(replay)
-
-    async def get_operation(
-        self, operation_id: str, principal: str | None = None
-    ) -> OperationRow | None:
-        return await self._read(lambda: rules.fetch_operation(POSTGRES, operation_id, principal))
-
-    async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
-    ) -> list[OperationRow]:
-        return await self._read(
-            lambda: rules.list_operations(POSTGRES, where, after_seq, limit, principal)
-        )
-
-    async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
-        return await self._read(lambda: rules.get_video(POSTGRES, video_id, principal))
-
-    async def list_videos(
-        self, after_seq: int, limit: int, principal: str | None = None
-    ) -> list[VideoRow]:
-        return await self._read(lambda: rules.list_videos(POSTGRES, after_seq, limit, principal))
-
-    async def cancel_operation(
-        self, operation_id: str, now: int, error: bytes, principal: str | None = None
-    ) -> OperationRow:
-        return await self._write(
-            lambda: rules.cancel(POSTGRES, operation_id, now, error, principal)
-        )
-
-    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
-        await self._write(lambda: rules.delete_operation(POSTGRES, operation_id, principal))
-
-    async def expire_operations(self, ended_before: int, limit: int) -> int:
-        query = Query("expire", {"before": ended_before, "limit": limit}, "count")
-        return await self._write(lambda: rules.single(query))
 
     async def backlog(self) -> int:
         async def work(conn: Conn) -> int:
@@ -171,25 +132,7 @@ class PostgresStore:
 
         return await self._db.run(work)
 
-    async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
-        return await self._write(lambda: rules.claim(owner, now, lease))
-
-    async def heartbeat(
-        self, operation_id: str, owner: str, now: int, lease: int, percent: int, message: str
-    ) -> bool:
-        return await self._write(
-            lambda: rules.heartbeat(operation_id, owner, now, lease, percent, message)
-        )
-
     async def finish(self, operation_id: str, owner: str, now: int, outcome: Outcome) -> None:
         await self._finishes(
             lambda conn: run(conn, rules.finish_leased(operation_id, owner, now, outcome))
         )
-
-    async def retry_later(
-        self, operation_id: str, owner: str, now: int, not_before: int, message: str
-    ) -> None:
-        await self._write(lambda: rules.retry_later(operation_id, owner, now, not_before, message))
-
-    async def release(self, operation_id: str, owner: str) -> None:
-        await self._write(lambda: rules.release(operation_id, owner))

@@ -1,37 +1,27 @@
 """The SQLite backend: the embedded default, one file under the data directory.
 
-Every method is one transaction, running one of the store's rules
-(../rules.py) on SQLite's queries (queries.py). Writes go through the
-group-commit writer (db.Database.write), which sends a write's signals to
-this process's waiters (self.signals) after its commit; reads of one row by
-key run on the event loop (Database.read_row), other reads through the
-reader pool.
+Every method is one transaction, most of them one of the store's rules
+(../rules.py, run by ../ruled.py) on SQLite's queries (queries.py). Writes
+go through the group-commit writer (db.Database.write), which sends a
+write's signals to this process's waiters (self.signals) after its commit;
+reads of one row by key run on the event loop (Database.read_row), other
+reads through the reader pool.
 """
 
 from __future__ import annotations
 
 import asyncio
-import secrets
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ... import clock
-from ...filtering import Filter
 from ...notify import Notifier
-from .. import rules
-from ..base import (
-    ClaimedJob,
-    FinishedCounts,
-    NewOperation,
-    OperationRow,
-    Outcome,
-    QueueCounts,
-    VideoRow,
-)
+from ..base import FinishedCounts, QueueCounts
 from ..columns import FAILURE_COUNTS, FINISHED_COUNT, QUEUE_COUNTS, finished_counts, queue_counts
 from ..dialect import Query, Rule, drive
+from ..ruled import RuledStore
 from .db import Database
 from .queries import SQLITE
 
@@ -54,8 +44,10 @@ def run(conn: sqlite3.Connection, rule: Rule[T], signals: list[str] | None = Non
     return drive(rule, execute, signal)
 
 
-class SQLiteStore:
+class SQLiteStore(RuledStore):
     """Store on one SQLite file (WAL, synchronous=FULL)."""
+
+    dialect = SQLITE
 
     def __init__(self, path: Path) -> None:
         # In process only: other processes on the file (video-worker) poll.
@@ -88,47 +80,6 @@ class SQLiteStore:
     async def ping(self) -> None:
         await self._db.write(lambda conn: None)  # an empty write transaction
 
-    async def secret(self) -> bytes:
-        return await self._write(lambda: rules.secret(secrets.token_bytes(32)))
-
-    async def start_create(self, op: NewOperation, title: str, plot: str) -> OperationRow:
-        return await self._write(lambda: rules.start_create(SQLITE, op, title, plot))
-
-    async def start_delete(self, op: NewOperation) -> OperationRow:
-        return await self._write(lambda: rules.start_delete(SQLITE, op))
-
-    async def get_operation(
-        self, operation_id: str, principal: str | None = None
-    ) -> OperationRow | None:
-        return await self._read_row(lambda: rules.fetch_operation(SQLITE, operation_id, principal))
-
-    async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
-    ) -> list[OperationRow]:
-        return await self._read(
-            lambda: rules.list_operations(SQLITE, where, after_seq, limit, principal)
-        )
-
-    async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
-        return await self._read_row(lambda: rules.get_video(SQLITE, video_id, principal))
-
-    async def list_videos(
-        self, after_seq: int, limit: int, principal: str | None = None
-    ) -> list[VideoRow]:
-        return await self._read(lambda: rules.list_videos(SQLITE, after_seq, limit, principal))
-
-    async def cancel_operation(
-        self, operation_id: str, now: int, error: bytes, principal: str | None = None
-    ) -> OperationRow:
-        return await self._write(lambda: rules.cancel(SQLITE, operation_id, now, error, principal))
-
-    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
-        await self._write(lambda: rules.delete_operation(SQLITE, operation_id, principal))
-
-    async def expire_operations(self, ended_before: int, limit: int) -> int:
-        query = Query("expire", {"before": ended_before, "limit": limit}, "count")
-        return int(await self._write(lambda: rules.single(query)))
-
     async def backlog(self) -> int:
         sql = "SELECT value FROM meta WHERE key = 'backlog'"
         row = await self._db.read(lambda c: c.execute(sql).fetchone())
@@ -150,24 +101,3 @@ class SQLiteStore:
             return finished_counts(finished, conn.execute(failures).fetchone())
 
         return await self._db.read(read)
-
-    async def claim_job(self, owner: str, now: int, lease: int) -> ClaimedJob | None:
-        return await self._write(lambda: rules.claim(owner, now, lease))
-
-    async def heartbeat(
-        self, operation_id: str, owner: str, now: int, lease: int, percent: int, message: str
-    ) -> bool:
-        return await self._write(
-            lambda: rules.heartbeat(operation_id, owner, now, lease, percent, message)
-        )
-
-    async def finish(self, operation_id: str, owner: str, now: int, outcome: Outcome) -> None:
-        await self._write(lambda: rules.finish_leased(operation_id, owner, now, outcome))
-
-    async def retry_later(
-        self, operation_id: str, owner: str, now: int, not_before: int, message: str
-    ) -> None:
-        await self._write(lambda: rules.retry_later(operation_id, owner, now, not_before, message))
-
-    async def release(self, operation_id: str, owner: str) -> None:
-        await self._write(lambda: rules.release(operation_id, owner))
