@@ -25,10 +25,10 @@ from longreel.common.rlimits import raise_open_files_limit
 from . import edge, hosts, tracing
 from .app import create_app
 from .connections import fit_to_fd_limit, held_room
-from .edge import Limits
 from .flags import hold_limits, parse_args
 from .holds import HoldLimits
 from .metrics import GatewayMetrics
+from .refusals import Limits
 
 log = logging.getLogger("longreel.gateway")
 
