@@ -22,7 +22,6 @@ from longreel.gateway.__main__ import serve_metrics
 from longreel.gateway.metrics import GatewayMetrics
 from longreel.server import notify
 from longreel.server.metrics import JobMetrics
-from longreel.server.notify import Notifier
 from longreel.server.store import NewOperation
 from longreel.server.store.sqlite import SQLiteStore
 from longreel.server.workers import WorkerPool
@@ -140,20 +139,20 @@ def test_waiting_operations_show_as_queued_with_the_age_of_the_oldest(start_serv
 async def test_a_takeover_and_a_retry_are_counted_by_the_worker_that_makes_them(
     tmp_path: Path,
 ) -> None:
-    store, notifier = SQLiteStore(tmp_path / "videos.db"), Notifier()
+    store = SQLiteStore(tmp_path / "videos.db")
     await store.open()
     registry = CollectorRegistry()
     processor = GatedProcessor(open_gate=True)
     processor.fail_with, processor.failures_left = OSError("a disk hiccup"), 1
     pool = WorkerPool(
-        store, notifier, processor, concurrency=1, lease_seconds=1.0, metrics=JobMetrics(registry)
+        store, processor, concurrency=1, lease_seconds=1.0, metrics=JobMetrics(registry)
     )
     try:
         op = NewOperation("op1", "v1", "videos/v1", store.now(), "queued")
         await store.start_create(op, "Orphaned", "")
         # A worker that claimed it for a moment and died, lease and all.
         assert await store.claim_job("ghost", store.now(), 1) is not None
-        with notifier.subscribe(notify.operation_done("op1")) as done:
+        with store.signals.subscribe(notify.operation_done("op1")) as done:
             pool.start()
             assert await done.wait(30)
     finally:

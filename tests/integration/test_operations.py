@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
+from typing import Any
 
 import grpc
 import pytest
@@ -10,6 +12,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 from google.rpc import code_pb2
 
+from longreel.server.notify import JOBS_QUEUED, cancel_requested
 from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import create, metadata, until, video, wait, waiters
@@ -213,3 +216,28 @@ def test_wait_is_woken_by_a_cancel_before_any_worker_took_the_job(start_server):
     until(lambda: waiters(api, op.name), what="the wait subscribed")
     api.operations.CancelOperation(operations_pb2.CancelOperationRequest(name=op.name))
     assert future.result(timeout=10).error.code == code_pb2.CANCELLED
+
+
+def test_a_create_and_a_cancel_at_the_server_wake_each_waiter_once(api: Any) -> None:
+    """Handlers send nothing themselves: the store's one signal per commit is
+    all a waiter in the server's own process hears (on PostgreSQL, once over
+    LISTEN; never a local wake-up and then the same one again)."""
+    signals = api.server.server.store.signals
+
+    async def wakes(key: str, act: Any) -> tuple[Any, int]:
+        with signals.subscribe(key) as heard:
+            result = await asyncio.to_thread(act)
+            count = 0
+            while await heard.wait(0.5 if count else 10):
+                count += 1
+            return result, count
+
+    made, queued = api.server.call(wakes(JOBS_QUEUED, lambda: create(api, title="Once")))
+    assert queued == 1
+    operation_id = made.name.split("/")[1]
+    assert api.processor.started.wait(10)
+    cancel = operations_pb2.CancelOperationRequest(name=made.name)
+    _, told = api.server.call(
+        wakes(cancel_requested(operation_id), lambda: api.operations.CancelOperation(cancel))
+    )
+    assert told == 1

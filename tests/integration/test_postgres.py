@@ -21,12 +21,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from longreel.server import clock
 from longreel.server.app import VideoServer
 from longreel.server.config import Config
-from longreel.server.store import NewOperation, migrations
+from longreel.server.notify import JOBS_QUEUED, operation_done
+from longreel.server.store import AlreadyExists, NewOperation, Outcome, postgres, rules
 from longreel.server.store.base import CREATE
 from longreel.server.store.postgres import PostgresStore
-from longreel.server.store.postgres_clock import monotonic_us
-from longreel.server.store.postgres_db import MIGRATION_LOCK, Database
-from longreel.server.store.postgres_steps import insert_operation
+from longreel.server.store.postgres.clock import monotonic_us
+from longreel.server.store.postgres.db import CHANNEL, MIGRATION_LOCK, Database
+from longreel.server.store.postgres.queries import POSTGRES
+from longreel.server.store.postgres.steps import run
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
@@ -37,7 +39,9 @@ from ..processors import GatedProcessor
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
-MIGRATIONS = [f for f in resources.files(migrations).iterdir() if f.name.startswith("postgres_")]
+MIGRATIONS = [
+    f for f in resources.files(postgres).joinpath("migrations").iterdir() if f.name.endswith(".sql")
+]
 pytestmark = pytest.mark.postgres  # every test here is about PostgreSQL
 
 SECOND = 1_000_000
@@ -120,7 +124,7 @@ async def test_a_page_token_cannot_pass_a_create_that_commits_late(url):
     try:
         async with await psycopg.AsyncConnection.connect(url) as slow, slow.transaction():
             # Another server's create has taken its keyset number and not committed yet.
-            await insert_operation(slow, CREATE, new_op("slow", store.now()))
+            await run(slow, rules.insert_operation(POSTGRES, CREATE, new_op("slow", store.now())))
             fast = asyncio.create_task(store.start_create(new_op("fast", store.now()), "F", ""))
             await asyncio.sleep(0.3)  # time for "fast" to commit first, if it could
             seen += await store.list_operations(None, 0, 100)
@@ -257,3 +261,32 @@ def test_a_server_stopped_while_its_migration_waits_exits_at_once():
         assert server.returncode == 0, err
         assert "Traceback" not in err
         assert "listening" not in out  # it never said it was ready
+
+
+async def test_postgres_sends_one_notification_per_key_per_commit(postgres_database: str) -> None:
+    url = fresh_schema(postgres_database)
+    store = PostgresStore(url)
+    await store.open()
+    heard: list[str] = []
+    async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
+        await listener.execute(f"LISTEN {CHANNEL}")
+
+        async def collect() -> None:
+            async for note in listener.notifies():
+                heard.append(note.payload)
+
+        collecting = asyncio.create_task(collect())
+        try:
+            await store.start_create(new_op("op1", store.now()), "One", "")
+            with pytest.raises(AlreadyExists):
+                await store.start_create(
+                    NewOperation("op2", "op1", "videos/op1", store.now(), "queued"), "Refused", ""
+                )
+            assert await store.claim_job("w", store.now(), LEASE) is not None
+            await store.finish("op1", "w", store.now(), Outcome("done", response=b""))
+            await asyncio.sleep(0.5)  # for any second notification to arrive
+        finally:
+            collecting.cancel()
+            await asyncio.gather(collecting, return_exceptions=True)
+            await store.close()
+    assert heard == [JOBS_QUEUED, operation_done("op1")]

@@ -10,7 +10,7 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from longreel.server.store.sqlite_db import Database
+from longreel.server.store.sqlite.db import Database
 
 from ..helpers import create, details, until
 from ..processors import GatedProcessor

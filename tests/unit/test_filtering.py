@@ -69,14 +69,15 @@ def test_bad_filters_say_what_is_wrong(text, message):
 def test_values_become_parameters_never_sql_text():
     tree = parse('metadata.target = "x\' OR 1=1 --"', FILTER_FIELDS)
     assert tree is not None
-    sql, params = compile_filter(tree, {"target": "target"})
-    assert sql == "target = ?"
-    assert params == ["x' OR 1=1 --"]
+    sql, params = compile_filter(tree, {"target": "target"}, lambda name: f":{name}")
+    assert sql == "target = :filter0"
+    assert params == {"filter0": "x' OR 1=1 --"}
 
 
 def test_nested_filters_compile_with_their_grouping():
     tree = parse("NOT (done = true OR error.code != 0)", FILTER_FIELDS)
     assert tree is not None
-    sql, params = compile_filter(tree, {"done": "done", "error_code": "error_code"})
-    assert sql == "NOT ((done = ? OR error_code <> ?))"
-    assert params == [True, 0]
+    columns = {"done": "done", "error_code": "error_code"}
+    sql, params = compile_filter(tree, columns, lambda name: f"%({name})s")
+    assert sql == "NOT ((done = %(filter0)s OR error_code <> %(filter1)s))"
+    assert params == {"filter0": True, "filter1": 0}

@@ -11,7 +11,7 @@ from typing import Any
 import uvicorn
 from uvicorn.server import ServerState
 
-from longreel.gateway import edge
+from longreel.gateway import edge, refusals
 
 
 class Transport(asyncio.Transport):
@@ -33,7 +33,7 @@ class Transport(asyncio.Transport):
 
 
 async def _admitted(hosts: list[str]) -> list[bool]:
-    kind = edge.protocol(edge.Limits(max_connections_per_address=2))
+    kind = edge.protocol(refusals.Limits(max_connections_per_address=2))
     config = uvicorn.Config(app=lambda scope, receive, send: None, http=kind, log_config=None)
     config.load()
     state = ServerState()

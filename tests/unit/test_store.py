@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
+from longreel.server.notify import JOBS_QUEUED, cancel_requested, operation_done
 from longreel.server.store import (
     AlreadyExists,
     Conflict,
@@ -17,7 +19,9 @@ from longreel.server.store import (
     QueueCounts,
     RequestIdReused,
 )
+from longreel.server.store.postgres.queries import POSTGRES
 from longreel.server.store.sqlite import SQLiteStore
+from longreel.server.store.sqlite.queries import SQLITE
 
 LEASE = 10_000_000  # 10 s in microseconds
 T0 = 1_800_000_000_000_000
@@ -288,3 +292,72 @@ async def test_cancels_racing_heartbeats_and_finishes_never_deadlock(store):
     await asyncio.gather(*(beat(i) for i in range(20)), *(cancel(i) for i in range(20)))
     rows = [await store.get_operation(f"op{i}") for i in range(20)]
     assert all(row is not None and row.done and row.cancel_requested for row in rows)
+
+
+def test_both_dialects_name_the_same_queries():
+    """A rule asks for a query by name: each dialect must hold every one."""
+    assert sorted(SQLITE.queries) == sorted(POSTGRES.queries)
+
+
+# --- signals: sent by the store after the commit, once per key, never for a write undone ---
+
+QUIET = 0.5  # seconds in which no (second) signal may come
+
+
+async def test_a_committed_write_wakes_its_waiters_once_and_after_the_commit(store: Any) -> None:
+    with store.signals.subscribe(JOBS_QUEUED) as queued:
+        await store.start_create(new_op(1), "One", "")
+        assert await queued.wait(10)
+        assert not await queued.wait(QUIET)
+    assert await store.claim_job("w", store.now(), LEASE) is not None
+    with store.signals.subscribe(operation_done("op1")) as done:
+        await store.finish("op1", "w", store.now(), Outcome("done", response=b""))
+        assert await done.wait(10)
+        row = await store.get_operation("op1")  # what woke us is committed
+        assert row is not None and row.done
+        assert not await done.wait(QUIET)
+
+
+async def test_a_cancel_tells_the_worker_or_the_waiters_whichever_it_concerns(store: Any) -> None:
+    await store.start_create(new_op(1), "Held", "")
+    await store.start_create(new_op(2), "Queued", "")
+    assert (await store.claim_job("w", store.now(), LEASE)).operation_id == "op1"
+    with store.signals.subscribe(cancel_requested("op1")) as told:
+        await store.cancel_operation("op1", store.now(), b"cancelled")
+        assert await told.wait(10)
+    with (
+        store.signals.subscribe(operation_done("op2")) as done,
+        store.signals.subscribe(cancel_requested("op2")) as not_told,
+    ):
+        await store.cancel_operation("op2", store.now(), b"cancelled")
+        assert await done.wait(10)  # no worker held it: it ended at once
+        assert not await not_told.wait(QUIET)
+
+
+async def test_a_refused_write_sends_no_signal(store: Any) -> None:
+    with store.signals.subscribe(JOBS_QUEUED) as queued:
+        await store.start_create(new_op(1, video="same"), "First", "")
+        assert await queued.wait(10)  # PostgreSQL's may come after the call returns
+        with pytest.raises(AlreadyExists):
+            await store.start_create(new_op(2, video="same"), "Second", "")
+        assert not await queued.wait(QUIET)
+    assert await store.claim_job("w", store.now(), LEASE) is not None
+    with store.signals.subscribe(operation_done("op1")) as done:
+        with pytest.raises(LeaseLost):
+            await store.finish("op1", "not-the-owner", store.now(), Outcome("x", response=b""))
+        assert not await done.wait(QUIET)
+
+
+async def test_a_write_undone_in_a_shared_transaction_sends_no_signal(store: Any) -> None:
+    """Twins in one group commit: the one refused is rolled back, signal and all."""
+    with store.signals.subscribe(operation_done("op1")) as done:
+        await store.start_create(new_op(1), "One", "")
+        assert await store.claim_job("w", store.now(), LEASE) is not None
+        results = await asyncio.gather(
+            store.finish("op1", "w", store.now(), Outcome("done", response=b"")),
+            store.finish("op1", "w", store.now(), Outcome("done", response=b"")),
+            return_exceptions=True,
+        )
+        assert sum(isinstance(r, LeaseLost) for r in results) == 1
+        assert await done.wait(10)
+        assert not await done.wait(QUIET)

@@ -26,11 +26,11 @@ from longreel.common.s3 import BucketError
 from . import edge, hosts, tracing
 from .app import create_app
 from .connections import fit_to_fd_limit, held_room
-from .edge import Limits
 from .flags import hold_limits, parse_args
 from .holds import HoldLimits
 from .metrics import GatewayMetrics
 from .redirect import Redirects
+from .refusals import Limits
 
 log = logging.getLogger("longreel.gateway")
 

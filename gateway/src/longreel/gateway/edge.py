@@ -19,61 +19,19 @@ import asyncio
 import functools
 import socket
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar
 
-import grpc
 import httptools
 import uvicorn
-from google.rpc import error_details_pb2
 from uvicorn._types import ASGI3Application
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
-from .bodies import BODY_TIMEOUT, MAX_BODY
-from .connections import RETRY_AFTER, Connections, TooMany
-from .errors import DOMAIN, build_status, error_bytes
+from . import refusals
+from .connections import Connections, TooMany
 from .holds import network_of
+from .refusals import Limits, Refusal
 
 LINGER = 2.0  # seconds a refused connection is still read (and discarded) before it closes
-SEND_TIMEOUT = 30.0  # seconds writing may stay paused (a client not reading) before closing
-
-
-@dataclass(frozen=True)
-class Limits:
-    """What one caller may send, and how slowly; bytes and seconds."""
-
-    max_head: int = 64 * 1024
-    max_line: int = 8 * 1024
-    max_fields: int = 100
-    max_url: int = 8 * 1024
-    max_body: int = MAX_BODY  # the one number: bodies.py refuses the same past it
-    header_timeout: float = 10.0
-    body_timeout: float = BODY_TIMEOUT
-    max_connections: int = 4096
-    max_connections_per_address: int = 256
-    max_held: int = 0  # refused connections held before their answer (connections.py)
-    send_timeout: float = SEND_TIMEOUT
-
-
-class Refusal(Exception):
-    """An answer the edge gives itself, and then closes the connection."""
-
-    def __init__(
-        self,
-        http_status: int,
-        reason: str,
-        message: str,
-        code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(message)
-        info = error_details_pb2.ErrorInfo(reason=reason, domain=DOMAIN)
-        self.status = build_status(code, message, [info])
-        self.http_status = http_status
-        self.headers = headers
-
-    def answer(self) -> bytes:
-        return error_bytes(self.status, self.http_status, self.headers)
 
 
 async def serve(server: uvicorn.Server, sockets: list[socket.socket], limits: Limits) -> None:
@@ -126,7 +84,7 @@ class EdgeProtocol(HttpToolsProtocol):
             self.table.admit(self, address)
         except TooMany as exc:
             self._closing = True
-            refusal = _too_many(exc, self.limits)
+            refusal = refusals.too_many(exc, self.limits)
             if self.table.hold(self):  # the tarpit: answered after the header deadline
                 self.flow.pause_reading()
                 _shrink_receive_buffer(transport)
@@ -139,7 +97,7 @@ class EdgeProtocol(HttpToolsProtocol):
             self.transport.write(refusal.answer())
             self.transport.close()
             return
-        self._arm(self.limits.header_timeout, _head_late)
+        self._arm(self.limits.header_timeout, refusals.head_late)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.table.release(self)
@@ -190,7 +148,8 @@ class EdgeProtocol(HttpToolsProtocol):
                 else (self._framed_bytes, 2 * self.limits.max_body + self.limits.max_head)
             )
             if used >= most:
-                self._refuse((_head_too_large if head else _body_too_large)(self.limits))
+                too_large = refusals.head_too_large if head else refusals.body_too_large
+                self._refuse(too_large(self.limits))
                 return
             piece, data = data[: most - used], data[most - used :]
             if head:
@@ -232,7 +191,7 @@ class EdgeProtocol(HttpToolsProtocol):
         # A keep-alive request: its head's clock starts now; a pipelined one's
         # once the answer in progress is complete (on_response_complete).
         if self._deadline is None and not self._answer_in_progress():
-            self._arm(self.limits.header_timeout, _head_late)
+            self._arm(self.limits.header_timeout, refusals.head_late)
 
     def on_url(self, url: bytes) -> None:
         super().on_url(url)
@@ -263,15 +222,15 @@ class EdgeProtocol(HttpToolsProtocol):
         self._disarm()
         declared = _content_length(self.headers)
         if declared is not None and declared > self.limits.max_body:
-            raise _body_too_large(self.limits)
+            raise refusals.body_too_large(self.limits)
         if not self._answer_in_progress():  # else queued: its clock starts when it runs
-            self._arm(self.limits.body_timeout, _body_late)
+            self._arm(self.limits.body_timeout, refusals.body_late)
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
         self._body_bytes += len(body)
         if self._body_bytes > self.limits.max_body:  # chunked: no Content-Length to check first
-            raise _body_too_large(self.limits)
+            raise refusals.body_too_large(self.limits)
         super().on_body(body)
 
     def on_message_complete(self) -> None:
@@ -293,13 +252,13 @@ class EdgeProtocol(HttpToolsProtocol):
         cycle = self._answering
         if running:
             if cycle is not None and cycle.more_body and self._deadline is None:
-                self._arm(self.limits.body_timeout, _body_late)  # its body is still to come
+                self._arm(self.limits.body_timeout, refusals.body_late)  # its body is still to come
         elif self.pipeline:
             pass
         elif self._head_begun:  # the next head began while this answer was sent
             self._unset_keepalive_if_required()  # its own deadline governs, not keep-alive's
             if self._deadline is None:
-                self._arm(self.limits.header_timeout, _head_late)
+                self._arm(self.limits.header_timeout, refusals.head_late)
         else:
             self.table.idle(self)
 
@@ -377,50 +336,3 @@ def _content_length(headers: list[tuple[bytes, bytes]]) -> int | None:
         if name == b"content-length" and value.isdigit():
             return int(value)  # llhttp has checked it is a number of bounded length
     return None
-
-
-def _head_too_large(limits: Limits) -> Refusal:
-    return Refusal(
-        431, "HEADERS_TOO_LARGE", f"the request head is larger than {limits.max_head} bytes"
-    )
-
-
-def _body_too_large(limits: Limits) -> Refusal:
-    return Refusal(413, "BODY_TOO_LARGE", f"the body is larger than {limits.max_body} bytes")
-
-
-def _head_late(limits: Limits) -> Refusal:
-    return Refusal(
-        408,
-        "HEADER_TIMEOUT",
-        f"the request head did not arrive within {limits.header_timeout:g} s",
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-    )
-
-
-def _body_late(limits: Limits) -> Refusal:
-    return Refusal(
-        408,
-        "BODY_TIMEOUT",
-        f"the body did not arrive within {limits.body_timeout:g} s",
-        grpc.StatusCode.DEADLINE_EXCEEDED,
-    )
-
-
-def _too_many(exc: TooMany, limits: Limits) -> Refusal:
-    retry = {"Retry-After": str(RETRY_AFTER)}
-    if exc.per_address:
-        return Refusal(
-            429,
-            "TOO_MANY_CONNECTIONS_FROM_ADDRESS",
-            f"this address has {limits.max_connections_per_address} connections open already",
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
-            retry,
-        )
-    return Refusal(
-        503,
-        "TOO_MANY_CONNECTIONS",
-        f"the gateway holds {limits.max_connections} connections already; retry shortly",
-        grpc.StatusCode.UNAVAILABLE,
-        retry,
-    )

@@ -17,8 +17,8 @@ from longreel.common.s3 import parse_url
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from .bodies import BODY_TIMEOUT
-from .edge import SEND_TIMEOUT
 from .holds import MAX_HELD, SERVER_STREAMS, HoldLimits
+from .refusals import SEND_TIMEOUT
 
 MIN_TIMEOUT, MAX_TIMEOUT = 0.001, 3600.0  # seconds: any of the edge's deadlines
 MAX_CONNECTIONS = 1_000_000  # any connection cap at most: past it is a typo

@@ -1,4 +1,4 @@
-"""Wiring: store, notifier, workers and the grpc.aio server with health and reflection."""
+"""Wiring: store (and its signals), workers and the grpc.aio server with health and reflection."""
 
 from __future__ import annotations
 
@@ -95,7 +95,6 @@ def worker_pool(
     (concurrency, leases, attempts): one place, so that neither drops one."""
     return WorkerPool(
         backend.store,
-        backend.signals,
         processor,
         concurrency=config.workers,
         lease_seconds=config.lease_seconds,
@@ -210,11 +209,9 @@ class VideoServer:
             ],
         )
         backlog = self.config.max_backlog
-        videos = VideoService(
-            self.store, self.notifier, self.tokens, self.media, max_backlog=backlog
-        )
+        videos = VideoService(self.store, self.tokens, self.media, max_backlog=backlog)
         add_service(server, videos, VIDEO_SERVICE, limits)
-        operations = Operations(self.store, self.notifier, self.tokens)
+        operations = Operations(self.store, self.tokens)
         add_service(server, operations, OPERATIONS_SERVICE, limits)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         if self.config.reflection:

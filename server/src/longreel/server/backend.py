@@ -1,9 +1,9 @@
 """Where the data lives: the store and the signals that travel with it,
 chosen once from the Config for video-server and video-worker alike.
 
-SQLite is one process's store, so its signals are in-process events;
-PostgreSQL is shared by many processes, so its signals also arrive from
-the others by LISTEN/NOTIFY. This is the one module that knows which is
+The store sends its own signals, after each commit (store.signals): on
+SQLite in-process events, on PostgreSQL LISTEN/NOTIFY, which also brings
+other processes' signals. This is the one module that knows which store is
 which: everything else takes a Backend and asks no type.
 """
 
@@ -14,8 +14,7 @@ from dataclasses import dataclass
 import psycopg
 
 from .config import DATABASE_FILE, Config
-from .notify import Notifier, Signals
-from .notify_postgres import PostgresNotifier
+from .notify import Signals
 from .store import Store
 from .store.postgres import PostgresStore
 from .store.sqlite import SQLiteStore
@@ -23,23 +22,21 @@ from .store.sqlite import SQLiteStore
 
 @dataclass
 class Backend:
-    """A store, the signals of its changes, and the listener (if any) that
-    brings other processes' signals: opened and closed together."""
+    """A store and the signals of its changes (its own: store.signals),
+    opened and closed together."""
 
     store: Store
-    signals: Signals
-    listener: PostgresNotifier | None = None
+
+    @property
+    def signals(self) -> Signals:
+        return self.store.signals
 
     async def open(self) -> None:
-        """Open (and migrate) the store, then listen for others' signals."""
+        """Open (and migrate) the store; on PostgreSQL it then listens for signals."""
         await self.store.open()
-        if self.listener is not None:
-            await self.listener.start()
 
     async def close(self) -> None:
-        """Stop listening, then close the store; safe on a backend never opened."""
-        if self.listener is not None:
-            await self.listener.stop()
+        """Close the store, its listener first; safe on a backend never opened."""
         await self.store.close()
 
 
@@ -47,9 +44,8 @@ def open_backend(config: Config) -> Backend:
     """PostgreSQL when config names a database, else SQLite under the data
     directory. Nothing is connected yet: Backend.open() does that."""
     if config.database:
-        listener = PostgresNotifier(config.database)
-        return Backend(PostgresStore(config.database), listener, listener)
-    return Backend(SQLiteStore(config.data_dir / DATABASE_FILE), Notifier())
+        return Backend(PostgresStore(config.database))
+    return Backend(SQLiteStore(config.data_dir / DATABASE_FILE))
 
 
 def describe_store(config: Config) -> str:

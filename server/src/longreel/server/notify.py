@@ -2,11 +2,13 @@
 
 Keys name what changed: `operation_done(id)` when an operation finishes,
 `cancel_requested(id)` for the worker running it, JOBS_QUEUED for idle
-workers. This in-process notifier serves the embedded default where workers
-share the server's event loop; notify_postgres.PostgresNotifier offers
-the same interface across processes. Waiters must subscribe before they read
-the state they wait on, so a notification between the read and the wait is
-never lost.
+workers. Signals are sent by the store, after the commit that makes the
+change and only then (store.signals); handlers and workers only subscribe.
+This in-process notifier is SQLite's, whose writer thread signals after each
+COMMIT; store.postgres.notify.PostgresNotifier offers the same subscriptions
+across processes, over LISTEN/NOTIFY. Waiters must subscribe before they
+read the state they wait on, so a notification between the read and the
+wait is never lost.
 """
 
 from __future__ import annotations
@@ -29,9 +31,8 @@ def cancel_requested(operation_id: str) -> str:
 
 
 class Signals(Protocol):
-    """What handlers and workers need of a notifier, in process or across processes."""
+    """What handlers and workers need of the store's signals: to wait for them."""
 
-    def notify(self, key: str) -> None: ...
     def subscribe(self, key: str) -> AbstractContextManager[Subscription]: ...
 
 

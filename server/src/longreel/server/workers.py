@@ -66,7 +66,6 @@ class WorkerPool:
     def __init__(
         self,
         store: Store,
-        notifier: notify.Signals,
         processor: Processor,
         *,
         concurrency: int,
@@ -77,7 +76,6 @@ class WorkerPool:
     ) -> None:
         self.store = store
         self.tracer = trace.get_tracer(__name__, tracer_provider=tracer_provider)
-        self.notifier = notifier
         self.processor = processor
         self.concurrency = concurrency
         self.lease = int(lease_seconds * clock.SECOND)
@@ -112,7 +110,7 @@ class WorkerPool:
                 await asyncio.sleep(STORE_RETRY)
 
     async def _next_job(self, owner: str) -> None:
-        with self.notifier.subscribe(notify.JOBS_QUEUED) as queued:
+        with self.store.signals.subscribe(notify.JOBS_QUEUED) as queued:
             try:
                 job = await self._claim(owner)
             except StoreUnavailable as exc:
@@ -189,7 +187,7 @@ class WorkerPool:
 
     async def _process(self, job: ClaimedJob, tracker: Tracker) -> tuple[Outcome, int]:
         """How the job ended, and when (the finish time the store records)."""
-        with self.notifier.subscribe(notify.cancel_requested(job.operation_id)) as cancel:
+        with self.store.signals.subscribe(notify.cancel_requested(job.operation_id)) as cancel:
             watcher = asyncio.create_task(_watch_cancel(self.store, job, cancel, tracker))
             try:
                 # A cancel committed between the claim and the subscription
@@ -235,7 +233,6 @@ class WorkerPool:
             )
             self.metrics.retries.inc()
             log.info("retrying in %.1f s", delay, extra={"attempt": job.attempts + 1})
-            self.notifier.notify(notify.JOBS_QUEUED)
         return None
 
     async def _finish(
@@ -256,10 +253,8 @@ class WorkerPool:
                     return
                 await asyncio.sleep(STORE_RETRY)
             else:
-                # Counted before the signal: whoever it wakes sees the count.
                 self.metrics.ended(job.verb, outcome, time.monotonic() - started)
                 _log_finish(outcome, time.monotonic() - started)
-                self.notifier.notify(notify.operation_done(job.operation_id))
                 return
 
     async def _heartbeat(

@@ -42,9 +42,8 @@ FILTER_FIELDS = {
 
 
 class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
-    def __init__(self, store: Store, notifier: notify.Signals, tokens: PageTokens) -> None:
+    def __init__(self, store: Store, tokens: PageTokens) -> None:
         self.store = store
-        self.notifier = notifier
         self.tokens = tokens
 
     async def _get(self, name: str) -> OperationRow:
@@ -113,10 +112,6 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
             )
         except NotFound:
             raise not_found(OPERATION, request.name) from None
-        if row.done:
-            self.notifier.notify(notify.operation_done(row.id))
-        else:
-            self.notifier.notify(notify.cancel_requested(row.id))
         log.info("cancellation requested; %s", "done" if row.done else "its worker will stop")
         return empty_pb2.Empty()
 
@@ -126,8 +121,11 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     ) -> operations_pb2.Operation:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + _wait_seconds(request, context.time_remaining())
-        # Subscribe before reading, so a finish in between is not missed.
-        with self.notifier.subscribe(notify.operation_done(_operation_id(request.name))) as done:
+        # Subscribe before reading, so a finish in between is not missed; the
+        # store signals it once committed.
+        with self.store.signals.subscribe(
+            notify.operation_done(_operation_id(request.name))
+        ) as done:
             row = await self._get(request.name)
             while not row.done and (left := deadline - loop.time()) > 0:
                 await done.wait(min(left, RECHECK))

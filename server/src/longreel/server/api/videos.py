@@ -19,7 +19,7 @@ from longreel.common import logs
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .. import convert, names, notify, tracing, validation
+from .. import convert, names, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
 from ..media import MediaFailed, MediaMissing, MediaStore
@@ -74,7 +74,6 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
     def __init__(
         self,
         store: Store,
-        notifier: notify.Signals,
         tokens: PageTokens,
         media: MediaStore,
         *,
@@ -82,7 +81,6 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
     ) -> None:
         self.media = media
         self.store = store
-        self.notifier = notifier
         self.tokens = tokens
         self.max_backlog = max_backlog
         self._backlog_read = -math.inf  # when the backlog was last read (monotonic)
@@ -133,7 +131,6 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             row = await self.store.start_create(op, request.video.title, request.video.plot)
         except AlreadyExists:
             raise already_exists(op.target) from None
-        self.notifier.notify(notify.JOBS_QUEUED)
         _accepted(row, op)
         return convert.operation(row)
 
@@ -176,7 +173,6 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
             row = await self.store.start_delete(op)
         except NotFound:
             raise not_found(VIDEO, request.name) from None
-        self.notifier.notify(notify.JOBS_QUEUED)
         _accepted(row, op)
         return convert.operation(row)
 

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from ..filtering import Filter
 from ..media import Media
+from ..notify import Signals
 
 CREATE = "create"
 DELETE = "delete"
@@ -153,6 +154,13 @@ class Outcome:
 
 
 class Store(Protocol):
+    @property
+    def signals(self) -> Signals:
+        """What its commits changed, for waiters in this process: each key once
+        per commit that changed it, after that commit, never for a write
+        that did not commit (see notify.py for the keys)."""
+        ...
+
     def now(self) -> int:
         """The time to record and to compare leases by: one clock for every
         process on the database, whatever the machines' clocks say."""

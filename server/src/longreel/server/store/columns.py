@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..media import Media
@@ -19,7 +20,7 @@ VIDEO_COLUMNS = (
     "id, list_seq, title, plot, create_time, update_time,"
     " uri, duration_us, size_bytes, sha256, thumbnail_uri"
 )
-MEDIA_UPDATE = "uri = {0}, duration_us = {0}, size_bytes = {0}, sha256 = {0}, thumbnail_uri = {0}"
+MEDIA_COLUMNS = ("uri", "duration_us", "size_bytes", "sha256", "thumbnail_uri")
 VISIBLE_VIDEO = "state IN ('active', 'deleting')"
 # Unfinished operations, by whether a live lease holds them; {0}: the time.
 QUEUE_COUNTS = (
@@ -53,9 +54,16 @@ def video_row(row: Any) -> VideoRow:
     return VideoRow(id_, seq, title, plot, created, updated, media)
 
 
-def media_values(media: Media) -> tuple[str, int, int, str, str]:
-    """The values for MEDIA_UPDATE, in its order."""
-    return media.uri, media.duration_us, media.size_bytes, media.sha256, media.thumbnail_uri
+def media_update(param: Callable[[str], str]) -> str:
+    """The SET list that records a video's media, each column from the
+    parameter of its own name (see media_params)."""
+    return ", ".join(f"{column} = {param(column)}" for column in MEDIA_COLUMNS)
+
+
+def media_params(media: Media) -> dict[str, str | int]:
+    """The parameters of media_update."""
+    values = (media.uri, media.duration_us, media.size_bytes, media.sha256, media.thumbnail_uri)
+    return dict(zip(MEDIA_COLUMNS, values, strict=True))
 
 
 def queue_counts(row: Any) -> QueueCounts:

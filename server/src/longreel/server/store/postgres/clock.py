@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 
-from .postgres_db import Conn, Database
+from .db import Conn, Database
 
 log = logging.getLogger(__name__)
 

@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 
 from psycopg import errors
 
-from .base import InvalidValue, StoreError
-from .postgres_db import Conn, Database
+from ..base import InvalidValue, StoreError
+from .db import Conn, Database
 
 T = TypeVar("T")
 MAX_BATCH = 128  # writes per transaction

@@ -17,7 +17,7 @@ import psycopg
 from psycopg import AsyncConnection, errors
 from psycopg_pool import AsyncConnectionPool
 
-from .base import InvalidValue, StoreUnavailable
+from ..base import InvalidValue, StoreUnavailable
 
 T = TypeVar("T")
 Conn = AsyncConnection[Any]
@@ -31,12 +31,9 @@ TRANSACTION_ATTEMPTS = 3  # a deadlock victim is run again this many times at mo
 
 
 async def migrate(conn: Conn) -> None:
-    """Apply migrations/postgres_NNNN_*.sql not yet applied, one process at a time."""
+    """Apply migrations/NNNN_*.sql not yet applied, one process at a time."""
     folder = importlib.resources.files(__package__).joinpath("migrations")
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.startswith("postgres_") and f.name.endswith(".sql")),
-        key=lambda f: f.name,
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     async with conn.transaction():
         await conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         await conn.execute(

@@ -1,11 +1,13 @@
 """Completion signals across processes: PostgreSQL LISTEN/NOTIFY.
 
-Same interface as notify.Notifier. The PostgreSQL store sends the signals
-itself, with pg_notify inside the transaction that makes the change, so they
-are delivered on commit and only then; this notifier listens, turning each
-into the same local wake-up as an in-process notify. notify() itself wakes
-this process's subscribers at once. A listener that loses its connection
-reconnects and wakes every subscriber to re-read what it may have missed.
+The PostgreSQL store's signals (PostgresStore.signals): its rules send them
+with pg_notify inside the transaction that makes the change, so they are
+delivered on commit and only then, to every process on the database, this
+one included; this notifier listens, turning each into a local wake-up of
+the subscribers of its key (notify.Notifier). Nothing else sends: the one
+signal a waiter here gets is the one every other process gets. A listener
+that loses its connection reconnects and wakes every subscriber to re-read
+what it may have missed.
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ from contextlib import contextmanager
 
 import psycopg
 
-from .notify import Notifier, Subscription
-from .store.postgres_db import CHANNEL
+from ...notify import Notifier, Subscription
+from .db import CHANNEL
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +48,6 @@ class PostgresNotifier:
         if self._listener is not None:
             self._listener.cancel()
             await asyncio.gather(self._listener, return_exceptions=True)
-
-    def notify(self, key: str) -> None:
-        self._local.notify(key)
 
     @contextmanager
     def subscribe(self, key: str) -> Iterator[Subscription]:

@@ -5,7 +5,8 @@ than the rows it writes. So every write is a function queued to one thread,
 which drains all that are waiting into a single transaction, each inside its
 own SAVEPOINT (one caller's error rolls back only its own changes; an error of
 the database itself, such as a full disk, fails the whole batch), commits
-once with synchronous=FULL, and only then answers the callers. Reads run in
+once with synchronous=FULL, and only then answers the callers and sends the
+signals of the writes that committed (each key once per commit). Reads run in
 parallel on their own connections: WAL lets them see the last commit
 without blocking the writer.
 """
@@ -19,12 +20,12 @@ import logging
 import queue
 import sqlite3
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from .base import Conflict, StoreError, StoreUnavailable
+from ..base import Conflict, StoreError, StoreUnavailable
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -33,7 +34,14 @@ READERS = 4
 MAX_BATCH = 512  # writes per transaction
 BUSY_TIMEOUT_MS = 5_000  # another process holding the write lock
 
-_Write = tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any], asyncio.AbstractEventLoop]
+# A write: its function, its caller's future and loop, and the signals it sends if it commits.
+_Write = tuple[
+    Callable[[sqlite3.Connection], Any],
+    asyncio.Future[Any],
+    asyncio.AbstractEventLoop,
+    Sequence[str],
+]
+Publish = Callable[[str], None]
 
 
 def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Connection:
@@ -48,12 +56,9 @@ def connect(path: Path, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite3.Conne
 
 
 def migrate(conn: sqlite3.Connection) -> None:
-    """Apply migrations/sqlite_NNNN_*.sql newer than PRAGMA user_version."""
+    """Apply migrations/NNNN_*.sql newer than PRAGMA user_version."""
     folder = importlib.resources.files(__package__).joinpath("migrations")
-    files = sorted(
-        (f for f in folder.iterdir() if f.name.startswith("sqlite_") and f.name.endswith(".sql")),
-        key=lambda f: f.name,
-    )
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".sql")), key=lambda f: f.name)
     conn.execute("BEGIN IMMEDIATE")
     try:
         current = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -83,8 +88,9 @@ class _Busy(Exception):
 
 
 class Database:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, publish: Publish | None = None) -> None:
         self.path = path
+        self._publish = publish  # sends a signal, on the loop of the write that made it
         self._writes: queue.SimpleQueue[_Write | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._local = threading.local()
@@ -114,13 +120,15 @@ class Database:
         for conn in self._reader_conns:
             conn.close()
 
-    async def write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        """Run fn in the next group transaction; return once it is committed."""
+    async def write(self, fn: Callable[[sqlite3.Connection], T], signals: Sequence[str] = ()) -> T:
+        """Run fn in the next group transaction; return once it is committed.
+        `signals` (a list fn fills as it runs) are published after the
+        commit, on this loop, if fn succeeded; never otherwise."""
         if self._writer is None or not self._writer.is_alive():
             raise StoreUnavailable("the database is closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[T] = loop.create_future()
-        self._writes.put((fn, future, loop))
+        self._writes.put((fn, future, loop, signals))
         return await future
 
     async def read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -190,7 +198,7 @@ class Database:
             if item is None:
                 self._writes.put(None)
                 return
-            _answer([item], [(False, failure)])
+            _answer([item], [(False, failure)], self._publish)
 
     def _commit(self, conn: sqlite3.Connection, batch: list[_Write]) -> StoreUnavailable | None:
         """One transaction for the batch; every caller is answered, whatever
@@ -199,7 +207,7 @@ class Database:
         failure: StoreUnavailable | None = None
         try:
             conn.execute("BEGIN IMMEDIATE")
-            for fn, _, _ in batch:
+            for fn, _, _, _ in batch:
                 results.append(_in_savepoint(conn, fn))
             conn.execute("COMMIT")
             self.transactions += 1
@@ -210,7 +218,7 @@ class Database:
                     conn.execute("ROLLBACK")
             failure = StoreUnavailable(f"writing the database failed: {exc}")
             results = [(False, failure)] * len(batch)
-        _answer(batch, results)
+        _answer(batch, results, self._publish)
         return failure
 
 
@@ -259,18 +267,27 @@ def is_outage(exc: sqlite3.Error) -> bool:
     return code is None or code & 0xFF in _OUTAGES
 
 
-def _answer(batch: list[_Write], results: list[tuple[bool, Any]]) -> None:
+_Answer = tuple[asyncio.Future[Any], bool, Any]
+
+
+def _answer(batch: list[_Write], results: list[tuple[bool, Any]], publish: Publish | None) -> None:
     """Settle the batch's futures with one wake-up per event loop, not one
-    per caller: each call_soon_threadsafe writes to the loop's self-pipe."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[Any], bool, Any]]] = {}
-    for (_, future, loop), (ok, value) in zip(batch, results, strict=True):
-        by_loop.setdefault(loop, []).append((future, ok, value))
-    for loop, answers in by_loop.items():
+    per caller: each call_soon_threadsafe writes to the loop's self-pipe.
+    Then the signals of the writes that committed, each key once."""
+    by_loop: dict[asyncio.AbstractEventLoop, tuple[list[_Answer], dict[str, None]]] = {}
+    for (_, future, loop, signals), (ok, value) in zip(batch, results, strict=True):
+        answers, keys = by_loop.setdefault(loop, ([], {}))
+        answers.append((future, ok, value))
+        if ok:
+            keys.update(dict.fromkeys(signals))
+    for loop, (answers, keys) in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that caller's loop is closed
-            loop.call_soon_threadsafe(_settle, answers)
+            loop.call_soon_threadsafe(_settle, answers, list(keys), publish)
 
 
-def _settle(answers: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
+def _settle(answers: list[_Answer], keys: list[str], publish: Publish | None) -> None:
+    """Answer the callers first: whoever a signal wakes finds them past the
+    write (a worker has counted its finish before a waiter sees it)."""
     for future, ok, value in answers:
         if future.done():  # the caller went away (cancelled); the write stands
             continue
@@ -278,3 +295,6 @@ def _settle(answers: list[tuple[asyncio.Future[Any], bool, Any]]) -> None:
             future.set_result(value)
         else:
             future.set_exception(value)
+    if publish is not None:
+        for key in keys:
+            publish(key)
