@@ -14,6 +14,8 @@ runs once per store; in a module marked any_store, on SQLite alone
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -297,6 +299,19 @@ def http(api: Api, start_gateway: Any) -> Http:
     """A gateway in front of a server whose renders wait for the test's gate."""
     result: Http = start_gateway(api)
     return result
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started (and put here); each is killed at the end."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
 
 
 @pytest.fixture

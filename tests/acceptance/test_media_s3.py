@@ -28,22 +28,6 @@ BIN = Path(sys.executable).parent
 TINY = ["--render-size", "96x64", "--render-fps", "12", "--render-seconds", "1"]
 
 
-@pytest.fixture
-def processes():
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        if process.stdout:
-            process.stdout.close()
-
-
 def spawn(processes, command: str, *args: str) -> tuple[subprocess.Popen[str], str]:
     """A program, once it said it runs; and that first line."""
     process = subprocess.Popen(

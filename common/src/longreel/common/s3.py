@@ -9,11 +9,13 @@ need only the standard library.
 
 from __future__ import annotations
 
+import argparse
 import re
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from .flags import Container, add_flag
 from .net import is_loopback
 
 if TYPE_CHECKING:
@@ -36,6 +38,26 @@ class BucketError(Exception):
 def final_name(video_id: str, sha256: str, thumbnail: bool = False) -> str:
     """A rendered file's name (its key under the prefix): video id and content."""
     return f"{video_id}.{sha256[:16]}.{KINDS[1] if thumbnail else KINDS[0]}"
+
+
+def add_flags(parser: Container, *, url_help: str, endpoint_help: str) -> None:
+    """--media-url, --s3-endpoint and --s3-region, alike in every program
+    (the endpoint and region under the AWS tools' own variables)."""
+    add_flag(parser, "--media-url", env="VIDEO_MEDIA_URL", type=media_url, metavar="URL",
+             help=url_help)  # fmt: skip
+    add_flag(parser, "--s3-endpoint", env="AWS_ENDPOINT_URL", metavar="URL", help=endpoint_help)
+    add_flag(parser, "--s3-region", env="AWS_REGION", help="the bucket's region")
+
+
+def media_url(text: str) -> str:
+    """An argparse `type=` for --media-url: s3://BUCKET/PREFIX, or file:PATH (a folder)."""
+    if text.startswith("file:"):
+        return text
+    try:
+        parse_url(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return text
 
 
 def parse_url(url: str) -> tuple[str, str]:

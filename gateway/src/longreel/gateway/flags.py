@@ -10,10 +10,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from longreel.common import logs, numbers
+from longreel.common import logs, numbers, s3
 from longreel.common.flags import add_flag
 from longreel.common.net import is_loopback
-from longreel.common.s3 import parse_url
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from .bodies import BODY_TIMEOUT
@@ -94,24 +93,12 @@ def add_redirect_flags(parser: argparse.ArgumentParser) -> None:
         help="answer GET /videos/{id}/content and /thumbnail with 307 to a presigned URL"
         " of the file (valid 5 minutes), so its bytes bypass the gateway",
     )  # fmt: skip
-    add_flag(bucket, "--media-url", env="VIDEO_MEDIA_URL", type=_s3_url, metavar="URL",
-             help="s3://BUCKET/PREFIX: the server's --media-url")  # fmt: skip
-    add_flag(
-        bucket, "--s3-endpoint", env="AWS_ENDPOINT_URL", metavar="URL",
-        help="the S3 API's URL for storage other than AWS's, as callers reach it (the"
-        " links name it)",
-    )  # fmt: skip
-    add_flag(bucket, "--s3-region", env="AWS_REGION", help="the bucket's region")
-
-
-def _s3_url(text: str) -> str:
-    if text.startswith("file:"):
-        return text  # the server's folder: nothing to redirect to, which parse_args says
-    try:
-        parse_url(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    s3.add_flags(
+        bucket,
+        url_help="s3://BUCKET/PREFIX: the server's --media-url",
+        endpoint_help="the S3 API's URL for storage other than AWS's, as callers reach it"
+        " (the links name it)",
+    )
 
 
 def add_bound_flags(parser: argparse.ArgumentParser) -> None:

@@ -12,9 +12,8 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from longreel.common import logs, numbers
+from longreel.common import logs, numbers, s3
 from longreel.common.flags import add_flag
-from longreel.common.s3 import parse_url
 from longreel.common.tracing import add_flag as add_trace_flag
 
 from .config import DATABASE_FILE, MAX_ATTEMPTS, MIN_LEASE_SECONDS, Config, default_data_dir
@@ -85,29 +84,14 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
 
 def add_media_flags(parser: argparse.ArgumentParser) -> None:
     """A bucket for rendered files, in place of the folder (media_s3.py)."""
-    add_flag(
-        parser, "--media-url", env="VIDEO_MEDIA_URL", type=media_url, metavar="URL",
-        help="s3://BUCKET/PREFIX: keep rendered files in a bucket, shared by every server"
+    s3.add_flags(
+        parser,
+        url_help="s3://BUCKET/PREFIX: keep rendered files in a bucket, shared by every server"
         " and worker, credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and"
         " AWS_SESSION_TOKEN (or the machine's role); file:DIR or absent: the --media-dir folder",
-    )  # fmt: skip
-    add_flag(
-        parser, "--s3-endpoint", env="AWS_ENDPOINT_URL", metavar="URL",
-        help="the S3 API's URL, for storage other than AWS's (http only on loopback,"
+        endpoint_help="the S3 API's URL, for storage other than AWS's (http only on loopback,"
         " unless --insecure)",
-    )  # fmt: skip
-    add_flag(parser, "--s3-region", env="AWS_REGION", help="the bucket's region")
-
-
-def media_url(text: str) -> str:
-    """An argparse `type=` for --media-url: s3://BUCKET/PREFIX or file:PATH."""
-    if text.startswith("file:"):
-        return text
-    try:
-        parse_url(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-    return text
+    )
 
 
 def add_program_flags(parser: argparse.ArgumentParser, metrics_host: str) -> None:
