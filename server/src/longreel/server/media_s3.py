@@ -19,7 +19,6 @@ obstore as every AWS tool reads them.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -136,11 +135,6 @@ class S3Media:
                 await obstore.delete_async(self.store, [final.name for final in finals])
         except BaseError as exc:
             raise failed(exc) from None
-
-    async def sign(self, video_id: str, sha256: str, thumbnail: bool, seconds: float) -> str:
-        """A presigned GET of a final file, good for `seconds`."""
-        key = final_name(video_id, sha256, thumbnail)
-        return await obstore.sign_async(self.store, "GET", key, timedelta(seconds=seconds))
 
 
 async def _pieces(stream: Any) -> AsyncIterator[bytes]:
