@@ -148,6 +148,8 @@ def test_the_gateway_can_send_callers_to_the_bucket_with_a_presigned_url(
     assert head.status_code == 200 and head.headers["Content-Length"] == str(len(data))
     assert http.get("/videos/nope/content").status_code == 404
     assert httpx.get(location.replace("X-Amz-Signature=", "X-Amz-Signature=0")).status_code == 403
+    policy = http.get("/ui").headers["Content-Security-Policy"]
+    assert f"connect-src 'self' {bucket.endpoint};" in policy  # the page may follow the links
 
 
 class NoProgress:

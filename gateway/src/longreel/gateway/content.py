@@ -90,7 +90,7 @@ async def _serve(request: Request, part: pb.ReadVideoContentRequest.Part) -> Res
     }
     if matches(request.headers.get("If-None-Match"), tag):
         return Response(status_code=304, headers=headers)
-    redirects: Redirects | None = request.app.state.redirects
+    redirects: Redirects | None = getattr(request.app.state, "redirects", None)
     if redirects is not None and request.method == "GET":
         video_id = request.path_params["video"]
         location = await redirects.location(video_id, video.sha256, not is_video)

@@ -10,11 +10,15 @@ by the caller's cache (private) for a fifth of the URL's life, so a player
 seeking through a video asks the gateway once a minute rather than per
 range, and never follows a link that has expired. HEAD is answered by the
 gateway itself, as without the option: a presigned GET does not sign HEAD.
+The web page (/ui) fetches files with the caller's token and follows the
+redirect: its Content-Security-Policy then names the bucket's origin, and
+the bucket must allow the gateway's origin to GET (CORS).
 """
 
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import obstore
 from obstore.store import S3Store
@@ -35,6 +39,9 @@ class Redirects:
         self.store: S3Store = open_bucket(
             media_url, endpoint=endpoint, region=region, insecure=insecure
         )
+        # Where the links lead, for the web page's Content-Security-Policy.
+        where = urlsplit(endpoint) if endpoint else None
+        self.origin = f"{where.scheme}://{where.netloc}" if where else "https://*.amazonaws.com"
 
     async def location(self, video_id: str, sha256: str, thumbnail: bool) -> str:
         """Signed locally, with the credentials: no request to the bucket."""
