@@ -30,6 +30,7 @@ from . import (
     case_history,
     case_hostile,
     case_longpoll,
+    case_media,
     case_rates,
     case_render,
     notice,
@@ -39,11 +40,13 @@ from .harness import Result
 HERE = Path(__file__).parent
 PROFILES: dict[str, dict[str, float]] = {
     "smoke": {"seconds": 0.3, "notice": 4, "small": 200, "large": 1_000, "pending": 500,
-              "waiters": 20, "wait_work": 3.0, "render": 10.0},
+              "waiters": 20, "wait_work": 3.0, "render": 10.0, "media_mb": 8},
     "quick": {"seconds": 3.0, "notice": 30, "small": 10_000, "large": 100_000,
-              "pending": 100_000, "waiters": 1_000, "wait_work": 15.0, "render": 60.0},
+              "pending": 100_000, "waiters": 1_000, "wait_work": 15.0, "render": 60.0,
+              "media_mb": 100},
     "full": {"seconds": 10.0, "notice": 60, "small": 10_000, "large": 1_000_000,
-             "pending": 100_000, "waiters": 5_000, "wait_work": 30.0, "render": 60.0},
+             "pending": 100_000, "waiters": 5_000, "wait_work": 30.0, "render": 60.0,
+             "media_mb": 100},
 }  # fmt: skip
 
 
@@ -58,6 +61,7 @@ def cases(p: dict[str, float], postgres: bool) -> dict[str, Callable[[], list[Re
         "7": lambda: case_longpoll.run(int(p["waiters"]), p["wait_work"]),
         "8": lambda: case_render.run(seconds, p["render"]),
         "10": lambda: case_hostile.run(seconds),
+        "11": lambda: case_media.run(p["media_mb"]),
     }
 
 

@@ -25,7 +25,7 @@ def sibling(name: str, extras: str = "") -> str:
 setup(
     install_requires=[
         sibling("client"),  # the API modules
-        sibling("common", "[service]"),
+        sibling("common", "[service,s3]"),  # s3: --content-redirect (redirect.py)
         "grpcio>=1.85.1",
         "googleapis-common-protos>=1.70",
         "protobuf>=7.35,<8",

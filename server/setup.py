@@ -25,7 +25,7 @@ def sibling(name: str, extras: str = "") -> str:
 setup(
     install_requires=[
         sibling("client"),  # the API modules
-        sibling("common", "[service]"),
+        sibling("common", "[service,s3]"),
         "grpcio>=1.85.1",
         "grpcio-status>=1.85.1",
         "grpcio-health-checking>=1.85.1",

@@ -1,6 +1,7 @@
 """Fixtures the three tiers share (unit/, integration/, acceptance/): a real
 server on an ephemeral loopback port, real stores (SQLite under tmp_path, a
-PostgreSQL schema per test: databases.py), the gateway, our programs as processes.
+PostgreSQL schema per test: databases.py), an S3 bucket per test (s3.py), the
+gateway, our programs as processes.
 
 The server runs in a thread with its own event loop, exactly as in production
 but for the processor, which tests choose (see processors.py).
@@ -13,6 +14,8 @@ runs once per store; in a module marked any_store, on SQLite alone
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -36,6 +39,7 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 from .databases import fresh_database, fresh_schema
 from .processors import GatedProcessor
 from .programs import Program
+from .s3 import Bucket, SeaweedFS
 
 
 class ServerThread:
@@ -98,6 +102,25 @@ def postgres_database() -> Iterator[str]:
     """A PostgreSQL database for this test run (see databases.py)."""
     with fresh_database() as url:
         yield url
+
+
+@pytest.fixture(scope="session")
+def seaweedfs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedFS]:
+    """One SeaweedFS S3 server for this test run, started by the first test
+    that asks for a bucket (see s3.py)."""
+    server = SeaweedFS(tmp_path_factory.mktemp("seaweedfs"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bucket(seaweedfs: SeaweedFS, monkeypatch: pytest.MonkeyPatch) -> Bucket:
+    """A fresh bucket, with its credentials in the environment, where
+    obstore (and so in-process servers) reads them."""
+    made = seaweedfs.bucket()
+    for name, value in made.environment().items():
+        monkeypatch.setenv(name, value)
+    return made
 
 
 STORES = [pytest.param("sqlite"), pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -199,7 +222,12 @@ class GatewayThread:
     """The REST gateway served by uvicorn on its own loop in a background thread."""
 
     def __init__(
-        self, target: str, metrics: Any = None, tracer_provider: Any = None, holds: Any = None
+        self,
+        target: str,
+        metrics: Any = None,
+        tracer_provider: Any = None,
+        holds: Any = None,
+        redirects: Any = None,
     ) -> None:
         from longreel.gateway.__main__ import bind, server
 
@@ -212,6 +240,7 @@ class GatewayThread:
             metrics=metrics,
             tracer_provider=tracer_provider,
             holds=holds,
+            redirects=redirects,
         )
         self.thread = threading.Thread(
             target=lambda: asyncio.run(self.server.serve(sockets=[self.sock])), daemon=True
@@ -250,9 +279,10 @@ def start_gateway() -> Iterator[Any]:
         metrics: Any = None,
         tracer_provider: Any = None,
         holds: Any = None,
+        redirects: Any = None,
     ) -> Http:
         target = api_or_target if isinstance(api_or_target, str) else api_or_target.target
-        gateway = GatewayThread(target, metrics, tracer_provider, holds)
+        gateway = GatewayThread(target, metrics, tracer_provider, holds, redirects)
         url = gateway.start()
         client = httpx.Client(base_url=url, timeout=30)
         started.append((gateway, client))
@@ -269,6 +299,19 @@ def http(api: Api, start_gateway: Any) -> Http:
     """A gateway in front of a server whose renders wait for the test's gate."""
     result: Http = start_gateway(api)
     return result
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen[str]]]:
+    """Processes a test started (and put here); each is killed at the end."""
+    started: list[subprocess.Popen[str]] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        if process.stdout:
+            process.stdout.close()
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from longreel.client import VideoClient
 
@@ -44,18 +43,6 @@ def leases_held_by(database: str, pid: int) -> int:
 
 def target_of(server: subprocess.Popen[str]) -> str:
     return server.first_line.split("listening on ")[1].split()[0]  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def processes():
-    started: list[subprocess.Popen[str]] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.send_signal(signal.SIGKILL)
-        process.wait(timeout=10)
-        if process.stdout:
-            process.stdout.close()
 
 
 def test_two_servers_and_three_workers_share_one_database(postgres_database, processes):

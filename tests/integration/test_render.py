@@ -215,3 +215,17 @@ def test_the_gateway_reads_files_with_the_callers_own_token(start_server, start_
         assert http.get(url, headers=alice).status_code == 200
         assert http.get(url).status_code == 401
         assert http.get(url, headers=bob).status_code == 404
+
+
+def test_a_start_sweeps_old_files_no_video_records(renders, tmp_path):
+    media = MediaFiles(tmp_path / "media")
+    media.folder.mkdir(parents=True)
+    old = time.time() - 3_600
+    orphan = media.video("ghost", "ab" * 32)
+    orphan.write_bytes(b"published by an attempt that never recorded it")
+    os.utime(orphan, (old, old))
+    fresh = media.video("live", "cd" * 32)  # an attempt may yet record it
+    fresh.write_bytes(b"just uploaded")
+    renders()
+    until(lambda: not orphan.exists(), what="the orphan swept at start")
+    assert fresh.exists()

@@ -21,6 +21,7 @@ from prometheus_client import CollectorRegistry
 from longreel.common import logs
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.rlimits import raise_open_files_limit
+from longreel.common.s3 import BucketError
 
 from . import edge, hosts, tracing
 from .app import create_app
@@ -28,6 +29,7 @@ from .connections import fit_to_fd_limit, held_room
 from .flags import hold_limits, parse_args
 from .holds import HoldLimits
 from .metrics import GatewayMetrics
+from .redirect import Redirects
 from .refusals import Limits
 
 log = logging.getLogger("longreel.gateway")
@@ -74,6 +76,7 @@ def server(
     limits: Limits | None = None,
     allowed_hosts: frozenset[str] | None = None,
     holds: HoldLimits | None = None,
+    redirects: Redirects | None = None,
 ) -> uvicorn.Server:
     credentials = None
     if backend_ca is not None:
@@ -87,6 +90,7 @@ def server(
             tracer_provider=tracer_provider,
             allowed_hosts=allowed_hosts,
             holds=holds,
+            redirects=redirects,
         ),
         log_config=None,  # uvicorn's loggers write through ours (logs.setup)
         log_level=log_level,
@@ -118,6 +122,15 @@ def main(argv: list[str] | None = None) -> None:
         max_held=held_room(connections),
         send_timeout=args.send_timeout,
     )
+    redirects = None
+    if args.content_redirect:
+        try:
+            redirects = Redirects(
+                args.media_url, endpoint=args.s3_endpoint, region=args.s3_region,
+                insecure=args.insecure,
+            )  # fmt: skip
+        except BucketError as exc:
+            raise SystemExit(f"video-gateway: {exc}") from None
     sock = bind(args.listen)
     provider = None if args.otlp_endpoint is None else tracing.otlp_provider(args.otlp_endpoint)
     registry, measured = CollectorRegistry(), args.metrics_port is not None
@@ -126,7 +139,7 @@ def main(argv: list[str] | None = None) -> None:
             sock, args.target, args.log_level,
             backend_ca=args.tls_ca, cert=args.tls_cert, key=args.tls_key,
             metrics=GatewayMetrics(registry) if measured else None,
-            tracer_provider=provider, limits=limits, holds=hold_limits(args),
+            tracer_provider=provider, limits=limits, holds=hold_limits(args), redirects=redirects,
             allowed_hosts=hosts.parse(
                 hosts.default(args.listen) if args.allowed_hosts is None else args.allowed_hosts
             ),

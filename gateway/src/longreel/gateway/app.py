@@ -25,6 +25,7 @@ from .errors import HttpError, build_status, error_response, status_of
 from .holds import HoldLimits
 from .hosts import AllowedHosts
 from .metrics import GatewayMetrics, RequestMetrics
+from .redirect import Redirects
 from .routes import ROUTES, ClientGone
 
 log = logging.getLogger(__name__)
@@ -99,15 +100,18 @@ def create_app(
     tracer_provider: TracerProvider | None = None,
     allowed_hosts: frozenset[str] | None = None,
     holds: HoldLimits | None = None,
+    redirects: Redirects | None = None,
 ) -> Starlette:
     """The gateway in front of the gRPC server at target (HOST:PORT), over TLS
     when given credentials, counting its requests into metrics if given,
     traced when given a tracer provider, answering only to allowed_hosts
-    (None: any), holding long-lived calls within holds."""
+    (None: any), holding long-lived calls within holds, sending callers to
+    the bucket for files when given redirects (--content-redirect)."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         app.state.backend = Backend(target, credentials, tracer_provider, holds)
+        app.state.redirects = redirects
         try:
             yield
         finally:

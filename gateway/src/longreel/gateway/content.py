@@ -1,6 +1,7 @@
 """GET /videos/{video}/content and /thumbnail: the rendered files, streamed
 from the server's ReadVideoContent, with byte ranges (RFC 9110 §14) and an
-ETag from the file's SHA-256, so that a browser can play and seek a video.
+ETag from the file's SHA-256, so that a browser can play and seek a video;
+or, with --content-redirect, a 307 to the file in the bucket (redirect.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from longreel.video.v1 import video_service_pb2 as pb
 from .backend import CALL_TIMEOUT, Backend, Lane
 from .errors import HttpError
 from .holds import HeldStream
+from .redirect import Redirects
 
 RANGE = re.compile(r"bytes=([0-9]*)-([0-9]*)", re.IGNORECASE)  # ASCII: \d is any script's
 LARGEST = 10**numbers.MAX_DIGITS  # past any file; a range past it is ignored
@@ -88,6 +90,11 @@ async def _serve(request: Request, part: pb.ReadVideoContentRequest.Part) -> Res
     }
     if matches(request.headers.get("If-None-Match"), tag):
         return Response(status_code=304, headers=headers)
+    redirects: Redirects | None = getattr(request.app.state, "redirects", None)
+    if redirects is not None and request.method == "GET":
+        video_id = request.path_params["video"]
+        location = await redirects.location(video_id, video.sha256, not is_video)
+        return Response(status_code=307, headers=redirects.headers(location))
     status, offset, limit = 200, 0, 0
     if is_video:
         size = video.size_bytes

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from longreel.common import logs, numbers
+from longreel.common import logs, numbers, s3
 from longreel.common.flags import add_flag
 from longreel.common.net import is_loopback
 from longreel.common.tracing import add_flag as add_trace_flag
@@ -33,11 +33,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add_address_flags(parser)
     add_bound_flags(parser)
     add_hold_flags(parser)
+    add_redirect_flags(parser)
     add_trace_flag(parser)
     logs.add_flags(parser)
     args = parser.parse_args(argv)
     if (problem := hold_limits(args).problem()) is not None:
         parser.error(problem)
+    if args.content_redirect and not (args.media_url or "").startswith("s3://"):
+        parser.error("--content-redirect needs the bucket: --media-url s3://BUCKET/PREFIX")
     if (args.tls_cert is None) != (args.tls_key is None):
         parser.error("--tls-cert and --tls-key go together")
     if args.tls_ca is None and not args.insecure and not is_loopback(args.target):
@@ -77,6 +80,25 @@ def add_address_flags(parser: argparse.ArgumentParser) -> None:
         metavar="PORT", help="serve Prometheus metrics at http://HOST:PORT/metrics, HOST being"
         " that of --listen; 0 picks a free port; off unless given",
     )  # fmt: skip
+
+
+def add_redirect_flags(parser: argparse.ArgumentParser) -> None:
+    """--content-redirect, and the bucket it signs links to (the server's)."""
+    bucket = parser.add_argument_group(
+        "files from the bucket: credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY"
+        " and AWS_SESSION_TOKEN (or the machine's role)"
+    )
+    bucket.add_argument(
+        "--content-redirect", action="store_true",
+        help="answer GET /videos/{id}/content and /thumbnail with 307 to a presigned URL"
+        " of the file (valid 5 minutes), so its bytes bypass the gateway",
+    )  # fmt: skip
+    s3.add_flags(
+        bucket,
+        url_help="s3://BUCKET/PREFIX: the server's --media-url",
+        endpoint_help="the S3 API's URL for storage other than AWS's, as callers reach it"
+        " (the links name it)",
+    )
 
 
 def add_bound_flags(parser: argparse.ArgumentParser) -> None:

@@ -17,20 +17,27 @@ from starlette.routing import Route
 
 from .content import matches
 
-CSP = "; ".join(
-    [
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "connect-src 'self'",
-        # blob: for videos fetched with the caller's token (a <video> cannot send one)
-        "img-src 'self' blob:",
-        "media-src 'self' blob:",
-        "form-action 'self'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-    ]
-)
+
+def csp(files: str = "") -> str:
+    """The page's policy; `files`: the bucket's origin, where the gateway
+    redirects file downloads (--content-redirect), which fetch() follows."""
+    return "; ".join(
+        [
+            "default-src 'none'",
+            "script-src 'self'",
+            "style-src 'self'",
+            f"connect-src 'self'{' ' + files if files else ''}",
+            # blob: for videos fetched with the caller's token (a <video> cannot send one)
+            "img-src 'self' blob:",
+            "media-src 'self' blob:",
+            "form-action 'self'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+        ]
+    )
+
+
+CSP = csp()
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
@@ -55,6 +62,9 @@ class Asset:
 
     async def serve(self, request: Request) -> Response:
         headers = {**HEADERS, "ETag": self.tag}
+        redirects = getattr(request.app.state, "redirects", None)
+        if redirects is not None:
+            headers["Content-Security-Policy"] = csp(redirects.origin)
         if matches(request.headers.get("If-None-Match"), self.tag):
             return Response(status_code=304, headers=headers)
         return Response(self.body, headers=headers, media_type=self.media_type)

@@ -172,7 +172,8 @@ async def serve(config: Config) -> None:
     logs.announce(
         log,
         f"video-server listening on {host}:{server.port} ({describe(config)}); "
-        f"data in {describe_store(config)}; {config.workers} workers{metrics}",
+        f"data in {describe_store(config)}; files in {server.media.describe()};"
+        f" {config.workers} workers{metrics}",
     )
     await stopping.wait()
     log.info("stopping: draining calls and handing back running jobs")

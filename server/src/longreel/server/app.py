@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from pathlib import Path
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import grpc
 from google.longrunning import operations_pb2
@@ -15,14 +18,15 @@ from opentelemetry.trace import TracerProvider
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import clock, security, tracing
+from . import clock, orphans, security, tracing
 from .admission import HEADROOM, Admission, Limits
 from .api.operations import Operations
 from .api.registry import add_service
 from .api.videos import VideoService
 from .backend import Backend, open_backend
 from .config import Config, ConfigError
-from .media import MediaFiles
+from .media import MediaFiles, MediaStore, MediaUnavailable
+from .media_s3 import S3Media
 from .metrics import JobMetrics, StoreCounts, process_registry
 from .notify import Signals
 from .processor import Processor, RenderingProcessor, SimulatedProcessor
@@ -55,14 +59,27 @@ OPERATIONS_SERVICE = operations_pb2.DESCRIPTOR.services_by_name["Operations"]
 SERVICE_NAMES = (VIDEO_SERVICE.full_name, OPERATIONS_SERVICE.full_name)
 
 
-def media_files(config: Config) -> MediaFiles:
+def media_store(config: Config) -> MediaStore:
+    """The bucket of --media-url s3://..., else the folder (--media-url file:...,
+    --media-dir, or media/ under the data directory). MediaUnavailable for
+    settings that cannot work."""
+    url = config.media_url
+    if url and not url.startswith("file:"):
+        scratch = config.data_dir / "scratch"  # part files, before their upload
+        return S3Media(
+            url, scratch, endpoint=config.s3_endpoint, region=config.s3_region,
+            insecure=config.insecure,
+        )  # fmt: skip
+    if url:
+        return MediaFiles(Path(url2pathname(urlsplit(url).path)))
     return MediaFiles(config.media_dir or config.data_dir / "media")
 
 
-def make_processor(config: Config) -> Processor:
+def make_processor(config: Config, media: MediaStore | None = None) -> Processor:
     if config.processor == "simulated":
         return SimulatedProcessor(config.work_seconds)
-    rendering = RenderingProcessor(media_files(config), config.profile, config.render_memory_mb)
+    media = media or media_store(config)
+    rendering = RenderingProcessor(media, config.profile, config.render_memory_mb)
     rendering.sweep()  # part files a crash left behind long ago
     return rendering
 
@@ -123,10 +140,14 @@ class VideoServer:
             tracer_provider = tracer_provider or tracing.configured(config, "video-server")
         except ConfigError as exc:
             raise StartupError(str(exc)) from None
+        try:
+            self.media = media_store(config)
+        except MediaUnavailable as exc:
+            raise StartupError(str(exc)) from None
         self.backend = backend or open_backend(config)
         self.store: Store = self.backend.store
         self.notifier: Signals = self.backend.signals
-        self.processor = processor or make_processor(config)
+        self.processor = processor or make_processor(config, self.media)
         self.registry = process_registry()
         self.workers = worker_pool(
             config, self.backend, self.processor, tracer_provider, JobMetrics(self.registry)
@@ -149,6 +170,10 @@ class VideoServer:
         """Listen, then open the store and serve; returns the bound port. A
         start that fails, or is cancelled (SIGTERM while a migration waits),
         closes whatever it had opened."""
+        try:
+            await self.media.check()
+        except MediaUnavailable as exc:
+            raise StartupError(str(exc)) from None
         try:
             await self.listen()
             await self.open()
@@ -184,9 +209,7 @@ class VideoServer:
             ],
         )
         backlog = self.config.max_backlog
-        videos = VideoService(
-            self.store, self.tokens, media_files(self.config), max_backlog=backlog
-        )
+        videos = VideoService(self.store, self.tokens, self.media, max_backlog=backlog)
         add_service(server, videos, VIDEO_SERVICE, limits)
         operations = Operations(self.store, self.tokens)
         add_service(server, operations, OPERATIONS_SERVICE, limits)
@@ -215,6 +238,9 @@ class VideoServer:
                 follow_store(self.store, self.health, SERVICE_NAMES), name="readiness"
             ),
         ]
+        if self.config.workers:  # crashes of this process's renders leave orphans
+            sweeper = orphans.keep_sweeping(self.store, self.media)
+            self._background.append(asyncio.create_task(sweeper, name="orphans"))
         if self.config.metrics_port is not None:
             self.store_counts = counts = StoreCounts(self.store)
             self.registry.register(counts)

@@ -38,6 +38,9 @@ class Config:
     workers: int = 2
     processor: str = "render"  # render | simulated
     media_dir: Path | None = None  # rendered files; None: media/ under data_dir
+    media_url: str | None = None  # s3://BUCKET/PREFIX (media_s3.py); None or file:: the folder
+    s3_endpoint: str | None = None  # http(s)://HOST:PORT of an S3 API other than AWS's
+    s3_region: str | None = None
     profile: Profile = field(default_factory=Profile)  # size, rate and length of renders
     render_memory_mb: int = MEMORY_MB  # address space of each render process; 0: no limit
     work_seconds: float = 5.0  # how long the simulated processor takes per video

@@ -12,7 +12,7 @@ import argparse
 from dataclasses import fields
 from pathlib import Path
 
-from longreel.common import logs, numbers
+from longreel.common import logs, numbers, s3
 from longreel.common.flags import add_flag
 from longreel.common.tracing import add_flag as add_trace_flag
 
@@ -46,9 +46,10 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
     )  # fmt: skip
     add_flag(
         parser, "--media-dir", env="VIDEO_MEDIA_DIR", type=Path,
-        help="where rendered files go (default: media/ under --data-dir); servers and"
-        " workers sharing a database must share it too",
+        help="where rendered files go without --media-url (default: media/ under"
+        " --data-dir); servers and workers sharing a database must share it too",
     )  # fmt: skip
+    add_media_flags(parser)
     add_flag(
         parser, "--render-size", env="VIDEO_RENDER_SIZE", type=render_size, default="640x360",
         help="WIDTHxHEIGHT of rendered videos, even numbers",
@@ -79,6 +80,18 @@ def add_work_flags(parser: argparse.ArgumentParser) -> None:
         type=numbers.int_flag(1, MAX_ATTEMPTS),
         help="tries at a job (its workers failing or dying) before its operation fails",
     )  # fmt: skip
+
+
+def add_media_flags(parser: argparse.ArgumentParser) -> None:
+    """A bucket for rendered files, in place of the folder (media_s3.py)."""
+    s3.add_flags(
+        parser,
+        url_help="s3://BUCKET/PREFIX: keep rendered files in a bucket, shared by every server"
+        " and worker, credentials from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and"
+        " AWS_SESSION_TOKEN (or the machine's role); file:DIR or absent: the --media-dir folder",
+        endpoint_help="the S3 API's URL, for storage other than AWS's (http only on loopback,"
+        " unless --insecure)",
+    )
 
 
 def add_program_flags(parser: argparse.ArgumentParser, metrics_host: str) -> None:

@@ -21,10 +21,11 @@ from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
 from longreel.common.rlimits import raise_open_files_limit
 
-from . import flags, tracing
-from .app import make_processor, worker_pool
+from . import flags, orphans, tracing
+from .app import make_processor, media_store, worker_pool
 from .backend import Backend, describe_store, open_backend
 from .config import Config, ConfigError
+from .media import MediaUnavailable
 from .metrics import JobMetrics, process_registry
 from .processor import Processor
 from .store import StoreError
@@ -75,19 +76,28 @@ class VideoWorker:
     ) -> None:
         self.config = config
         self.registry = process_registry()
+        self.media = media_store(config)
         self.backend = backend or open_backend(config)
         self.tracer_provider = tracer_provider or tracing.configured(config, "video-worker")
         self.pool = worker_pool(
-            config, self.backend, processor or make_processor(config),
+            config, self.backend, processor or make_processor(config, self.media),
             self.tracer_provider, JobMetrics(self.registry),
         )  # fmt: skip
+        self.sweeper: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        await self.media.check()
         await self.backend.open()
         self.pool.start()
+        self.sweeper = asyncio.create_task(
+            orphans.keep_sweeping(self.backend.store, self.media), name="orphans"
+        )
 
     async def stop(self) -> None:
         """Hand running jobs back, close the store, send what traces are batched."""
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+            await asyncio.gather(self.sweeper, return_exceptions=True)
         await self.pool.stop()
         await self.backend.close()
         tracing.flush(self.tracer_provider)
@@ -105,7 +115,8 @@ async def work(config: Config, metrics_host: str) -> None:
     await worker.start()
     logs.announce(
         log,
-        f"video-worker running {config.workers} at a time from {describe_store(config)}"
+        f"video-worker running {config.workers} at a time from {describe_store(config)};"
+        f" files in {worker.media.describe()}"
         + (f"; metrics at {endpoint.url}" if endpoint else ""),
     )
     await stopping.wait()
@@ -121,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     raise_open_files_limit()
     try:
         asyncio.run(work(flags.to_config(args), args.metrics_host))
-    except (StoreError, MetricsUnavailable, ConfigError) as exc:
+    except (StoreError, MetricsUnavailable, ConfigError, MediaUnavailable) as exc:
         print(f"video-worker: {exc}", file=sys.stderr)
         sys.exit(1)
 

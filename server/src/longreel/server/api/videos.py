@@ -22,7 +22,7 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 from .. import convert, names, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
-from ..media import MediaFiles, read_range
+from ..media import MediaFailed, MediaMissing, MediaStore
 from ..store import AlreadyExists, NewOperation, NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
 from . import pages
@@ -61,12 +61,21 @@ def _accepted(row: OperationRow, minted: NewOperation) -> None:
     log.info("accepted %s of %s%s", row.verb, row.target, repeat, extra={"verb": row.verb})
 
 
+def _past_the_end(offset: int, size: int) -> ApiError:
+    return ApiError(
+        grpc.StatusCode.OUT_OF_RANGE,
+        f"read_offset {offset} is past the end ({size} bytes)",
+        "OFFSET_OUT_OF_RANGE",
+        metadata={"size": str(size)},
+    )
+
+
 class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
     def __init__(
         self,
         store: Store,
         tokens: PageTokens,
-        media: MediaFiles,
+        media: MediaStore,
         *,
         max_backlog: int,
     ) -> None:
@@ -190,21 +199,23 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
                 "NO_CONTENT",
             )
         thumbnail = request.part == pb.ReadVideoContentRequest.THUMBNAIL
-        where = self.media.thumbnail if thumbnail else self.media.video
-        path = where(video_id, row.media.sha256)
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise not_found(VIDEO, request.name) from None  # deleted as we looked
-        if request.read_offset > size:
-            raise ApiError(
-                grpc.StatusCode.OUT_OF_RANGE,
-                f"read_offset {request.read_offset} is past the end ({size} bytes)",
-                "OFFSET_OUT_OF_RANGE",
-                metadata={"size": str(size)},
+        sha256 = row.media.sha256
+        try:  # the video's size is recorded; the thumbnail's is asked for
+            size = await self.media.size(video_id, sha256, True) if thumbnail else None
+            size = row.media.size_bytes if size is None else size
+            if request.read_offset > size:
+                raise _past_the_end(request.read_offset, size)
+            if request.read_offset == size:
+                return  # nothing to send: no request to the storage for it
+            pieces = await self.media.read(
+                video_id, sha256, thumbnail, request.read_offset, request.read_limit
             )
-        async for piece in read_range(path, request.read_offset, request.read_limit):
-            yield pb.ReadVideoContentResponse(data=piece)
+            async for piece in pieces:
+                yield pb.ReadVideoContentResponse(data=piece)
+        except MediaMissing:
+            raise not_found(VIDEO, request.name) from None  # deleted as we looked
+        except MediaFailed as exc:
+            raise ApiError(grpc.StatusCode.UNAVAILABLE, str(exc), "MEDIA_UNAVAILABLE") from None
 
     def _new_operation(self, video_id: str, request: Message, message: str) -> NewOperation:
         request_id: str = getattr(request, "request_id", "")

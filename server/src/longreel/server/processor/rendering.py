@@ -1,13 +1,18 @@
 """The default processor: renders each video in a process of its own (see
-render.py) and keeps the files under the media directory, named by video id.
+render.py) and publishes the files to the media store (media.py: a folder
+or a bucket), named by video id and content.
 
 A separate process per render keeps the event loop and its GIL free for
 RPCs, and makes cancellation simple and total: the process is killed and its
-partial files removed. Files get their final names only when complete, so a
-crash leaves at most `*.part` files. A live render touches its parts every
-TOUCH_EVERY seconds; parts untouched for ABANDONED_PART are a crashed
-attempt's, and every start and every create removes them, so a loop of
-crashing renders cannot fill the disk.
+partial files removed. Files are published only when complete, so a
+crash leaves at most `*.part` files in the scratch folder. A live render
+touches its parts every TOUCH_EVERY seconds; parts untouched for
+ABANDONED_PART are a crashed attempt's, and every start and every create
+removes them, so a loop of crashing renders cannot fill the disk.
+
+Each attempt first removes the video's published files: an earlier attempt
+that published them can no longer record them (only the lease holder
+records), so they are orphans. A later attempt's own files never are.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ..media import Media, MediaFiles, publish
+from ..media import Media, MediaStore
 from .base import OutOfMemory, Progress, VideoSpec
 from .render import OUT_OF_MEMORY, Profile
 
@@ -44,7 +49,7 @@ class RenderFailed(Exception):
 
 class RenderingProcessor:
     def __init__(
-        self, files: MediaFiles, profile: Profile | None = None, memory_mb: int = MEMORY_MB
+        self, files: MediaStore, profile: Profile | None = None, memory_mb: int = MEMORY_MB
     ) -> None:
         self.files = files
         self.profile = profile or Profile()
@@ -54,7 +59,7 @@ class RenderingProcessor:
     def sweep(self) -> None:
         """Remove part files that nothing can still be writing: no live render
         (of this process or another sharing the folder) left them untouched."""
-        self.files.folder.mkdir(parents=True, exist_ok=True)
+        self.files.scratch.mkdir(parents=True, exist_ok=True)
         self._remove_parts("*.part", ABANDONED_PART)
         self.swept = time.monotonic()
 
@@ -64,7 +69,8 @@ class RenderingProcessor:
         # left alone. Once in a while: it lists the whole folder.
         if time.monotonic() - self.swept >= ABANDONED_PART:
             self.sweep()
-        self.files.folder.mkdir(parents=True, exist_ok=True)
+        self.files.scratch.mkdir(parents=True, exist_ok=True)
+        await self.files.remove(await self.files.finals(video.video_id))
         parts = self.files.parts(video.video_id, secrets.token_hex(4))
         job = {
             "title": video.title,
@@ -96,8 +102,8 @@ class RenderingProcessor:
             result: dict[str, Any] = said
             sha256 = str(result["sha256"])
             progress.raise_if_cancelled()  # the last moment to leave nothing behind
-            publish(parts[0], self.files.video(video.video_id, sha256))
-            publish(parts[1], self.files.thumbnail(video.video_id, sha256))
+            progress.report(99, "publishing the files")
+            await self.files.publish(video.video_id, sha256, parts)
         except BaseException:
             if process.returncode is None:
                 process.kill()
@@ -152,13 +158,12 @@ class RenderingProcessor:
 
     async def delete(self, video_id: str, progress: Progress) -> None:
         progress.report(50, "removing files")
-        for path in self.files.all_of(video_id):
-            path.unlink(missing_ok=True)
+        await self.files.remove(await self.files.finals(video_id))
 
     def _remove_parts(self, pattern: str, unwritten_for: float) -> None:
         """Part files matching pattern that nothing has written to for
         `unwritten_for` seconds."""
-        for part in self.files.folder.glob(pattern):
+        for part in self.files.scratch.glob(pattern):
             with contextlib.suppress(OSError):
                 if time.time() - part.stat().st_mtime > unwritten_for:
                     part.unlink()
