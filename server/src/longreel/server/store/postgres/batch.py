@@ -1,10 +1,10 @@
-"""Group commit for PostgreSQL: the writes that take a counter's row lock
-(starting an operation, finishing one) hold it until they commit, so one at
-a time they would each wait for their own WAL flush. Concurrent ones in this
-process are instead run in one transaction, each in a savepoint of its own:
-one flush and one lock hold for all of them, and each still fails alone
-(a batch in which one fails runs again with a savepoint around each write).
-Every caller is answered only after the commit.
+"""Group commit for PostgreSQL: concurrent creates (and finishes) in this
+process run in one transaction, without a savepoint each: one round trip
+for BEGIN and COMMIT and one WAL flush for all of them, and each still fails
+alone (a batch in which one fails runs again with a savepoint around each
+write). A finish holds the videos counter's row lock to its commit (a
+video's list number), so finishes take it once per batch. Every caller is
+answered only after the commit.
 """
 
 from __future__ import annotations
