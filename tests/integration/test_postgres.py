@@ -218,6 +218,21 @@ def kill_backends(url: str) -> list[int]:
     return pids
 
 
+async def test_point_reads_go_on_after_their_connections_are_killed():
+    with fresh_database() as own:  # its own database: every connection to it is ours
+        store = PostgresStore(own)
+        await store.open()
+        try:
+            await store.start_create(new_op("v1", store.now()), "Title", "")
+            reads = [store.get_operation("v1") for _ in range(20)]  # every lane connection
+            assert all(row is not None for row in await asyncio.gather(*reads))
+            assert await asyncio.to_thread(kill_backends, own)
+            reads = [store.get_operation("v1") for _ in range(20)]
+            assert all(row is not None for row in await asyncio.gather(*reads))
+        finally:
+            await store.close()
+
+
 def until_listening(url: str, killed: list[int]) -> None:
     """Until a new listener (not one of the killed, which may linger a moment) is in."""
     with psycopg.connect(url, autocommit=True) as conn:

@@ -35,6 +35,7 @@ from ..rules import Replayed
 from .batch import Batcher
 from .clock import DatabaseClock, monotonic_us
 from .db import Conn, Database
+from .lane import ReadLane
 from .listing import list_operations
 from .notify import PostgresNotifier
 from .queries import POSTGRES
@@ -55,6 +56,7 @@ class PostgresStore(RuledStore):
         # hears its own signals over LISTEN like everyone else's.
         self.signals = PostgresNotifier(conninfo)
         self._db = Database(conninfo)
+        self._lane = ReadLane(conninfo)  # point reads, without the pool's bookkeeping
         # Group commit for creates and finishes; one batcher each, so no
         # transaction both numbers operations and holds the videos counter's
         # lock (finishes), and none waits for the other's batch.
@@ -68,6 +70,7 @@ class PostgresStore(RuledStore):
 
     async def open(self) -> None:
         await self._db.open()
+        await self._lane.open()
         await self._clock.start()
         await self.signals.start()
 
@@ -76,6 +79,7 @@ class PostgresStore(RuledStore):
         for batcher in self._batchers:
             await batcher.close()
         await self._clock.stop()
+        await self._lane.close()
         await self._db.close()
 
     async def _write(self, rule: Callable[[], Rule[T]]) -> T:
@@ -85,6 +89,10 @@ class PostgresStore(RuledStore):
     async def _read(self, rule: Callable[[], Rule[T]]) -> T:
         """A rule of one statement that only reads, outside any transaction."""
         return await self._db.read(lambda conn: run(conn, rule()))
+
+    async def _read_row(self, rule: Callable[[], Rule[T]]) -> T:
+        """A rule that reads one row by key, on a connection of the read lane."""
+        return await self._lane.read(lambda conn: run(conn, rule()))
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute("SELECT 1"))
