@@ -24,6 +24,7 @@ from longreel.server.config import Config
 from longreel.server.notify import JOBS_QUEUED, operation_done
 from longreel.server.store import (
     AlreadyExists,
+    InvalidValue,
     NewOperation,
     Outcome,
     StoreUnavailable,
@@ -158,6 +159,28 @@ async def test_a_page_token_cannot_pass_a_create_that_commits_late(url, writer):
     assert [row.id for row in first] == ["slow"]
     assert [row.id for row in rest] == ["fast"]
     assert first[0].seq < rest[0].seq
+
+
+async def test_a_write_the_database_refuses_fails_alone_in_its_batch(url):
+    """Creates of one batch are sent together (pipeline mode); one that
+    PostgreSQL refuses (a NUL in a string) fails alone, the rest commit."""
+    store = PostgresStore(url)
+    await store.open()
+    try:
+        titles = [f"Film {n}" for n in range(12)]
+        titles[5] = "bad\x00title"
+        made = await asyncio.gather(
+            *(
+                store.start_create(new_op(f"v{n}", store.now()), t, "")
+                for n, t in enumerate(titles)
+            ),
+            return_exceptions=True,
+        )
+        page = await store.list_operations(None, 0, 100)
+    finally:
+        await store.close()
+    assert isinstance(made[5], InvalidValue)
+    assert sorted(row.id for row in page) == sorted(f"v{n}" for n in range(12) if n != 5)
 
 
 async def test_a_page_waits_for_a_transaction_only_so_long(url, monkeypatch):

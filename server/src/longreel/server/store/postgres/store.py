@@ -60,7 +60,7 @@ class PostgresStore(RuledStore):
         # Group commit for creates and finishes; one batcher each, so no
         # transaction both numbers operations and holds the videos counter's
         # lock (finishes), and none waits for the other's batch.
-        self._batchers = (Batcher(self._db), Batcher(self._db))
+        self._batchers = (Batcher(self._db, pipelined=True), Batcher(self._db))
         self._creates, self._finishes = (batcher.run for batcher in self._batchers)
         self._clock = DatabaseClock(self._db, local_clock)
 
