@@ -3,9 +3,11 @@
 Many processes write at once, so rows a rule reads and then changes are
 locked as they are read (FOR UPDATE), always a job's row before its
 operation's; claims and expiry skip rows another transaction holds (SKIP
-LOCKED). Keyset numbers come from the counters table, whose row lock keeps
-them in commit order. Parameters are named (`%(name)s`); `{mine}` and
-`{condition}` are filled in by the rules (a caller's scope, a parsed filter).
+LOCKED). An operation's number comes from a sequence, taken only once its
+transaction has an id (listing.py says why); a video's list number from the
+counters table, whose row lock keeps them in commit order. Parameters are
+named (`%(name)s`); `{mine}` and `{condition}` are filled in by the rules (a
+caller's scope, a parsed filter).
 """
 
 from __future__ import annotations
@@ -44,12 +46,12 @@ QUERIES = {
         " VALUES (%(video)s, %(title)s, %(plot)s, 'creating', %(now)s, %(now)s, %(principal)s)"
     ),
     "insert_operation": (
-        "WITH number AS (UPDATE counters SET value = value + 1 WHERE name = 'operations'"
-        " RETURNING value)"
+        "WITH writer AS MATERIALIZED (SELECT pg_current_xact_id())"
         " INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,"
         " update_time, request_id, request_hash, principal)"
-        " SELECT value, %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s, %(now)s, %(now)s,"
-        " %(request_id)s::text, %(request_hash)s::bytea, %(principal)s FROM number"
+        " SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s,"
+        " %(message)s, %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea,"
+        " %(principal)s FROM writer"
         " ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
         " RETURNING seq"
     ),

@@ -40,26 +40,24 @@ async def run(conn: Conn, rule: Rule[T]) -> T:
     return await drive_async(rule, execute, signal)
 
 
-# rules.start_create in one statement, one round trip: the video, the next
-# operation number (its row lock keeps numbers in commit order), the
-# operation, its job and the signal to workers. An empty operation says
-# which insert clashed.
+# rules.start_create in one statement, one round trip: the video, the
+# transaction's id and then the next operation number (that order is what
+# listing.py relies on: see WRITER_FIRST), the operation, its job and the
+# signal to workers. An empty operation says which insert clashed.
 CREATE_STATEMENT = f"""
 WITH video AS (
     INSERT INTO videos (id, title, plot, state, create_time, update_time, principal)
     VALUES (%(video)s, %(title)s, %(plot)s, 'creating', %(now)s, %(now)s, %(principal)s)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
-), number AS (
-    UPDATE counters SET value = value + 1
-    WHERE name = 'operations' AND EXISTS (SELECT FROM video)
-    RETURNING value
+), writer AS MATERIALIZED (
+    SELECT pg_current_xact_id() WHERE EXISTS (SELECT FROM video)
 ), operation AS (
     INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,
         update_time, request_id, request_hash, principal)
-    SELECT value, %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s, %(now)s, %(now)s,
-        %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
-    FROM number
+    SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s,
+        %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
+    FROM writer
     ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING
     RETURNING {OPERATION_COLUMNS}
 ), job AS (

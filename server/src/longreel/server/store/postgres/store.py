@@ -7,6 +7,9 @@ Starting a create and finishing a job share their transaction with
 concurrent ones of the same kind (batch.py: group commit). Workers claim jobs with FOR UPDATE SKIP
 LOCKED, so any number share the queue without taking one job twice. Locks
 are taken in one order everywhere: a job's row, then its operation's.
+Creates hold no lock through their commit: operations are numbered from a
+sequence, and pages of them are read only as far as they are final
+(listing.py), so servers' creates do not take turns.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from ...filtering import Filter
 from .. import rules
 from ..base import (
     CREATE,
@@ -31,6 +35,8 @@ from ..rules import Replayed
 from .batch import Batcher
 from .clock import DatabaseClock, monotonic_us
 from .db import Conn, Database
+from .lane import ReadLane
+from .listing import list_operations
 from .notify import PostgresNotifier
 from .queries import POSTGRES
 from .steps import run, start_create
@@ -50,10 +56,11 @@ class PostgresStore(RuledStore):
         # hears its own signals over LISTEN like everyone else's.
         self.signals = PostgresNotifier(conninfo)
         self._db = Database(conninfo)
-        # Group commit for the writes that hold a counter's lock to commit; one
-        # batcher per counter, so no transaction waits for both (no deadlock
-        # between two processes' batches taking them in opposite orders).
-        self._batchers = (Batcher(self._db), Batcher(self._db))
+        self._lane = ReadLane(conninfo)  # point reads, without the pool's bookkeeping
+        # Group commit for creates and finishes; one batcher each, so no
+        # transaction both numbers operations and holds the videos counter's
+        # lock (finishes), and none waits for the other's batch.
+        self._batchers = (Batcher(self._db, pipelined=True), Batcher(self._db))
         self._creates, self._finishes = (batcher.run for batcher in self._batchers)
         self._clock = DatabaseClock(self._db, local_clock)
 
@@ -63,6 +70,7 @@ class PostgresStore(RuledStore):
 
     async def open(self) -> None:
         await self._db.open()
+        await self._lane.open()
         await self._clock.start()
         await self.signals.start()
 
@@ -71,6 +79,7 @@ class PostgresStore(RuledStore):
         for batcher in self._batchers:
             await batcher.close()
         await self._clock.stop()
+        await self._lane.close()
         await self._db.close()
 
     async def _write(self, rule: Callable[[], Rule[T]]) -> T:
@@ -80,6 +89,10 @@ class PostgresStore(RuledStore):
     async def _read(self, rule: Callable[[], Rule[T]]) -> T:
         """A rule of one statement that only reads, outside any transaction."""
         return await self._db.read(lambda conn: run(conn, rule()))
+
+    async def _read_row(self, rule: Callable[[], Rule[T]]) -> T:
+        """A rule that reads one row by key, on a connection of the read lane."""
+        return await self._lane.read(lambda conn: run(conn, rule()))
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute("SELECT 1"))
@@ -106,6 +119,14 @@ class PostgresStore(RuledStore):
                 return found
 
             return await self._db.run(replay)
+
+    async def list_operations(
+        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
+    ) -> list[OperationRow]:
+        """A page read only as far as no running transaction can still add to it (listing.py)."""
+        return await self._db.read(
+            lambda conn: list_operations(conn, where, after_seq, limit, principal)
+        )
 
     async def backlog(self) -> int:
         async def work(conn: Conn) -> int:
