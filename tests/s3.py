@@ -85,9 +85,10 @@ class Bucket:
 
 
 class SeaweedFS:
-    """`weed server -s3` in a temporary folder, on free loopback ports."""
+    """`weed server -s3` in a temporary folder, on free ports of HOST
+    (loopback unless a test gives another address of this machine)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, host: str = "127.0.0.1") -> None:
         if WEED is None:
             _missing("weed not found")
         self.folder = folder
@@ -96,13 +97,13 @@ class SeaweedFS:
         actions = ["Admin", "Read", "Write", "List"]
         identity = {"name": "test", "credentials": keys, "actions": actions}
         config.write_text(json.dumps({"identities": [identity]}))
-        ports = dict(zip(PORTS, _free_ports(len(PORTS)), strict=True))
-        self.endpoint = f"http://127.0.0.1:{ports['s3.port']}"
+        ports = dict(zip(PORTS, _free_ports(len(PORTS), host), strict=True))
+        self.endpoint = f"http://{host}:{ports['s3.port']}"
         (folder / "data").mkdir()
         self.log = (folder / "weed.log").open("w")
         self.process = subprocess.Popen(
-            [str(WEED), "server", f"-dir={folder / 'data'}", "-ip=127.0.0.1",
-             "-ip.bind=127.0.0.1", "-s3", f"-s3.config={config}",
+            [str(WEED), "server", f"-dir={folder / 'data'}", f"-ip={host}",
+             f"-ip.bind={host}", "-s3", f"-s3.config={config}",
              # Each bucket is a collection of volumes of its own: small volumes,
              # and many, so that a session's buckets do not run out of them.
              "-master.volumeSizeLimitMB=64", "-volume.max=2000",
@@ -176,12 +177,12 @@ def _signed(method: str, path: str, endpoint: str) -> dict[str, str]:
     return headers
 
 
-def _free_ports(count: int) -> list[int]:
+def _free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """Ports free at this moment, held together so that they differ."""
     sockets = [socket.socket() for _ in range(count)]
     try:
         for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
+            sock.bind((host, 0))
         return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
