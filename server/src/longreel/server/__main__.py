@@ -6,10 +6,9 @@ import argparse
 import asyncio
 import logging
 import signal
-import sys
 from pathlib import Path
 
-from longreel.common import logs, numbers
+from longreel.common import exits, logs, numbers
 from longreel.common.flags import add_flag
 from longreel.common.rlimits import raise_open_files_limit
 
@@ -188,8 +187,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         asyncio.run(serve(config))
     except (StartupError, StoreError) as exc:
-        print(f"video-server: {exc}", file=sys.stderr)
-        sys.exit(1)
+        exits.leave(1, f"video-server: {exc}")
+    exits.leave(0)
 
 
 if __name__ == "__main__":

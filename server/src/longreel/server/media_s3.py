@@ -57,11 +57,11 @@ class S3Media:
 
     async def check(self) -> None:
         """One listing of one key: the bucket exists, and the credentials may read it."""
-        stream = obstore.list(self.store, chunk_size=1)
+        # One request whose answer is awaited whole: a listing stream left
+        # unfinished when the check fails kept the runtime's threads busy
+        # while the interpreter exited, which aborted the process now and then.
         try:
-            await stream.__anext__()
-        except StopAsyncIteration:
-            pass  # an empty bucket (or prefix)
+            await obstore.list_with_delimiter_async(self.store)
         except BaseError as exc:
             raise MediaUnavailable(f"cannot use {self.describe()}: {why(exc)}") from None
 

@@ -11,11 +11,10 @@ import argparse
 import asyncio
 import logging
 import signal
-import sys
 
 from opentelemetry.trace import TracerProvider
 
-from longreel.common import logs, numbers
+from longreel.common import exits, logs, numbers
 from longreel.common.flags import add_flag
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.common.net import is_loopback
@@ -133,8 +132,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         asyncio.run(work(flags.to_config(args), args.metrics_host))
     except (StoreError, MetricsUnavailable, ConfigError, MediaUnavailable) as exc:
-        print(f"video-worker: {exc}", file=sys.stderr)
-        sys.exit(1)
+        exits.leave(1, f"video-worker: {exc}")
+    exits.leave(0)
 
 
 if __name__ == "__main__":
