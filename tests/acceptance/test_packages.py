@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import urllib.request
@@ -21,11 +22,21 @@ from ..programs import server_args
 
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("client", "server", "gateway")
+BUILT = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".generated")
 # What a caller of the API must not be made to install.
 SERVER_ONLY = {
     "av", "pillow", "psycopg", "psycopg-binary", "psycopg-pool", "starlette", "uvicorn",
     "pyjwt", "prometheus-client", "opentelemetry-sdk", "rich",
 }  # fmt: skip
+
+
+def _checkout(where: Path) -> Path:
+    """The folders a user's checkout has, copied: setuptools builds in the
+    source folder (build/), so installs running side by side from one folder
+    would trip over each other's files, as two users' checkouts do not."""
+    for folder in (*PACKAGES, "common", "protos"):
+        shutil.copytree(ROOT / folder, where / folder, ignore=BUILT)
+    return where
 
 
 def _install(home: Path, package: str) -> Path:
@@ -35,7 +46,8 @@ def _install(home: Path, package: str) -> Path:
     result = subprocess.run(
         [str(home / "bin" / "python"), "-m", "pip", "install", "--quiet",
          "--disable-pip-version-check", f"./{package}"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900, check=False,
+        cwd=_checkout(home.with_name(f"{package}-checkout")), env=env,
+        capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert result.returncode == 0, f"pip install ./{package}:\n{result.stderr[-4000:]}"
     return home / "bin"
