@@ -22,13 +22,17 @@ def grpcurl() -> str:
     return found
 
 
-def call(target: str, *args: str, data: dict | None = None) -> str:
+def call(target: str, *args: str, data: dict | None = None, refused: bool = False) -> str:
+    """grpcurl's stdout; with refused=True, the call must fail: its stderr."""
     command = [grpcurl(), "-plaintext"]
     if data is not None:
         command += ["-d", json.dumps(data)]
     result = subprocess.run(
         [*command, target, *args], capture_output=True, text=True, timeout=30, check=False
     )
+    if refused:
+        assert result.returncode != 0, result.stdout
+        return result.stderr
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -61,15 +65,13 @@ def test_grpcurl_lists_describes_creates_and_reads_the_operation(start_server):
 
 def test_grpcurl_shows_the_error_details_of_a_bad_request(start_server):
     api = start_server(GatedProcessor())
-    result = subprocess.run(
-        [grpcurl(), "-plaintext", "-d", '{"video": {"title": ""}}', api.target,
-         "longreel.video.v1.VideoService/CreateVideo"],
-        capture_output=True, text=True, timeout=30, check=False,
+    stderr = call(
+        api.target, "longreel.video.v1.VideoService/CreateVideo",
+        data={"video": {"title": ""}}, refused=True,
     )  # fmt: skip
-    assert result.returncode != 0
-    assert "InvalidArgument" in result.stderr
-    assert "google.rpc.BadRequest" in result.stderr
-    assert "video.title" in result.stderr
+    assert "InvalidArgument" in stderr
+    assert "google.rpc.BadRequest" in stderr
+    assert "video.title" in stderr
 
 
 def test_grpcurl_describes_every_type_an_operation_carries(start_server):
@@ -96,10 +98,8 @@ def test_grpcurl_health_checks_answer_serving(start_server, service):
 
 def test_grpcurl_health_check_of_an_unknown_service_is_not_found(start_server):
     api = start_server(GatedProcessor())
-    result = subprocess.run(
-        [grpcurl(), "-plaintext", "-d", '{"service": "no.such.Service"}', api.target,
-         "grpc.health.v1.Health/Check"],
-        capture_output=True, text=True, timeout=30, check=False,
+    stderr = call(
+        api.target, "grpc.health.v1.Health/Check",
+        data={"service": "no.such.Service"}, refused=True,
     )  # fmt: skip
-    assert result.returncode != 0
-    assert "NotFound" in result.stderr
+    assert "NotFound" in stderr
