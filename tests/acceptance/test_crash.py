@@ -33,7 +33,11 @@ class Server:
             sys.executable, "-m", "longreel.server", "--listen", f"127.0.0.1:{port}",
             "--data-dir", str(data_dir), "--processor", "simulated",
             "--work-seconds", "0.3", "--lease-seconds", "1",
-            "--workers", "4", "--log-level", "error", *flags,
+            "--workers", "4", "--log-level", "error",
+            # Every kill costs the jobs in flight an attempt, and a 1 s lease
+            # can lapse on a loaded machine: the default 5 could end a job as
+            # "gave up" here, and giving up is tested in test_worker_attempts.
+            "--max-attempts", "100", *flags,
         ]  # fmt: skip
         self.process: subprocess.Popen[str] | None = None
 
