@@ -270,7 +270,7 @@ def test_uvicorns_own_lines_lose_their_query_strings_whatever_the_protocol():
 def test_videoctl_does_not_call_an_answer_too_large_retry_later():
     from google.api_core import exceptions
 
-    from longreel.client.cli import failure
+    from longreel.client._cli_errors import failure
 
     large = exceptions.ResourceExhausted("Received message larger than max (5000000 vs. 4194304)")
     assert failure(large).startswith("RESPONSE_TOO_LARGE: ")

@@ -1,4 +1,7 @@
-"""`videoctl`: the video service from a terminal, a thin layer over VideoClient.
+"""`videoctl`: the video service from a terminal, a thin layer over VideoClient,
+shaped as gcloud users expect: `create` and `delete` wait (with a progress
+bar, the operation's name printed first) unless `--async`; every command
+answers with the state after it acted; errors name the flags.
 
 Exit codes: 0 ok; 1 the call (or the operation waited for) failed, with one
 line on stderr naming the status; 2 bad usage; 130 interrupted (but a watch
@@ -8,32 +11,28 @@ ends with Ctrl-C: 0).
 from __future__ import annotations
 
 import argparse
-import itertools
-import json
+import collections
 import sys
-import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Future
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, TextIO, TypeVar
 
 from google.api_core import exceptions
 from google.longrunning import operations_pb2
-from google.protobuf import json_format
-from google.protobuf.message import Message
+from google.rpc import code_pb2
 
 from longreel.common import numbers
 from longreel.common.flags import add_flag
-from longreel.video.v1 import video_service_pb2 as pb
 
-from . import _core, _retry, _rows
+from . import _cli_errors, _core
+from ._follow import follow
+from ._output import Output
 from .sync import VideoClient
 
-PROGRESS_SLICE = 0.5  # seconds per WaitOperation while showing progress
 WATCH_LIMIT = 20  # operations a watch shows when not told
+LIST_PAGE = 1000  # operations a page when reading them all for the newest (the server's most)
+CANCEL_SETTLE = 2.0  # seconds to let a worker notice a cancel before answering
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 MAX_TIMEOUT = 86400.0  # seconds; past a day is a typo
-T = TypeVar("T")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -58,12 +57,12 @@ def parser() -> argparse.ArgumentParser:
         "--timeout",
         type=numbers.float_flag(0, MAX_TIMEOUT, above=True),
         default=CLI_TIMEOUT,
-        help="seconds a call may take, retries of an unreachable server included "
-        "(default: %(default)s)",
+        help="seconds a call may take, retries included (default: %(default)s). A server "
+        "that never answered is not retried: nothing listening fails at once",
     )
     verbs = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    create = verbs.add_parser("create", help="start creating a video")
+    create = verbs.add_parser("create", help="create a video, waiting for it unless --async")
     create.add_argument("--title", required=True)
     create.add_argument("--plot", default="")
     create.add_argument("--id", dest="video_id", help="the video's id (the server picks one)")
@@ -71,17 +70,20 @@ def parser() -> argparse.ArgumentParser:
     _wait_flags(create)
 
     verbs.add_parser("get", help="show a video").add_argument("video")
-    verbs.add_parser("list", help="list videos")
-    delete = verbs.add_parser("delete", help="start deleting a video")
+    verbs.add_parser("list", help="list videos, oldest first")
+    delete = verbs.add_parser("delete", help="delete a video, waiting for it unless --async")
     delete.add_argument("video")
     delete.add_argument("--request-id", help="idempotency key (default: a fresh UUID)")
     _wait_flags(delete)
 
     ops = verbs.add_parser("operations", aliases=["ops"], help="list and steer operations")
     op_verbs = ops.add_subparsers(dest="op_command", required=True, metavar="OP_COMMAND")
-    _list_flags(op_verbs.add_parser("list", help="list operations, or watch them live"))
-    for name in ("get", "cancel", "delete"):
-        op_verbs.add_parser(name, help=f"{name} an operation").add_argument("operation")
+    _list_flags(op_verbs.add_parser("list", help="list operations, newest first, or watch them"))
+    op_verbs.add_parser("get", help="show an operation").add_argument("operation")
+    op_verbs.add_parser(
+        "cancel", help="cancel an operation, and show it once the cancel took effect"
+    ).add_argument("operation")
+    op_verbs.add_parser("delete", help="forget a finished operation").add_argument("operation")
     wait = op_verbs.add_parser("wait", help="wait for an operation, showing progress")
     wait.add_argument("operation")
     wait.add_argument("--cancel-on-interrupt", action="store_true")
@@ -94,7 +96,9 @@ def _list_flags(command: argparse.ArgumentParser) -> None:
         "--limit",
         type=numbers.int_flag(1, 2**31 - 1),
         metavar="N",
-        help=f"at most N operations (default: all; with --watch, {WATCH_LIMIT})",
+        help="the N newest operations (default: all; with --watch, "
+        f"{WATCH_LIMIT}). The server lists oldest first and cannot reverse, so videoctl "
+        "reads every page (of those --filter keeps) and shows the last N, newest first",
     )
     command.add_argument(
         "--watch",
@@ -109,11 +113,19 @@ def _list_flags(command: argparse.ArgumentParser) -> None:
 
 
 def _wait_flags(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--wait", action="store_true", help="wait, showing progress")
+    how = command.add_mutually_exclusive_group()
+    how.add_argument(
+        "--async",
+        dest="run_async",
+        action="store_true",
+        help="return at once with the operation, instead of waiting for it "
+        "(then: videoctl operations wait NAME)",
+    )
+    how.add_argument("--wait", action="store_true", help=argparse.SUPPRESS)  # the default now
     command.add_argument(
         "--cancel-on-interrupt",
         action="store_true",
-        help="with --wait: cancel the operation on Ctrl-C without asking",
+        help="cancel the operation on Ctrl-C without asking",
     )
 
 
@@ -130,36 +142,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         _core.refuse_plaintext_token(args.target, args.token, credentials is not None)
     except ValueError as exc:
         command.error(f"{exc} (--tls or --tls-ca)")
-    out = Output(args.output, sys.stdout)
+    contact = _cli_errors.Contact()
     try:
-        retry = _core.default_retry(_retry.Retry).with_timeout(args.timeout)
         with VideoClient(
             args.target,
             credentials=credentials,
             token=args.token,
             timeout=args.timeout,
-            retry=retry,
+            retry=_cli_errors.fail_fast_retry(contact, args.timeout),
         ) as client:
-            return run(client, args, out)
+            return run(client, args, Output(args.output, sys.stdout))
+    except exceptions.ServiceUnavailable as error:
+        line = _cli_errors.failure(error) if contact.answered else _unreachable(args, error)
+        return _failed(line)
     except exceptions.GoogleAPICallError as error:
-        print(f"videoctl: {failure(error)}", file=sys.stderr)
-        return 1
+        return _failed(_cli_errors.failure(error, _names(args)))
     except exceptions.RetryError as error:
         cause = getattr(error.cause, "message", None) or error.cause
-        print(
-            f"videoctl: UNAVAILABLE: cannot reach {args.target} within {args.timeout:g} s: {cause}",
-            file=sys.stderr,
+        return _failed(
+            f"UNAVAILABLE: cannot reach {args.target} within {args.timeout:g} s: {cause}"
         )
-        return 1
 
 
-def failure(error: exceptions.GoogleAPICallError) -> str:
-    """One line naming the status; an answer past our receive limit is not
-    the server's RESOURCE_EXHAUSTED (no retry helps), so it says so."""
-    code = error.grpc_status_code.name if error.grpc_status_code else "ERROR"
-    if code == "RESOURCE_EXHAUSTED" and "message larger than max" in str(error.message):
-        return f"RESPONSE_TOO_LARGE: the answer was too large for videoctl ({error.message})"
-    return f"{code}: {error.message}"
+def _unreachable(args: argparse.Namespace, error: exceptions.GoogleAPICallError) -> str:
+    return _cli_errors.unreachable(args.target, error)
+
+
+def _failed(line: str) -> int:
+    print(f"videoctl: {line}", file=sys.stderr)
+    return 1
+
+
+def _names(args: argparse.Namespace) -> dict[str, str]:
+    """The flags, and the positional argument that sets `name`."""
+    positional = "OPERATION" if args.command in ("operations", "ops") else "VIDEO"
+    return {**_cli_errors.FLAGS, "name": positional}
 
 
 def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
@@ -167,27 +184,55 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
         op = client.create_video(
             args.title, args.plot, video_id=args.video_id, request_id=args.request_id
         ).operation
-        return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
+        return started(client, op, args, out)
     if args.command == "get":
         return out.videos([client.get_video(args.video)], single=True)
     if args.command == "list":
         return out.videos(client.list_videos())
     if args.command == "delete":
         op = client.delete_video(args.video, request_id=args.request_id).operation
-        return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
-    name = getattr(args, "operation", "")
+        return started(client, op, args, out)
+    name = _core.operation_name(getattr(args, "operation", ""))
     if args.op_command == "list":
         return list_operations(client, args, out)
     if args.op_command == "get":
         return out.operations([client.get_operation(name)], single=True)
     if args.op_command == "cancel":
-        client.cancel_operation(name)
-        print(f"videoctl: asked {_core.operation_name(name)} to cancel", file=sys.stderr)
-        return out.operations([client.get_operation(name)], single=True)
+        return cancel(client, name, out)
     if args.op_command == "delete":
         client.delete_operation(name)
+        print(f"Deleted operation [{name}].", file=sys.stderr)
         return 0
-    return follow(client, client.get_operation(name), args, out)
+    op = client.get_operation(name)
+    return follow(client, op, out, cancel_on_interrupt=args.cancel_on_interrupt)
+
+
+def started(
+    client: VideoClient, op: operations_pb2.Operation, args: argparse.Namespace, out: Output
+) -> int:
+    """Wait for a new operation (its name first), or with --async show it
+    and say how to wait for it."""
+    if not args.run_async:
+        return follow(client, op, out, cancel_on_interrupt=args.cancel_on_interrupt)
+    out.operations([op], single=True)
+    print(f"Check its progress with: videoctl operations wait {op.name}", file=sys.stderr)
+    return 0
+
+
+def cancel(client: VideoClient, name: str, out: Output) -> int:
+    """Ask, then show the operation once the cancel took effect. A job no
+    worker holds ends at once; a running one ends when its worker notices,
+    so the answer may still be RUNNING after CANCEL_SETTLE seconds."""
+    client.cancel_operation(name)
+    op = client.wait_operation(name, timeout=CANCEL_SETTLE)
+    if not op.done:
+        note = f"Cancellation requested for [{name}]; it is still running."
+    elif op.error.code == code_pb2.CANCELLED:
+        note = f"Cancelled operation [{name}]."
+    else:
+        note = f"Operation [{name}] had already finished; its result stands."
+    print(note, file=sys.stderr)
+    return out.operations([op], single=True)
 
 
 def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
@@ -196,130 +241,17 @@ def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) 
 
         view = watch.view_for(args.output, sys.stdout)
         return watch.watch(client, args.filter, args.limit or WATCH_LIMIT, view)
-    found = client.list_operations(args.filter, page_size=args.limit or 0)
-    return out.operations(itertools.islice(found, args.limit))
+    found = client.list_operations(args.filter, page_size=LIST_PAGE)
+    return out.operations(newest(found, args.limit))
 
 
-def follow(
-    client: VideoClient, op: operations_pb2.Operation, args: argparse.Namespace, out: Output
-) -> int:
-    """Wait for op with a progress line; Ctrl-C offers to cancel it."""
-    bar = ProgressLine(sys.stderr)
-    try:
-        while not op.done:
-            bar.show(op)
-            op = _in_background(client.wait_operation, op.name, timeout=PROGRESS_SLICE)
-    except KeyboardInterrupt:
-        bar.end()
-        if args.cancel_on_interrupt or ask(f"Cancel {op.name}? [y/N] "):
-            client.cancel_operation(op.name)
-            print(f"videoctl: asked {op.name} to cancel", file=sys.stderr)
-        else:
-            print(f"videoctl: {op.name} goes on; `videoctl operations wait {op.name}`",
-                  file=sys.stderr)  # fmt: skip
-        return 130
-    bar.show(op)
-    bar.end()
-    if op.HasField("error"):
-        out.operations([op], single=True)
-        code = _rows.code_name(op.error.code)
-        print(f"videoctl: {op.name} failed: {code}: {op.error.message}", file=sys.stderr)
-        return 1
-    video = pb.Video()
-    if op.response.Unpack(video):  # a creation ends with the video it made
-        return out.videos([video], single=True)
-    return out.operations([op], single=True)
-
-
-def _in_background(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-    """call(...) on a daemon thread while this one waits for it: Ctrl-C then
-    lands here, never inside a blocking gRPC call, where a signal can leave
-    the channel unusable for the cancel that follows (grpc/grpc#19973), and
-    an abandoned call does not hold the process open at exit."""
-    result: Future[T] = Future()
-
-    def run() -> None:
-        try:
-            result.set_result(call(*args, **kwargs))
-        except BaseException as exc:  # handed to the caller, whatever it is
-            result.set_exception(exc)
-
-    threading.Thread(target=run, name="videoctl-call", daemon=True).start()
-    return result.result()
-
-
-def ask(question: str) -> bool:
-    """A yes/no question on stderr (stdout may be a file of JSON)."""
-    if not sys.stdin.isatty():
-        return False
-    sys.stderr.write(question)
-    sys.stderr.flush()
-    try:
-        return sys.stdin.readline().strip().lower() in ("y", "yes")
-    except KeyboardInterrupt:
-        return False
-
-
-class ProgressLine:
-    """`[#####.....]  50%  rendering: step 5 of 10` — redrawn in place on a
-    terminal, a new line per change otherwise (logs, pipes)."""
-
-    WIDTH = 30
-
-    def __init__(self, stream: TextIO) -> None:
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.last = ""
-
-    def show(self, op: operations_pb2.Operation) -> None:
-        meta = _rows.metadata(op)
-        filled = self.WIDTH * meta.progress_percent // 100
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        line = f"[{bar}] {meta.progress_percent:3d}%  {meta.status_message}"
-        if line == self.last:
-            return
-        self.last = line
-        self.stream.write(f"\r\033[K{line}" if self.tty else f"{line}\n")
-        self.stream.flush()
-
-    def end(self) -> None:
-        if self.tty and self.last:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-class Output:
-    def __init__(self, form: str, stream: TextIO) -> None:
-        self.json = form == "json"
-        self.stream = stream
-
-    """Tables for people; JSON (protobuf's mapping) for scripts: an object for
-    one resource, an array from a list command, even of one item."""
-
-    def videos(self, videos: Iterable[pb.Video], *, single: bool = False) -> int:
-        videos = list(videos)
-        rows = [[v.name, v.title, _rows.time(v.create_time)] for v in videos]
-        return self._emit(videos, ["NAME", "TITLE", "CREATED"], rows, single)
-
-    def operations(self, ops: Iterable[operations_pb2.Operation], *, single: bool = False) -> int:
-        ops = list(ops)
-        rows = [_rows.operation_row(op) for op in ops]
-        header = ["NAME", "VERB", "TARGET", "STATE", "PROGRESS", "MESSAGE"]
-        return self._emit(ops, header, rows, single)
-
-    def _emit(
-        self, messages: Iterable[Message], header: list[str], rows: list[list[str]], single: bool
-    ) -> int:
-        if self.json:
-            items = [json_format.MessageToDict(m) for m in messages]
-            json.dump(items[0] if single else items, self.stream, indent=2)
-            self.stream.write("\n")
-            return 0
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        for row in [header, *rows]:
-            self.stream.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)))
-            self.stream.write("\n")
-        return 0
+def newest(
+    found: Iterable[operations_pb2.Operation], limit: int | None
+) -> list[operations_pb2.Operation]:
+    """The last `limit` (or all) of an oldest-first listing, newest first:
+    ListOperations has no order_by, so every page is read, and only `limit`
+    operations are held at a time."""
+    return list(reversed(collections.deque(found, maxlen=limit)))
 
 
 if __name__ == "__main__":

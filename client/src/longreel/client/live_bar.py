@@ -1,0 +1,50 @@
+"""The progress bar of a waiting `videoctl create`/`delete`/`operations
+wait` on a terminal: rich, which comes with the client's `cli` extra
+(_follow.py falls back to a plain line without it)."""
+
+from __future__ import annotations
+
+from typing import TextIO
+
+from google.longrunning import operations_pb2
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    Progress,
+    TaskID,
+    TaskProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from ._rows import metadata
+
+
+class LiveBar:
+    """One bar, redrawn in place: verb and target, bar, percent, the
+    operation's status message, time so far."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TaskProgressColumn(),
+            TextColumn("{task.fields[message]}"),
+            TimeElapsedColumn(),
+            console=Console(file=stream),
+        )
+        self.task: TaskID | None = None
+
+    def show(self, op: operations_pb2.Operation) -> None:
+        meta = metadata(op)
+        if self.task is None:
+            self.progress.start()
+            label = f"{meta.verb} {meta.target}".strip()
+            self.task = self.progress.add_task(label, total=100, message="")
+        self.progress.update(
+            self.task, completed=meta.progress_percent, message=meta.status_message
+        )
+
+    def end(self) -> None:
+        if self.task is not None:
+            self.progress.stop()
