@@ -23,7 +23,7 @@ from google.rpc import code_pb2
 from longreel.common import numbers
 from longreel.common.flags import add_flag
 
-from . import _cli_errors, _core
+from . import _cli_errors, _core, _rows
 from ._follow import follow
 from ._output import Output
 from .sync import VideoClient
@@ -222,15 +222,19 @@ def started(
 def cancel(client: VideoClient, name: str, out: Output) -> int:
     """Ask, then show the operation once the cancel took effect. A job no
     worker holds ends at once; a running one ends when its worker notices,
-    so the answer may still be RUNNING after CANCEL_SETTLE seconds."""
-    client.cancel_operation(name)
-    op = client.wait_operation(name, timeout=CANCEL_SETTLE)
+    so the answer may still be RUNNING after CANCEL_SETTLE seconds. A done
+    operation's result stands: that is said, not asked."""
+    op = client.get_operation(name)
+    if not op.done:
+        client.cancel_operation(name)
+        op = client.wait_operation(name, timeout=CANCEL_SETTLE)
+        if op.done and op.error.code == code_pb2.CANCELLED:
+            print(f"Cancelled operation [{name}].", file=sys.stderr)
+            return out.operations([op], single=True)
     if not op.done:
         note = f"Cancellation requested for [{name}]; it is still running."
-    elif op.error.code == code_pb2.CANCELLED:
-        note = f"Cancelled operation [{name}]."
     else:
-        note = f"Operation [{name}] had already finished; its result stands."
+        note = f"Operation [{name}] had already finished ({_rows.state(op)}); nothing to cancel."
     print(note, file=sys.stderr)
     return out.operations([op], single=True)
 
