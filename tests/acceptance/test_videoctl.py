@@ -127,6 +127,10 @@ def test_list_as_a_table_and_as_json(start_server):
     assert [line.split()[1] for line in lines[1:]] == ["First", "Second"]
     listed = json.loads(videoctl(api.target, "--output", "json", "list").stdout)
     assert [v["title"] for v in listed] == ["First", "Second"]
+    second = videoctl(api.target, "list", "--filter", 'title = "Second"').stdout.splitlines()
+    assert [line.split()[1] for line in second[1:]] == ["Second"]
+    bad = videoctl(api.target, "list", "--filter", 'plot = "x"')
+    assert bad.returncode == 1 and bad.stderr.startswith("videoctl: INVALID_ARGUMENT: --filter: ")
     assert all(v["name"].startswith("videos/") and "createTime" in v for v in listed)
     ops = json.loads(videoctl(api.target, "-o", "json", "operations", "list", "--filter",
                               "done = true").stdout)  # fmt: skip

@@ -8,7 +8,7 @@ from google.protobuf import empty_pb2
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import create, metadata, video, wait
+from ..helpers import create, metadata, video, violations, wait
 
 
 def test_create_returns_an_unfinished_operation_with_metadata(api):
@@ -69,6 +69,41 @@ def test_list_videos_pages_through_all_of_them_oldest_first(start_server):
         if not token:
             break
     assert seen == names
+
+
+def test_list_videos_filters_on_title_and_creation_time_and_pages_within_the_filter(
+    start_server,
+):
+    from ..processors import GatedProcessor
+
+    api = start_server(GatedProcessor(open_gate=True))
+    made = [video(wait(api, create(api, title=t).name)) for t in ("Keep", "Other", "Keep")]
+
+    def listed(filter_: str, size: int = 0) -> list[str]:
+        seen, token = [], ""
+        while True:
+            request = pb.ListVideosRequest(filter=filter_, page_size=size, page_token=token)
+            page = api.videos.ListVideos(request)
+            seen += [v.name for v in page.videos]
+            if not (token := page.next_page_token):
+                return seen
+
+    assert listed('title = "Keep"', size=1) == [made[0].name, made[2].name]
+    assert listed('title != "Keep"') == [made[1].name]
+    since = made[1].create_time.ToJsonString()
+    assert listed(f'create_time >= "{since}"') == [made[1].name, made[2].name]
+    first = api.videos.ListVideos(pb.ListVideosRequest(filter='title = "Keep"', page_size=1))
+    with pytest.raises(grpc.RpcError) as err:  # a token is bound to its filter
+        api.videos.ListVideos(pb.ListVideosRequest(page_token=first.next_page_token))
+    assert "page_token" in violations(err.value)
+
+
+@pytest.mark.parametrize("filter_", ['plot = "x"', 'title > "a"', "title = "])
+def test_a_bad_video_filter_is_an_invalid_argument_naming_filter(api, filter_):
+    with pytest.raises(grpc.RpcError) as err:
+        api.videos.ListVideos(pb.ListVideosRequest(filter=filter_))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "filter" in violations(err.value)
 
 
 def test_delete_removes_the_video_in_its_own_operation(api):

@@ -246,6 +246,20 @@ async def test_videos_are_listed_in_the_order_they_came_into_existence(store):
     assert [v.id for v in await store.list_videos(first[-1].seq, 10)] == ["slow"]
 
 
+async def test_videos_are_filtered_by_title(store):
+    from longreel.server import filtering
+
+    for i, title in enumerate(["Keep", "Drop", "Keep"]):
+        await store.start_create(new_op(i, video=f"v{i}"), title, "")
+        await store.claim_job("w", T0, LEASE)
+        await store.finish(f"op{i}", "w", T0 + i, Outcome("done", response=b""))
+    where = filtering.parse('title = "Keep"', {"title": filtering.FieldSpec("title", "string")})
+    first = await store.list_videos(0, 1, where=where)
+    assert [v.id for v in first] == ["v0"]
+    assert [v.id for v in await store.list_videos(first[-1].seq, 10, where=where)] == ["v2"]
+    assert len(await store.list_videos(0, 10)) == 3
+
+
 async def test_a_write_after_close_is_unavailable_not_a_hang(make_store):
     from longreel.server.store import StoreUnavailable
 

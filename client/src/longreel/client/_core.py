@@ -129,9 +129,9 @@ class BaseVideoClient(Generic[AnyRetry]):
         return self._call("videos", "GetVideo", pb.GetVideoRequest(name=video_name(video)), timeout)
 
     def _build_list_videos(
-        self, page_size: int, timeout: float | None, page_token: str
+        self, filter: str, page_size: int, timeout: float | None, page_token: str
     ) -> Call[pb.ListVideosResponse]:
-        request = pb.ListVideosRequest(page_size=page_size, page_token=page_token)
+        request = pb.ListVideosRequest(filter=filter, page_size=page_size, page_token=page_token)
         return self._call("videos", "ListVideos", request, timeout)
 
     def _build_delete_video(

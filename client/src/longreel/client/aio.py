@@ -80,10 +80,14 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         return await self._transport.invoke(self._build_get_video(video, timeout))
 
     def list_videos(
-        self, *, page_size: int = 0, timeout: float | None = None
+        self, filter: str = "", *, page_size: int = 0, timeout: float | None = None
     ) -> AsyncIterator[pb.Video]:
-        """Every video, oldest first. Example: `[v async for v in c.list_videos()]`"""
-        return self._transport.items(partial(self._build_list_videos, page_size, timeout), "videos")
+        """Every video, oldest first; `filter` is AIP-160, e.g. `title = "My movie"`.
+
+        Example: `[v async for v in c.list_videos()]`
+        """
+        page = partial(self._build_list_videos, filter, page_size, timeout)
+        return self._transport.items(page, "videos")
 
     async def delete_video(
         self, video: str, *, request_id: str | None = None, timeout: float | None = None

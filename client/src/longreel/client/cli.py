@@ -70,7 +70,10 @@ def parser() -> argparse.ArgumentParser:
     _wait_flags(create)
 
     verbs.add_parser("get", help="show a video").add_argument("video")
-    verbs.add_parser("list", help="list videos, oldest first")
+    videos = verbs.add_parser("list", help="list videos, in the order they came into existence")
+    videos.add_argument(
+        "--filter", default="", help="AIP-160 on title and create_time, e.g. 'title = \"My movie\"'"
+    )
     delete = verbs.add_parser("delete", help="delete a video, waiting for it unless --async")
     delete.add_argument("video")
     delete.add_argument("--request-id", help="idempotency key (default: a fresh UUID)")
@@ -188,7 +191,7 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
     if args.command == "get":
         return out.videos([client.get_video(args.video)], single=True)
     if args.command == "list":
-        return out.videos(client.list_videos())
+        return out.videos(client.list_videos(args.filter))
     if args.command == "delete":
         op = client.delete_video(args.video, request_id=args.request_id).operation
         return started(client, op, args, out)

@@ -88,13 +88,15 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
         return self._transport.invoke(self._build_get_video(video, timeout))
 
     def list_videos(
-        self, *, page_size: int = 0, timeout: float | None = None
+        self, filter: str = "", *, page_size: int = 0, timeout: float | None = None
     ) -> Iterator[pb.Video]:
-        """Every video, oldest first, fetched a page at a time.
+        """Every video, oldest first, fetched a page at a time; `filter` is
+        AIP-160, e.g. `title = "My movie"`.
 
         Example: `titles = [v.title for v in client.list_videos()]`
         """
-        return self._transport.items(partial(self._build_list_videos, page_size, timeout), "videos")
+        page = partial(self._build_list_videos, filter, page_size, timeout)
+        return self._transport.items(page, "videos")
 
     def delete_video(
         self, video: str, *, request_id: str | None = None, timeout: float | None = None

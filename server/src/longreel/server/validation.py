@@ -4,8 +4,9 @@ field violation, and all of a request's problems are reported together."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from . import names
+from . import filtering, names
 from .errors import invalid_argument
 from .store.pagination import InvalidPageToken, PageTokens
 
@@ -64,6 +65,21 @@ def name(v: Violations, field: str, value: str, collection: str) -> str:
         v.add(field, f"must be a resource name of the form {collection}/{{id}}, not {shown!r}")
         return ""
     return ident
+
+
+def filter_tree(
+    v: Violations, value: str, fields: Mapping[str, filtering.FieldSpec]
+) -> filtering.Filter | None:
+    """A List method's AIP-160 `filter`, parsed against the fields it may
+    name; None for none (or when it is a violation)."""
+    if len(value) > MAX_FILTER:
+        v.add("filter", f"is longer than {MAX_FILTER} characters")
+        return None
+    try:
+        return filtering.parse(value, fields)
+    except filtering.FilterError as exc:
+        v.add("filter", str(exc))
+        return None
 
 
 def page_size(v: Violations, value: int) -> int:

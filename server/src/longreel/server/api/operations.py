@@ -66,14 +66,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         if request.name not in ("", names.OPERATIONS):
             v.add("name", f"must be empty or {names.OPERATIONS!r}")
         size = validation.page_size(v, request.page_size)
-        where = None
-        if len(request.filter) > validation.MAX_FILTER:
-            v.add("filter", f"is longer than {validation.MAX_FILTER} characters")
-        else:
-            try:
-                where = filtering.parse(request.filter, FILTER_FIELDS)
-            except filtering.FilterError as exc:
-                v.add("filter", str(exc))
+        where = validation.filter_tree(v, request.filter, FILTER_FIELDS)
         v.raise_if_any()
         query = f"{names.OPERATIONS}?filter={request.filter}"
         after = validation.page_token(self.tokens, request.page_token, query)

@@ -19,7 +19,7 @@ from longreel.common import logs
 from longreel.video.v1 import video_service_pb2 as pb
 from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 
-from .. import convert, names, tracing, validation
+from .. import convert, filtering, names, tracing, validation
 from ..auth import caller
 from ..errors import ApiError, not_found, rpc_errors, rpc_stream_errors
 from ..media import MediaFailed, MediaMissing, MediaStore
@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 
 Context = grpc.aio.ServicerContext[Any, Any]
 VIDEO = "video"
+# What ListVideos can filter on (AIP-160), as the caller names it.
+FILTER_FIELDS = {
+    "title": filtering.FieldSpec("title", "string"),
+    "create_time": filtering.FieldSpec("create_time", "timestamp"),
+}
 BACKLOG_RETRY = 5  # seconds a caller refused for a full backlog is told to wait
 BACKLOG_FRESH = 0.1  # seconds an admission count is trusted while far from full
 
@@ -150,13 +155,16 @@ class VideoService(pb_grpc.VideoServiceServicer):  # type: ignore[misc]
     ) -> pb.ListVideosResponse:
         v = validation.Violations()
         size = validation.page_size(v, request.page_size)
+        where = validation.filter_tree(v, request.filter, FILTER_FIELDS)
         v.raise_if_any()
-        after = validation.page_token(self.tokens, request.page_token, names.VIDEOS)
-        rows = await self.store.list_videos(after, size + 1, caller())
+        # A token is bound to its filter; without one, to the name tokens always had.
+        query = f"{names.VIDEOS}?filter={request.filter}" if request.filter else names.VIDEOS
+        after = validation.page_token(self.tokens, request.page_token, query)
+        rows = await self.store.list_videos(after, size + 1, caller(), where=where)
         shown = pages.fit([convert.video(r) for r in rows[:size]])
         response = pb.ListVideosResponse(videos=shown)
         if len(rows) > len(shown):
-            response.next_page_token = self.tokens.encode(rows[len(shown) - 1].seq, names.VIDEOS)
+            response.next_page_token = self.tokens.encode(rows[len(shown) - 1].seq, query)
         return response
 
     @rpc_errors

@@ -199,7 +199,12 @@ class Store(Protocol):
     ) -> list[OperationRow]: ...
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None: ...
     async def list_videos(
-        self, after_seq: int, limit: int, principal: str | None = None
+        self,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        *,
+        where: Filter | None = None,
     ) -> list[VideoRow]: ...
 
     # --- steering ---

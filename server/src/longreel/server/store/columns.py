@@ -45,6 +45,8 @@ FILTER_COLUMNS = {
     "error_code": "error_code",
     "create_time": "create_time",
 }
+# Filterable columns of videos (ListVideos' filter), likewise.
+VIDEO_FILTER_COLUMNS = {"title": "title", "create_time": "create_time"}
 
 
 def video_row(row: Any) -> VideoRow:

@@ -62,10 +62,15 @@ class RuledStore:
         return await self._read_row(lambda: rules.get_video(self.dialect, video_id, principal))
 
     async def list_videos(
-        self, after_seq: int, limit: int, principal: str | None = None
+        self,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        *,
+        where: Filter | None = None,
     ) -> list[VideoRow]:
         return await self._read(
-            lambda: rules.list_videos(self.dialect, after_seq, limit, principal)
+            lambda: rules.list_videos(self.dialect, where, after_seq, limit, principal)
         )
 
     async def cancel_operation(

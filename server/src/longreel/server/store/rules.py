@@ -33,7 +33,7 @@ from .base import (
     VideoRow,
     revocable,
 )
-from .columns import CANCELLED, FILTER_COLUMNS, media_params, video_row
+from .columns import CANCELLED, FILTER_COLUMNS, VIDEO_FILTER_COLUMNS, media_params, video_row
 from .dialect import Dialect, Query, Rule, Signal
 from .sqlfilter import compile_filter
 
@@ -108,11 +108,16 @@ def get_video(dialect: Dialect, video_id: str, principal: str | None) -> Rule[Vi
 
 
 def list_videos(
-    dialect: Dialect, after_seq: int, limit: int, principal: str | None
+    dialect: Dialect, where: Filter | None, after_seq: int, limit: int, principal: str | None
 ) -> Rule[list[VideoRow]]:
+    condition, filtered = (
+        (dialect.true, {})
+        if where is None
+        else compile_filter(where, VIDEO_FILTER_COLUMNS, dialect.param)
+    )
     fill, params = scope(dialect, principal)
-    params |= {"after": after_seq, "limit": limit}
-    rows = yield Query("list_videos", params, "all", fill)
+    params |= {"after": after_seq, "limit": limit, **filtered}
+    rows = yield Query("list_videos", params, "all", {**fill, "condition": condition})
     return [video_row(row) for row in rows]
 
 

@@ -33,7 +33,7 @@ QUERIES = {
     ),
     "list_videos": (
         f"SELECT {VIDEO_COLUMNS} FROM videos WHERE list_seq > %(after)s AND {{mine}}"
-        f" AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT %(limit)s"
+        f" AND {VISIBLE_VIDEO} AND {{condition}} ORDER BY list_seq LIMIT %(limit)s"
     ),
     "request": (
         "SELECT id, request_hash FROM operations"

@@ -29,7 +29,7 @@ QUERIES = {
     ),
     "list_videos": (
         f"SELECT {VIDEO_COLUMNS} FROM videos WHERE list_seq > :after AND {{mine}}"
-        f" AND {VISIBLE_VIDEO} ORDER BY list_seq LIMIT :limit"
+        f" AND {VISIBLE_VIDEO} AND {{condition}} ORDER BY list_seq LIMIT :limit"
     ),
     "request": (
         "SELECT id, request_hash FROM operations"
