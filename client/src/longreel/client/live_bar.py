@@ -16,21 +16,26 @@ from rich.progress import (
     TextColumn,
     TimeElapsedColumn,
 )
+from rich.table import Column
 
 from ._rows import metadata
 
 
 class LiveBar:
-    """One bar, redrawn in place: verb and target, bar, percent, the
-    operation's status message, time so far."""
+    """One bar, redrawn in place: verb, bar, percent, time so far, the
+    operation's status message."""
 
     def __init__(self, stream: TextIO) -> None:
+        # The status message comes last, and is the one cut on a narrow terminal.
         self.progress = Progress(
             TextColumn("{task.description}"),
-            BarColumn(),
+            BarColumn(bar_width=30),
             TaskProgressColumn(),
-            TextColumn("{task.fields[message]}"),
             TimeElapsedColumn(),
+            TextColumn(
+                "{task.fields[message]}",
+                table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1),
+            ),
             console=Console(file=stream),
         )
         self.task: TaskID | None = None
@@ -39,7 +44,7 @@ class LiveBar:
         meta = metadata(op)
         if self.task is None:
             self.progress.start()
-            label = f"{meta.verb} {meta.target}".strip()
+            label = meta.verb or "waiting"  # the name was printed above it
             self.task = self.progress.add_task(label, total=100, message="")
         self.progress.update(
             self.task, completed=meta.progress_percent, message=meta.status_message
