@@ -231,3 +231,22 @@ def test_a_reader_that_leaves_early_gets_no_traceback(start_server):
     )  # fmt: skip
     assert len(pipeline.stdout) == 10
     assert "Traceback" not in pipeline.stderr
+
+
+def test_a_server_that_answered_once_is_waited_for_through_a_restart(start_server, tmp_path):
+    """Failing fast is for a server never reached: once `create` was answered,
+    the wait rides out the server going away and coming back."""
+    data = tmp_path / "restarted"
+    first = start_server(GatedProcessor(), data_dir=data, workers=0)  # nobody takes the job
+    with subprocess.Popen(
+        [VIDEOCTL, "--target", first.target, "create", "--title", "Survivor"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    ) as process:  # fmt: skip
+        lines = _lines(process.stderr)
+        assert lines.get(timeout=30).startswith("Waiting for operation [operations/")
+        first.server.stop()
+        start_server(GatedProcessor(open_gate=True), data_dir=data, listen=first.target)
+        assert process.stdout is not None
+        stdout = process.stdout.read()
+        assert process.wait(timeout=60) == 0, "".join(iter(lambda: lines.get(timeout=30), ""))
+    assert "Survivor" in stdout.splitlines()[1]
