@@ -127,6 +127,7 @@ def test_list_as_a_table_and_as_json(start_server):
     assert [line.split()[1] for line in lines[1:]] == ["First", "Second"]
     listed = json.loads(videoctl(api.target, "--output", "json", "list").stdout)
     assert [v["title"] for v in listed] == ["First", "Second"]
+    assert videoctl(api.target, "--format", "value(title)", "list").stdout == "First\nSecond\n"
     second = videoctl(api.target, "list", "--filter", 'title = "Second"').stdout.splitlines()
     assert [line.split()[1] for line in second[1:]] == ["Second"]
     bad = videoctl(api.target, "list", "--filter", 'plot = "x"')

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import importlib.util
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -23,9 +24,9 @@ from google.rpc import code_pb2
 from longreel.common import numbers
 from longreel.common.flags import add_flag
 
-from . import _cli_errors, _core, _rows
+from . import _cli_errors, _core, _output, _rows
 from ._follow import follow
-from ._output import Output
+from ._output import Format, Output
 from .sync import VideoClient
 
 WATCH_LIMIT = 20  # operations a watch shows when not told
@@ -52,7 +53,15 @@ def parser() -> argparse.ArgumentParser:
         "--tls-cert", type=Path, metavar="FILE", help="client certificate (mutual TLS)"
     )
     top.add_argument("--tls-key", type=Path, metavar="FILE", help="its private key")
-    top.add_argument("--output", "-o", choices=["table", "json"], default="table")
+    top.add_argument("--output", "-o", choices=["table", "json"], default="table",
+                     help="table (default) or json; --format says more")  # fmt: skip
+    top.add_argument(
+        "--format",
+        type=_output.format_flag,
+        metavar="FORMAT",
+        help=f"{_output.FORMATS}, as gcloud's: FIELD is a dotted field of the resource's "
+        "JSON, e.g. value(name,metadata.progressPercent) (snake_case works too)",
+    )
     top.add_argument(
         "--timeout",
         type=numbers.float_flag(0, MAX_TIMEOUT, above=True),
@@ -145,6 +154,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         _core.refuse_plaintext_token(args.target, args.token, credentials is not None)
     except ValueError as exc:
         command.error(f"{exc} (--tls or --tls-ca)")
+    form = args.format or Format(args.output)
+    if getattr(args, "watch", False) and form.kind not in ("table", "json"):
+        command.error("--watch shows a table, or JSON lines with --format json")
+    if form.kind == "yaml" and importlib.util.find_spec("yaml") is None:
+        command.error("--format yaml needs PyYAML: pip install 'longreel-client[cli]'")
+    args.output = "json" if form.kind == "json" else "table"  # what the watch reads
     contact = _cli_errors.Contact()
     try:
         with VideoClient(
@@ -154,7 +169,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             timeout=args.timeout,
             retry=_cli_errors.fail_fast_retry(contact, args.timeout),
         ) as client:
-            return run(client, args, Output(args.output, sys.stdout))
+            return run(client, args, Output(form, sys.stdout))
     except exceptions.ServiceUnavailable as error:
         line = _cli_errors.failure(error) if contact.answered else _unreachable(args, error)
         return _failed(line)
