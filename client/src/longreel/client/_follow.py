@@ -42,11 +42,11 @@ def follow(
     try:
         while not op.done:
             bar.show(op)
-            op = _in_background(client.wait_operation, op.name, timeout=PROGRESS_SLICE)
+            op = _in_background(client.wait_operation, name=op.name, timeout=PROGRESS_SLICE)
     except KeyboardInterrupt:
         bar.end()
         if cancel_on_interrupt or ask(f"Cancel {op.name}? [y/N] "):
-            client.cancel_operation(op.name)
+            client.cancel_operation(name=op.name)
             print(f"videoctl: asked {op.name} to cancel", file=sys.stderr)
         else:
             print(f"videoctl: {op.name} goes on; `videoctl operations wait {op.name}`",

@@ -214,14 +214,14 @@ def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
     if args.op_command == "list":
         return list_operations(client, args, out)
     if args.op_command == "get":
-        return out.operations([client.get_operation(name)], single=True)
+        return out.operations([client.get_operation(name=name)], single=True)
     if args.op_command == "cancel":
         return cancel(client, name, out)
     if args.op_command == "delete":
-        client.delete_operation(name)
+        client.delete_operation(name=name)
         print(f"Deleted operation [{name}].", file=sys.stderr)
         return 0
-    op = client.get_operation(name)
+    op = client.get_operation(name=name)
     return follow(client, op, out, cancel_on_interrupt=args.cancel_on_interrupt)
 
 
@@ -242,10 +242,10 @@ def cancel(client: VideoClient, name: str, out: Output) -> int:
     worker holds ends at once; a running one ends when its worker notices,
     so the answer may still be RUNNING after CANCEL_SETTLE seconds. A done
     operation's result stands: that is said, not asked."""
-    op = client.get_operation(name)
+    op = client.get_operation(name=name)
     if not op.done:
-        client.cancel_operation(name)
-        op = client.wait_operation(name, timeout=CANCEL_SETTLE)
+        client.cancel_operation(name=name)
+        op = client.wait_operation(name=name, timeout=CANCEL_SETTLE)
         if op.done and op.error.code == code_pb2.CANCELLED:
             print(f"Cancelled operation [{name}].", file=sys.stderr)
             return out.operations([op], single=True)
