@@ -48,6 +48,11 @@ def test_an_unreachable_target_is_said_with_grpcs_reason():
     assert _cli_errors.unreachable("127.0.0.1:1", error) == (
         "UNAVAILABLE: cannot reach 127.0.0.1:1: connection refused"
     )
+    dns = exceptions.ServiceUnavailable(
+        "errors resolving nowhere.invalid:1: [field:hostname lookup error:address lookup"
+        " failed for nowhere.invalid:1: Domain name not found]"
+    )
+    assert _cli_errors.unreachable("nowhere.invalid:1", dns).endswith(": domain name not found")
 
 
 def _flaky(failures: int) -> tuple[list[int], Callable[[], str]]:

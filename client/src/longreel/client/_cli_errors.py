@@ -51,7 +51,7 @@ def unreachable(target: str, error: exceptions.GoogleAPICallError | Exception) -
     words (`...: Failed to connect to remote host: Connection refused`) cut
     to the reason."""
     message = str(getattr(error, "message", None) or error)
-    reason = message.rsplit(": ", 1)[-1].strip() or "unavailable"
+    reason = message.rsplit(": ", 1)[-1].strip(" []") or "unavailable"
     return f"UNAVAILABLE: cannot reach {target}: {reason[:1].lower()}{reason[1:]}"
 
 
