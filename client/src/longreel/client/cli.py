@@ -34,6 +34,11 @@ LIST_PAGE = 1000  # operations a page when reading them all for the newest (the 
 CANCEL_SETTLE = 2.0  # seconds to let a worker notice a cancel before answering
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 MAX_TIMEOUT = 86400.0  # seconds; past a day is a typo
+WAITS = (
+    "Prints the operation's name first, then waits for it with a progress bar and ends "
+    "with what it did. Ctrl-C stops waiting (the operation goes on: videoctl operations "
+    "wait NAME) or, if you say so, cancels it. --async returns at once."
+)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -71,7 +76,9 @@ def parser() -> argparse.ArgumentParser:
     )
     verbs = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    create = verbs.add_parser("create", help="create a video, waiting for it unless --async")
+    create = verbs.add_parser(
+        "create", help="create a video, waiting for it unless --async", description=WAITS
+    )
     create.add_argument("--title", required=True)
     create.add_argument("--plot", default="")
     create.add_argument("--id", dest="video_id", help="the video's id (the server picks one)")
@@ -83,7 +90,9 @@ def parser() -> argparse.ArgumentParser:
     videos.add_argument(
         "--filter", default="", help="AIP-160 on title and create_time, e.g. 'title = \"My movie\"'"
     )
-    delete = verbs.add_parser("delete", help="delete a video, waiting for it unless --async")
+    delete = verbs.add_parser(
+        "delete", help="delete a video, waiting for it unless --async", description=WAITS
+    )
     delete.add_argument("video")
     delete.add_argument("--request-id", help="idempotency key (default: a fresh UUID)")
     _wait_flags(delete)
