@@ -106,3 +106,6 @@ def test_a_server_a_gateway_and_videoctl_each_installed_alone_make_a_video(
     assert video["title"] == "Alone"
     with urllib.request.urlopen(f"{gateway.address}/{video['name']}", timeout=30) as got:
         assert json.loads(got.read())["title"] == "Alone"
+    # /v1 comes from the service config, package data of the client the gateway installed.
+    with urllib.request.urlopen(f"{gateway.address}/v1/{video['name']}", timeout=30) as got:
+        assert json.loads(got.read())["title"] == "Alone"
