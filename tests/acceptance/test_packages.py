@@ -20,6 +20,10 @@ import pytest
 
 from ..programs import server_args
 
+# Three virtualenvs installed from PyPI in the module's fixture: minutes on a
+# loaded machine, past the suite's 120 s per test.
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("client", "server", "gateway")
 BUILT = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".generated")
