@@ -160,6 +160,25 @@ def test_tasks_list_by_status_and_page(http):
     assert "nextPageToken" not in second
 
 
+def test_tasks_list_newest_first_in_pages_with_order_by(http):
+    urls = [post_task(http, {"title": f"T{i}"}).headers["Content-Location"] for i in range(3)]
+    newest = [u.rsplit("/", 1)[1] for u in reversed(urls)]
+    seen, token = [], ""
+    while True:
+        params = {"pageSize": 2, "orderBy": "createTime desc", "pageToken": token}
+        page = http.client.get("/videos/tasks", params=params).json()
+        seen += [t["id"] for t in page["tasks"]]
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+    assert seen == newest
+    plain = http.client.get("/videos/tasks").json()["tasks"]
+    assert [t["id"] for t in plain] == newest[::-1]
+    wrong = http.client.get("/videos/tasks", params={"orderBy": "title"})
+    assert wrong.status_code == 400
+    assert "orderBy" in wrong.text
+
+
 def test_videos_list_in_pages(http):
     http.api.processor.gate.set()
     for i in range(3):

@@ -11,7 +11,7 @@ from typing import Any
 
 from .bodies import MAX_BODY, MAX_WAIT
 from .events import HEARTBEAT, LIFETIME, PROGRESS_EVERY
-from .tasks import STATUSES
+from .tasks import ORDERS, STATUSES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -160,12 +160,19 @@ PATHS: dict[str, Any] = {
             },
         },
         "get": {
-            "summary": "List tasks, oldest first",
+            "summary": "List tasks, oldest first, or newest first with orderBy=createTime desc",
             "parameters": [
                 {
                     "name": "status",
                     "in": "query",
                     "schema": {"type": "string", "enum": list(STATUSES)},
+                },
+                {
+                    "name": "orderBy",
+                    "in": "query",
+                    "description": "AIP-132: the order they were made in (the default), "
+                    "or `createTime desc` for the latest first",
+                    "schema": {"type": "string", "enum": list(ORDERS)},
                 },
                 *PAGING,
             ],
