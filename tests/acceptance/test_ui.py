@@ -218,6 +218,12 @@ def test_a_finished_video_plays_in_the_page_and_delete_removes_it(renders, start
     ui = open_ui(f"{http.url}/ui")
     row = ui.create("Sunrise", "A slow morning over the sea.")
     expect(status(row)).to_have_text("done", timeout=WAIT)
+    poster = row.get_by_role("button", name="Play “Sunrise”")
+    expect(poster.locator("img")).to_have_attribute(
+        "src", re.compile(r"^/videos/[a-z0-9]+/thumbnail$"), timeout=WAIT
+    )
+    expect(ui.page.locator("video")).to_have_count(0)  # a poster until played
+    poster.click()
     player = row.locator("video")
     expect(player).to_have_attribute("poster", re.compile(r"^/videos/[a-z0-9]+/thumbnail$"))
     expect(player).to_have_attribute("src", re.compile(r"^/videos/[a-z0-9]+/content$"))
@@ -254,6 +260,10 @@ def test_with_a_token_the_page_lists_the_callers_own_and_plays_them(
 
     row = ui.create("Alice's", "Hers alone.")
     expect(status(row)).to_have_text("done", timeout=WAIT)
+    poster = row.get_by_role("button", name="Play “Alice's”")
+    expect(poster.locator("img")).to_have_attribute("src", re.compile(r"^blob:"), timeout=WAIT)
+    poster.focus()
+    ui.page.keyboard.press("Enter")  # the poster is a button: the keyboard plays it too
     player = row.locator("video")
     expect(player).to_have_attribute("src", re.compile(r"^blob:"))  # fetched with the token
     plays(player)
