@@ -20,6 +20,18 @@ def test_create_returns_an_unfinished_operation_with_metadata(api):
     assert meta.target.startswith("videos/")
     assert meta.HasField("create_time")
     assert not meta.HasField("end_time")
+    assert meta.title == "My movie"
+
+
+def test_a_deletion_names_the_video_it_removes_before_and_after(api):
+    api.processor.gate.set()
+    made = video(wait(api, create(api, title="Short-lived").name))
+    api.processor.gate.clear()
+    op = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name))
+    assert (metadata(op).verb, metadata(op).title) == ("delete", "Short-lived")
+    api.processor.gate.set()
+    done = wait(api, op.name)
+    assert done.done and metadata(done).title == "Short-lived"
 
 
 def test_wait_returns_the_video_once_rendered_and_get_finds_it(api):

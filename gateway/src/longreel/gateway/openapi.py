@@ -314,13 +314,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "Task": {
         "type": "object",
-        "required": ["id", "name", "status", "verb", "target", "progress", "links"],
+        "required": ["id", "name", "status", "verb", "target", "title", "progress", "links"],
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string", "example": "operations/abc"},
             "status": {"type": "string", "enum": list(STATUSES)},
             "verb": {"type": "string", "enum": ["create", "delete"]},
             "target": {"type": "string", "example": "videos/my-movie"},
+            "title": {
+                "type": "string",
+                "example": "My movie",
+                "description": "The video's title, from the moment the task exists",
+            },
             "progress": {
                 "type": "object",
                 "required": ["percent", "message"],
@@ -329,7 +334,10 @@ SCHEMAS: dict[str, Any] = {
                     "message": {"type": "string"},
                 },
             },
-            "cancellationRequested": {"type": "boolean"},
+            "requestedCancellation": {
+                "type": "boolean",
+                "description": "OperationMetadata.requested_cancellation",
+            },
             "createTime": _TIME,
             "updateTime": _TIME,
             "endTime": _TIME,
