@@ -34,6 +34,7 @@ def test_post_answers_202_with_where_to_watch_the_task(http):
     assert url == f"/videos/tasks/{task['id']}"
     assert task["status"] == "pending"
     assert task["verb"] == "create"
+    assert task["title"] == "My movie"
     assert task["links"] == [{"rel": "self", "href": url}]
 
 
@@ -96,7 +97,7 @@ def test_cancel_ends_a_running_task_cancelled(http):
     assert http.api.processor.started.wait(5)
     response = http.client.post(f"{url}:cancel")
     assert response.status_code == 200
-    assert response.json()["cancellationRequested"] is True
+    assert response.json()["requestedCancellation"] is True
     task = http.client.get(url, params={"wait": "10s"}).json()
     assert task["status"] == "cancelled"
     assert task["error"]["status"] == "CANCELLED"

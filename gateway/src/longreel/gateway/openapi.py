@@ -83,6 +83,9 @@ PAGING = [
 # which JSON Schema patterns use, lacks \x1c-\x1f and \x85 and adds \ufeff.
 BLANK = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 VIDEO_ID_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+# An id a caller may choose (AIP-122): a letter first, and not a UUID.
+NEW_VIDEO_ID_PATTERN = "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+UUID_LIKE_PATTERN = "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$"
 TASK_ID = {
     "name": "task",
     "in": "path",
@@ -285,8 +288,10 @@ SCHEMAS: dict[str, Any] = {
             },
             "id": {
                 "type": "string",
-                "pattern": VIDEO_ID_PATTERN,
-                "description": "The video's id; the server picks one if absent",
+                "pattern": NEW_VIDEO_ID_PATTERN,
+                "not": {"anyOf": [{"enum": ["tasks"]}, {"pattern": UUID_LIKE_PATTERN}]},
+                "description": "The video's id (AIP-122): a letter first, not a UUID; the"
+                " server picks one if absent",
             },
         },
     },
@@ -316,13 +321,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "Task": {
         "type": "object",
-        "required": ["id", "name", "status", "verb", "target", "progress", "links"],
+        "required": ["id", "name", "status", "verb", "target", "title", "progress", "links"],
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string", "example": "operations/abc"},
             "status": {"type": "string", "enum": list(STATUSES)},
             "verb": {"type": "string", "enum": ["create", "delete"]},
             "target": {"type": "string", "example": "videos/my-movie"},
+            "title": {
+                "type": "string",
+                "example": "My movie",
+                "description": "The video's title, from the moment the task exists",
+            },
             "progress": {
                 "type": "object",
                 "required": ["percent", "message"],
@@ -331,7 +341,10 @@ SCHEMAS: dict[str, Any] = {
                     "message": {"type": "string"},
                 },
             },
-            "cancellationRequested": {"type": "boolean"},
+            "requestedCancellation": {
+                "type": "boolean",
+                "description": "OperationMetadata.requested_cancellation",
+            },
             "createTime": _TIME,
             "updateTime": _TIME,
             "endTime": _TIME,

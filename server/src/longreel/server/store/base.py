@@ -82,6 +82,7 @@ class OperationRow:
     end_time: int | None
     response: bytes | None
     error: bytes | None
+    title: str = ""  # the video's, copied when the operation started
 
 
 @dataclass(frozen=True, slots=True)

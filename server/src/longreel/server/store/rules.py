@@ -59,10 +59,11 @@ def scope(dialect: Dialect, principal: str | None) -> tuple[dict[str, str], dict
 
 def operation_row(row: Any) -> OperationRow:
     """Map a row selected with OPERATION_COLUMNS (flags as 0/1 or booleans)."""
-    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, resp, err = row
+    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, *rest = row
+    resp, err, title = rest
     return OperationRow(
         id_, seq, verb, target, bool(done), percent, message, bool(cancel),
-        created, updated, ended, _bytes(resp), _bytes(err),
+        created, updated, ended, _bytes(resp), _bytes(err), title,
     )  # fmt: skip
 
 
@@ -159,7 +160,7 @@ def start_create(dialect: Dialect, op: NewOperation, title: str, plot: str) -> R
         "video": op.video_id, "title": title, "plot": plot, "now": op.now,
         "principal": op.principal,
     }, "count")  # fmt: skip
-    return (yield from insert_operation(dialect, CREATE, op))
+    return (yield from insert_operation(dialect, CREATE, op, title))
 
 
 def replay(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow | None]:
@@ -175,12 +176,14 @@ def replay(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow |
     return (yield from operation_or_gone(dialect, row[0]))
 
 
-def insert_operation(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow]:
-    """The operation and its job; workers hear of it. Replayed if a twin
-    with the same request_id got there first (PostgreSQL only: SQLite's
-    one writer saw it in replay)."""
+def insert_operation(
+    dialect: Dialect, verb: str, op: NewOperation, title: str
+) -> Rule[OperationRow]:
+    """The operation (with its video's title) and its job; workers hear of
+    it. Replayed if a twin with the same request_id got there first
+    (PostgreSQL only: SQLite's one writer saw it in replay)."""
     row = yield Query("insert_operation", {
-        "id": op.id, "verb": verb, "target": op.target, "video": op.video_id,
+        "id": op.id, "verb": verb, "target": op.target, "video": op.video_id, "title": title,
         "message": op.status_message, "now": op.now, "request_id": op.request_id,
         "request_hash": op.request_hash, "principal": op.principal,
     })  # fmt: skip
@@ -199,11 +202,12 @@ def start_delete(dialect: Dialect, op: NewOperation) -> Rule[OperationRow]:
     row = yield Query("lock_video", {"video": op.video_id, "principal": op.principal})
     if row is None or row[0] == "creating":
         raise NotFound(op.target)
-    if row[0] == "deleting":
+    state, title = row
+    if state == "deleting":
         running = yield Query("running_delete", {"verb": DELETE, "video": op.video_id})
         return (yield from operation_or_gone(dialect, running[0]))
     yield Query("mark_deleting", {"now": op.now, "video": op.video_id}, "count")
-    return (yield from insert_operation(dialect, DELETE, op))
+    return (yield from insert_operation(dialect, DELETE, op, title))
 
 
 # --- finishing ---

@@ -47,17 +47,18 @@ QUERIES = {
     ),
     "insert_operation": (
         "WITH writer AS MATERIALIZED (SELECT pg_current_xact_id())"
-        " INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash, principal)"
+        " INSERT INTO operations (seq, id, verb, target, video_id, title, status_message,"
+        " create_time, update_time, request_id, request_hash, principal)"
         " SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s,"
-        " %(message)s, %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea,"
-        " %(principal)s FROM writer"
+        " %(title)s, %(message)s, %(now)s, %(now)s, %(request_id)s::text,"
+        " %(request_hash)s::bytea, %(principal)s FROM writer"
         " ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
         " RETURNING seq"
     ),
     "insert_job": "INSERT INTO jobs (operation_seq, trace_parent) VALUES (%(seq)s, %(trace)s)",
     "lock_video": (
-        "SELECT state FROM videos WHERE id = %(video)s AND principal = %(principal)s FOR UPDATE"
+        "SELECT state, title FROM videos WHERE id = %(video)s AND principal = %(principal)s"
+        " FOR UPDATE"
     ),
     "running_delete": (
         "SELECT id FROM operations WHERE verb = %(verb)s AND video_id = %(video)s AND NOT done"

@@ -42,13 +42,13 @@ QUERIES = {
         " VALUES (:video, :title, :plot, 'creating', :now, :now, :principal)"
     ),
     "insert_operation": (
-        "INSERT INTO operations (id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash, principal)"
-        " VALUES (:id, :verb, :target, :video, :message, :now, :now, :request_id,"
+        "INSERT INTO operations (id, verb, target, video_id, title, status_message,"
+        " create_time, update_time, request_id, request_hash, principal)"
+        " VALUES (:id, :verb, :target, :video, :title, :message, :now, :now, :request_id,"
         " :request_hash, :principal) RETURNING seq"
     ),
     "insert_job": "INSERT INTO jobs (operation_seq, trace_parent) VALUES (:seq, :trace)",
-    "lock_video": "SELECT state FROM videos WHERE id = :video AND principal = :principal",
+    "lock_video": "SELECT state, title FROM videos WHERE id = :video AND principal = :principal",
     "running_delete": (
         "SELECT id FROM operations WHERE verb = :verb AND video_id = :video AND done = 0"
     ),
