@@ -75,6 +75,20 @@ def test_cancel_ends_a_long_job_cancelled_and_remove_forgets_it(
     assert ui.problems == []
 
 
+def test_a_running_operation_keeps_its_title_after_a_reload(start_server, start_gateway, open_ui):
+    http = start_gateway(start_server(HoldingProcessor(PROGRESS_SECONDS)))
+    ui = open_ui(f"{http.url}/ui")
+    row = ui.create(f"{HoldingProcessor.HOLD} the long take")
+    expect(row.locator(".message")).to_have_text("held until cancelled", timeout=WAIT)
+    task = row.get_attribute("data-task")
+
+    ui.page.reload()  # no video yet: the title comes from the operation's metadata
+    row = ui.page.locator(f'li[data-task="{task}"]')
+    expect(row.locator("h3")).to_have_text(f"“{HoldingProcessor.HOLD} the long take”")
+    expect(status(row)).to_have_text("pending")
+    assert ui.problems == []
+
+
 def test_a_title_that_looks_like_markup_is_shown_as_text(start_server, start_gateway, open_ui):
     http = start_gateway(start_server(HoldingProcessor(0.5)))
     ui = open_ui(f"{http.url}/ui")
