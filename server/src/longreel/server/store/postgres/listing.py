@@ -76,7 +76,7 @@ async def list_operations(
     condition, params = (
         ("TRUE", {}) if where is None else compile_filter(where, FILTER_COLUMNS, param)
     )
-    fill, scoped = rules.scope(POSTGRES, principal)
+    fill, scoped = rules.operation_scope(POSTGRES, principal)
     params |= {**scoped, "after": after_seq, "limit": limit, "through": NO_END}
     rows = await _read(conn, PAGE.format(**fill, condition=condition, snapshot=FIRST), params)
     if not rows or _final(*rows[0][-2:]):
