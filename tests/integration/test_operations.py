@@ -160,17 +160,42 @@ def test_cancel_of_a_running_delete_keeps_the_video(api):
     assert api.videos.GetVideo(pb.GetVideoRequest(name=made.name)).name == made.name
 
 
-def test_delete_operation_forgets_a_finished_one_and_refuses_a_running_one(api):
-    running = create(api)
-    with pytest.raises(grpc.RpcError) as err:
-        api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=running.name))
-    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+def test_delete_operation_forgets_a_finished_one(api):
     api.processor.gate.set()
-    wait(api, running.name)
+    done = wait(api, create(api).name)
+    api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=done.name))
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.GetOperation(operations_pb2.GetOperationRequest(name=done.name))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_delete_operation_of_a_running_one_forgets_it_but_the_video_is_still_made(api):
+    running = create(api, title="Unwatched")
+    target = metadata(running).target
+    waited = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(name=running.name, timeout={"seconds": 30})
+    )
+    until(lambda: waiters(api, running.name), what="the WaitOperation to subscribe")
     api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=running.name))
+    with pytest.raises(grpc.RpcError) as err:
+        waited.result()  # woken at once, to find it gone
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as err:
         api.operations.GetOperation(operations_pb2.GetOperationRequest(name=running.name))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert running.name not in list_all(api, 100)[0]
+    api.processor.gate.set()  # the work was never cancelled: it ends as it would have
+    made = until(lambda: _video_or_none(api, target), what="the video to be made")
+    assert made.title == "Unwatched"
+
+
+def _video_or_none(api, name: str) -> pb.Video | None:
+    try:
+        return api.videos.GetVideo(pb.GetVideoRequest(name=name))
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        return None
 
 
 def test_wait_returns_the_operation_as_it_stands_when_its_timeout_passes(api):

@@ -132,7 +132,7 @@ async def slow_create(conn: psycopg.AsyncConnection, name: str, now: int) -> Non
 
 async def slow_insert(conn: psycopg.AsyncConnection, name: str, now: int) -> None:
     """The other writer of operations (a delete's insert_operation), left uncommitted."""
-    await run(conn, rules.insert_operation(POSTGRES, CREATE, new_op(name, now)))
+    await run(conn, rules.insert_operation(POSTGRES, CREATE, new_op(name, now), name.title()))
 
 
 @pytest.mark.parametrize("writer", [slow_create, slow_insert])

@@ -185,7 +185,9 @@ PATHS: dict[str, Any] = {
     "/videos/tasks/{task}": {
         "get": GET_TASK,
         "delete": {
-            "summary": "Forget a finished task",
+            "summary": "Forget a task",
+            "description": "A pending task is not cancelled: it is hidden at once and runs "
+            "to its end (the video is still made or removed); cancel it to stop it.",
             "parameters": [TASK_ID],
             "responses": {"204": {"description": "Forgotten"}, **ERRORS},
         },

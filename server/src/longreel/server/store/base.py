@@ -220,7 +220,12 @@ class Store(Protocol):
         (unless it is a delete that a worker started: see revocable)."""
         ...
 
-    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None: ...
+    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
+        """Forget an operation: a finished one at once; an unfinished one is
+        hidden from its caller at once and goes when its job ends, the job
+        untouched (google.longrunning: delete is not cancel)."""
+        ...
+
     async def expire_operations(self, ended_before: int, limit: int) -> int:
         """Forget up to `limit` operations that finished before `ended_before`;
         returns how many went."""

@@ -83,7 +83,7 @@ async def list_operations(
     condition, params = (
         ("TRUE", {}) if where is None else compile_filter(where, FILTER_COLUMNS, param)
     )
-    fill, scoped = rules.scope(POSTGRES, principal)
+    fill, scoped = rules.operation_scope(POSTGRES, principal)
     bound, after = rules.keyset(POSTGRES, after_seq, newest_first)
     fill |= bound
     params |= {**scoped, **after, "limit": limit, "through": rules.NO_END}

@@ -87,7 +87,7 @@ QUERIES = {
         " response = %(response)s, error = %(error)s, error_code = %(code)s,"
         " status_message = %(message)s,"
         " progress_percent = CASE WHEN %(ok)s THEN 100 ELSE progress_percent END"
-        " WHERE seq = %(seq)s"
+        " WHERE seq = %(seq)s RETURNING forgotten"
     ),
     "delete_job": "DELETE FROM jobs WHERE operation_seq = %(seq)s",
     "lock_job": "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = %(seq)s FOR UPDATE",
@@ -96,6 +96,11 @@ QUERIES = {
         "UPDATE operations SET cancel_requested = TRUE, update_time = %(now)s WHERE seq = %(seq)s"
     ),
     "delete_operation": "DELETE FROM operations WHERE id = %(id)s",
+    "forget_operation": (
+        "UPDATE operations SET forgotten = TRUE, request_id = NULL, update_time = %(now)s"
+        " WHERE id = %(id)s AND NOT done"
+    ),
+    "remember_operation": "UPDATE operations SET forgotten = FALSE WHERE id = %(id)s",
     "expire": (
         "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations WHERE done"
         " AND end_time < %(before)s ORDER BY end_time LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"

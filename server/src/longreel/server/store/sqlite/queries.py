@@ -72,6 +72,7 @@ QUERIES = {
         "UPDATE operations SET done = 1, end_time = :now, update_time = :now,"
         " response = :response, error = :error, error_code = :code, status_message = :message,"
         " progress_percent = CASE WHEN :ok THEN 100 ELSE progress_percent END WHERE seq = :seq"
+        " RETURNING forgotten"
     ),
     "delete_job": "DELETE FROM jobs WHERE operation_seq = :seq",
     "lock_job": "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = :seq",
@@ -80,6 +81,11 @@ QUERIES = {
         "UPDATE operations SET cancel_requested = 1, update_time = :now WHERE seq = :seq"
     ),
     "delete_operation": "DELETE FROM operations WHERE id = :id",
+    "forget_operation": (
+        "UPDATE operations SET forgotten = 1, request_id = NULL, update_time = :now"
+        " WHERE id = :id AND done = 0"
+    ),
+    "remember_operation": "UPDATE operations SET forgotten = 0 WHERE id = :id",
     "expire": (
         "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
         " WHERE done = 1 AND end_time < :before ORDER BY end_time LIMIT :limit)"
