@@ -258,8 +258,12 @@ def test_the_web_page_is_served_offline_under_a_content_security_policy(http):
     assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert 'href="/docs"' in page.text
-    for path, media_type in [("/ui/ui.js", "text/javascript"), ("/ui/ui.css", "text/css")]:
-        assert f'"{path}"' in page.text
+    assert '"/ui/ui.js"' in page.text and '"/ui/ui.css"' in page.text
+    modules = [f"/ui/{name}.js" for name in ("ui", "row", "streams", "api", "dom")]
+    for path, media_type in [
+        *((m, "text/javascript") for m in modules),
+        ("/ui/ui.css", "text/css"),
+    ]:
         asset = http.client.get(path)
         assert asset.headers["Content-Type"].startswith(media_type)
         assert "http://" not in asset.text and "https://" not in asset.text

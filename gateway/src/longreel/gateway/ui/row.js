@@ -15,7 +15,8 @@ const sight = new IntersectionObserver(
     for (const entry of entries) {
       if (!entry.isIntersecting) continue;
       sight.unobserve(entry.target);
-      entry.target.row?.loadVideo().catch((error) => showError(`Reading ${entry.target.row.label()}`, error));
+      const row = entry.target.row;
+      row.loadVideo().catch((error) => showError(`Reading ${row.label()}`, error));
     }
   },
   { rootMargin: "400px 0px" },
@@ -180,9 +181,15 @@ export class Row {
     const image = el("img", { alt: "", width: "320", height: "180", loading: "lazy" });
     const url = await mediaUrl(`/${this.target}/thumbnail`, this.blobs);
     image.src = url;
-    const button = el("button", { type: "button", class: "poster", "aria-label": `Play ${this.label()}` },
-      image, el("span", { class: "play", "aria-hidden": "true" }, "▶"));
-    button.addEventListener("click", () => this.play(button, url).catch((error) => showError(`Playing ${this.label()}`, error)));
+    const button = el(
+      "button",
+      { type: "button", class: "poster", "aria-label": `Play ${this.label()}` },
+      image,
+      el("span", { class: "play", "aria-hidden": "true" }, "▶"),
+    );
+    button.addEventListener("click", () => {
+      this.play(button, url).catch((error) => showError(`Playing ${this.label()}`, error));
+    });
     return button;
   }
 
@@ -205,7 +212,7 @@ export class Row {
   // Back to the poster: the one player of the page moves to another row.
   stopPlaying() {
     const player = this.media.querySelector("video");
-    if (player) {
+    if (player && player.posterButton) {
       player.pause();
       player.replaceWith(player.posterButton);
       player.removeAttribute("src");
@@ -215,7 +222,7 @@ export class Row {
   }
 
   videoGone() {
-    if (playing === this) playing = null;
+    this.stopPlaying(); // a detached <video> could go on playing
     this.video = false;
     sight.unobserve(this.node);
     this.media.replaceChildren(el("p", { class: "hint" }, "The video has been deleted."));
@@ -225,7 +232,7 @@ export class Row {
 
   forget() {
     this.listed = false;
-    if (playing === this) playing = null;
+    this.stopPlaying();
     sight.unobserve(this.node);
     unmeasured.delete(this);
     this.forgetBlobs();

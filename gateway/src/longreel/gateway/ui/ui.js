@@ -56,6 +56,10 @@ async function readPage() {
   $("more").hidden = !nextPage;
   $("empty").hidden = rows.size > 0;
   pagesRead += 1;
+  // Observed afresh, the end reports whether it is still in view: a page too
+  // short to push it away reads the next one too.
+  end.unobserve($("more"));
+  end.observe($("more"));
   if (pagesRead === 1) {
     performance.mark(SHOWN);
     requestAnimationFrame(() => setTimeout(() => performance.mark(PAINTED)));
