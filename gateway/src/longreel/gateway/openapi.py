@@ -11,7 +11,7 @@ from typing import Any
 
 from .bodies import MAX_BODY, MAX_WAIT
 from .events import HEARTBEAT, LIFETIME, PROGRESS_EVERY
-from .tasks import STATUSES
+from .tasks import ORDERS, STATUSES
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -83,6 +83,9 @@ PAGING = [
 # which JSON Schema patterns use, lacks \x1c-\x1f and \x85 and adds \ufeff.
 BLANK = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 VIDEO_ID_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+# An id a caller may choose (AIP-122): a letter first, and not a UUID.
+NEW_VIDEO_ID_PATTERN = "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
+UUID_LIKE_PATTERN = "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$"
 TASK_ID = {
     "name": "task",
     "in": "path",
@@ -160,12 +163,19 @@ PATHS: dict[str, Any] = {
             },
         },
         "get": {
-            "summary": "List tasks, oldest first",
+            "summary": "List tasks, oldest first, or newest first with orderBy=createTime desc",
             "parameters": [
                 {
                     "name": "status",
                     "in": "query",
                     "schema": {"type": "string", "enum": list(STATUSES)},
+                },
+                {
+                    "name": "orderBy",
+                    "in": "query",
+                    "description": "AIP-132: the order they were made in (the default), "
+                    "or `createTime desc` for the latest first",
+                    "schema": {"type": "string", "enum": list(ORDERS)},
                 },
                 *PAGING,
             ],
@@ -175,7 +185,9 @@ PATHS: dict[str, Any] = {
     "/videos/tasks/{task}": {
         "get": GET_TASK,
         "delete": {
-            "summary": "Forget a finished task",
+            "summary": "Forget a task",
+            "description": "A pending task is not cancelled: it is hidden at once and runs "
+            "to its end (the video is still made or removed); cancel it to stop it.",
             "parameters": [TASK_ID],
             "responses": {"204": {"description": "Forgotten"}, **ERRORS},
         },
@@ -278,8 +290,10 @@ SCHEMAS: dict[str, Any] = {
             },
             "id": {
                 "type": "string",
-                "pattern": VIDEO_ID_PATTERN,
-                "description": "The video's id; the server picks one if absent",
+                "pattern": NEW_VIDEO_ID_PATTERN,
+                "not": {"anyOf": [{"enum": ["tasks"]}, {"pattern": UUID_LIKE_PATTERN}]},
+                "description": "The video's id (AIP-122): a letter first, not a UUID; the"
+                " server picks one if absent",
             },
         },
     },
@@ -309,13 +323,18 @@ SCHEMAS: dict[str, Any] = {
     },
     "Task": {
         "type": "object",
-        "required": ["id", "name", "status", "verb", "target", "progress", "links"],
+        "required": ["id", "name", "status", "verb", "target", "title", "progress", "links"],
         "properties": {
             "id": {"type": "string"},
             "name": {"type": "string", "example": "operations/abc"},
             "status": {"type": "string", "enum": list(STATUSES)},
             "verb": {"type": "string", "enum": ["create", "delete"]},
             "target": {"type": "string", "example": "videos/my-movie"},
+            "title": {
+                "type": "string",
+                "example": "My movie",
+                "description": "The video's title, from the moment the task exists",
+            },
             "progress": {
                 "type": "object",
                 "required": ["percent", "message"],
@@ -324,7 +343,10 @@ SCHEMAS: dict[str, Any] = {
                     "message": {"type": "string"},
                 },
             },
-            "cancellationRequested": {"type": "boolean"},
+            "requestedCancellation": {
+                "type": "boolean",
+                "description": "OperationMetadata.requested_cancellation",
+            },
             "createTime": _TIME,
             "updateTime": _TIME,
             "endTime": _TIME,

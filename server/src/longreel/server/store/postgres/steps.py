@@ -53,10 +53,10 @@ WITH video AS (
 ), writer AS MATERIALIZED (
     SELECT pg_current_xact_id() WHERE EXISTS (SELECT FROM video)
 ), operation AS (
-    INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,
-        update_time, request_id, request_hash, principal)
-    SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s,
-        %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
+    INSERT INTO operations (seq, id, verb, target, video_id, title, status_message,
+        create_time, update_time, request_id, request_hash, principal)
+    SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s, %(title)s,
+        %(message)s, %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
     FROM writer
     ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING
     RETURNING {OPERATION_COLUMNS}
