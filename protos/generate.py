@@ -40,8 +40,19 @@ def our_protos() -> list[Path]:
     return sorted(HERE.rglob("*.proto"))
 
 
+# The service configs beside the protos: the gRPC retry policy (JSON) and the
+# google.api.Service YAML (HTTP rules). They ship with the generated modules,
+# so an installed client carries them for a channel or a GAPIC generator.
+SERVICE_CONFIGS = ("*_grpc_service_config.json", "*_v1.yaml")
+
+
+def our_service_configs() -> list[Path]:
+    return sorted(p for pattern in SERVICE_CONFIGS for p in HERE.rglob(pattern))
+
+
 def generate(out: Path) -> None:
-    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for our protos into out."""
+    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for our protos into out,
+    and copy the service configs beside them."""
     from grpc_tools import protoc
 
     out.mkdir(parents=True, exist_ok=True)
@@ -64,6 +75,8 @@ def generate(out: Path) -> None:
         for depth in range(2, len(parts) + 1):
             (out.joinpath(*parts[:depth]) / "__init__.py").touch()
             (out.joinpath(*parts[:depth]) / "py.typed").touch()  # the .pyi stubs are for users
+    for config in our_service_configs():
+        shutil.copyfile(config, out / config.relative_to(HERE))
 
 
 def stage_google(dest: Path) -> list[str]:
