@@ -1,0 +1,127 @@
+"""What a user of the generated client does, run in a Python of its own:
+`python gapic_scenarios.py GENERATED_DIR SCENARIO TRANSPORT ENDPOINT`
+prints what it saw as one JSON object, for tests/acceptance/test_gapic_client.py.
+
+A process of its own because proto-plus registers the generated messages
+(longreel.video.v1.Video...) in protobuf's default pool, where the test
+process's in-process server already has ours: one process cannot hold both,
+just as a user's program holds only one of the two clients.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.api_core import exceptions
+from google.api_core.client_options import ClientOptions
+from google.auth.credentials import AnonymousCredentials
+
+RESULT_TIMEOUT = 60  # seconds: the test's processor finishes in far less
+
+
+def make_client(transport: str, endpoint: str) -> Any:
+    """grpc: a plaintext channel (the generated default is TLS with Google's
+    credentials); rest: the gateway's URL, anonymous, over plain HTTP."""
+    from longreel_gapic.video_v1 import VideoServiceClient
+    from longreel_gapic.video_v1.services.video_service import transports
+
+    if transport == "grpc":
+        channel = grpc.insecure_channel(endpoint)
+        return VideoServiceClient(transport=transports.VideoServiceGrpcTransport(channel=channel))
+    return VideoServiceClient(
+        transport="rest",
+        client_options=ClientOptions(api_endpoint=endpoint),
+        credentials=AnonymousCredentials(),
+    )
+
+
+def error(call: Callable[[], Any]) -> dict[str, Any]:
+    """The api-core exception a call raised, as names."""
+    try:
+        call()
+    except exceptions.GoogleAPICallError as exc:
+        code = exc.grpc_status_code
+        return {"class": type(exc).__name__, "grpc_code": code.name if code else None}
+    return {"class": None}
+
+
+def create(client: Any) -> dict[str, Any]:
+    from longreel_gapic.video_v1 import OperationMetadata, Video
+
+    video_id = f"gapic-{uuid.uuid4().hex[:8]}"
+    video = Video(title="Generated", plot="A plot")
+    operation = client.create_video(video=video, video_id=video_id)
+    video = operation.result(timeout=RESULT_TIMEOUT)
+    metadata = operation.metadata
+    return {
+        "video_id": video_id,
+        "operation": operation.operation.name,
+        "result_type": type(video).__name__,
+        "video": Video.to_dict(video),
+        "metadata_type": type(metadata).__name__,
+        "metadata": OperationMetadata.to_dict(metadata),
+    }
+
+
+def crud(client: Any) -> dict[str, Any]:
+    """Three videos; get, list by pages of two, resume from a token, delete one."""
+    from longreel_gapic.video_v1 import ListVideosRequest, Video
+
+    made = [client.create_video(video=Video(title=f"Page {i}")) for i in range(3)]
+    names = [op.result(timeout=RESULT_TIMEOUT).name for op in made]
+    pages = list(client.list_videos(request=ListVideosRequest(page_size=2)).pages)
+    token = pages[0].next_page_token
+    resumed = client.list_videos(request=ListVideosRequest(page_size=2, page_token=token))
+    deleted = client.delete_video(name=names[1])
+    deleted.result(timeout=RESULT_TIMEOUT)
+    return {
+        "names": names,
+        "got": client.get_video(name=names[0]).title,
+        "pages": [[v.name for v in page.videos] for page in pages],
+        "resumed": [v.name for v in resumed],
+        "deleted_result_type": type(deleted.result()).__name__,
+        "get_deleted": error(lambda: client.get_video(name=names[1])),
+        "bad_create": error(lambda: client.create_video(video=Video(title=""))),
+    }
+
+
+def cancel(client: Any) -> dict[str, Any]:
+    """google.api_core's REST operations client (AbstractOperationsClient, as
+    the generated REST transport makes it from the service YAML) reads, lists
+    and cancels an operation that is still running."""
+    from longreel_gapic.video_v1 import OperationMetadata, Video
+
+    started = client.create_video(video=Video(title="Cancel me"))
+    name = started.operation.name
+    operations = client.transport.operations_client
+    before = operations.get_operation(name)
+    listed = [op.name for op in operations.list_operations("operations", "")]
+    operations.cancel_operation(name)
+    after = operations.get_operation(name)
+    metadata = OperationMetadata.deserialize(after.metadata.value)
+    return {
+        "operations_client": type(operations).__name__,
+        "name": name,
+        "before": {"name": before.name, "done": before.done},
+        "listed": name in listed,
+        "after": {"done": after.done, "error_code": after.error.code},
+        "requested_cancellation": metadata.requested_cancellation,
+        "result": error(lambda: started.result(timeout=RESULT_TIMEOUT)),
+    }
+
+
+SCENARIOS = {"create": create, "crud": crud, "cancel": cancel}
+
+
+def main(generated: str, scenario: str, transport: str, endpoint: str) -> None:
+    sys.path.insert(0, generated)
+    print(json.dumps(SCENARIOS[scenario](make_client(transport, endpoint))))
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:5])
