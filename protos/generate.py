@@ -1,8 +1,10 @@
 """Generate the Python modules for protos/ with grpcio-tools.
 
 Run by the client's build (client/setup.py) and by `make protos`; the output is never
-committed. `--stage-google DIR` copies the Google protos ours import into DIR,
-for protoc in other languages, buf and Node.js.
+committed. The service configs (*.yaml, *_grpc_service_config.json) beside
+the protos are copied along.
+`--stage-google DIR` copies the Google protos ours import into DIR, for
+protoc in other languages, buf and Node.js.
 
 Google's protos come from the installed packages: grpcio-tools ships
 google/protobuf/*, googleapis-common-protos ships google/api, rpc and
@@ -40,14 +42,10 @@ def our_protos() -> list[Path]:
     return sorted(HERE.rglob("*.proto"))
 
 
-# The service configs beside the protos: the gRPC retry policy (JSON) and the
-# google.api.Service YAML (HTTP rules). They ship with the generated modules,
-# so an installed client carries them for a channel or a GAPIC generator.
-SERVICE_CONFIGS = ("*_grpc_service_config.json", "*_v1.yaml")
-
-
 def our_service_configs() -> list[Path]:
-    return sorted(p for pattern in SERVICE_CONFIGS for p in HERE.rglob(pattern))
+    """The service configs beside the protos: the google.api.Service YAML
+    (HTTP rules) and the gRPC retry policy (*_grpc_service_config.json)."""
+    return sorted([*HERE.rglob("*.yaml"), *HERE.rglob("*_grpc_service_config.json")])
 
 
 def generate(out: Path) -> None:
@@ -68,6 +66,11 @@ def generate(out: Path) -> None:
         ]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed on protos/ (see the message above)")
+    for config in our_service_configs():
+        # Service configs travel with the modules (package data of the client),
+        # for the gateway's transcoder, a gRPC channel's retries, and anyone
+        # else who reads the API's rules.
+        shutil.copyfile(config, out / config.relative_to(HERE))
     for proto in our_protos():
         parts = proto.parent.relative_to(HERE).parts
         # The first segment (the organisation) stays a namespace package, so
@@ -75,8 +78,6 @@ def generate(out: Path) -> None:
         for depth in range(2, len(parts) + 1):
             (out.joinpath(*parts[:depth]) / "__init__.py").touch()
             (out.joinpath(*parts[:depth]) / "py.typed").touch()  # the .pyi stubs are for users
-    for config in our_service_configs():
-        shutil.copyfile(config, out / config.relative_to(HERE))
 
 
 def stage_google(dest: Path) -> list[str]:
