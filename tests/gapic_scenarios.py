@@ -46,7 +46,14 @@ def error(call: Callable[[], Any]) -> dict[str, Any]:
         call()
     except exceptions.GoogleAPICallError as exc:
         code = exc.grpc_status_code
-        return {"class": type(exc).__name__, "grpc_code": code.name if code else None}
+        seen = {"class": type(exc).__name__, "grpc_code": code.name if code else None}
+        if exc.response is not None and hasattr(exc.response, "json"):  # REST: the body
+            body = exc.response.json()["error"]
+            seen["body"] = {"code": body["code"], "status": body["status"]}
+            seen["reasons"] = [d.get("reason") for d in body.get("details", ()) if "reason" in d]
+        else:
+            seen["reasons"] = [d.reason for d in exc.details if hasattr(d, "reason")]
+        return seen
     return {"class": None}
 
 
