@@ -10,6 +10,7 @@ just as a user's program holds only one of the two clients.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sys
 import uuid
@@ -65,7 +66,9 @@ def create(client: Any) -> dict[str, Any]:
     operation = client.create_video(video=video, video_id=video_id)
     video = operation.result(timeout=RESULT_TIMEOUT)
     metadata = operation.metadata
+    content = b"".join(chunk.data for chunk in client.read_video_content(name=video.name))
     return {
+        "content_sha256": hashlib.sha256(content).hexdigest(),
         "video_id": video_id,
         "operation": operation.operation.name,
         "result_type": type(video).__name__,
@@ -122,7 +125,29 @@ def cancel(client: Any) -> dict[str, Any]:
     }
 
 
-SCENARIOS = {"create": create, "crud": crud, "cancel": cancel}
+def mixins(client: Any) -> dict[str, Any]:
+    """The Operations methods the generator adds to the client itself (its
+    "mixins", from the service YAML), on a finished operation."""
+    from google.longrunning import operations_pb2
+    from longreel_gapic.video_v1 import Video
+
+    name = client.create_video(video=Video(title="Mixins")).operation.name
+    waited = client.wait_operation(
+        request=operations_pb2.WaitOperationRequest(name=name, timeout={"seconds": 30})
+    )
+    got = client.get_operation(request=operations_pb2.GetOperationRequest(name=name))
+    listed = client.list_operations(
+        request=operations_pb2.ListOperationsRequest(name="operations", page_size=1000)
+    )
+    return {
+        "name": name,
+        "waited": {"type": type(waited).__name__, "done": getattr(waited, "done", None)},
+        "got": {"name": got.name, "done": got.done},
+        "listed": name in [op.name for op in listed.operations],
+    }
+
+
+SCENARIOS = {"create": create, "crud": crud, "cancel": cancel, "mixins": mixins}
 
 
 def main(generated: str, scenario: str, transport: str, endpoint: str) -> None:

@@ -16,8 +16,13 @@ from typing import Any
 
 import pytest
 
+from longreel.server.processor import Profile
+
 from .. import gapic_generate
 from ..processors import GatedProcessor
+
+# Renders for real, but small and short: the client reads the MP4 back.
+TINY = Profile(width=96, height=64, fps=12, seconds=1.0)
 
 pytestmark = pytest.mark.any_store
 TRANSPORTS = ["grpc", "rest"]
@@ -34,8 +39,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def endpoints(start_server, start_gateway) -> dict[str, str]:
-    """Where each transport finds one server whose renders finish at once."""
-    api = start_server(GatedProcessor(open_gate=True))
+    """Where each transport finds one server that renders tiny videos."""
+    api = start_server(profile=TINY)
     return {"grpc": api.target, "rest": start_gateway(api).url}
 
 
@@ -60,6 +65,30 @@ def test_create_video_returns_an_operation_whose_result_is_the_video(
         100,
     )
     assert seen["operation"].startswith("operations/")
+    assert int(seen["video"]["size_bytes"]) > 0  # an int64: a string in JSON
+    assert seen["content_sha256"] == seen["video"]["sha256"]  # the stream, whole
+
+
+# gapic-generator 1.44.0 emits the gRPC transport's WaitOperation mixin with
+# response_deserializer=None (templates/.../transports/_mixins.py.j2), so it
+# answers raw bytes; its REST transport is right. Strict: a fixed generator fails
+# here, which is the signal to drop the mark.
+WAIT_BUG = pytest.mark.xfail(
+    reason="gapic-generator 1.44.0: gRPC wait_operation mixin returns bytes", strict=True
+)
+
+
+@pytest.mark.parametrize("transport", TRANSPORTS)
+def test_the_operations_mixins_get_and_list(generated, endpoints, transport):
+    seen = run(generated, "mixins", transport, endpoints)
+    assert seen["got"] == {"name": seen["name"], "done": True}
+    assert seen["listed"]
+
+
+@pytest.mark.parametrize("transport", [pytest.param("grpc", marks=WAIT_BUG), "rest"])
+def test_the_wait_operation_mixin_returns_the_done_operation(generated, endpoints, transport):
+    seen = run(generated, "mixins", transport, endpoints)
+    assert seen["waited"] == {"type": "Operation", "done": True}
 
 
 @pytest.mark.parametrize("transport", TRANSPORTS)
@@ -67,8 +96,10 @@ def test_get_list_by_pages_resume_and_delete(generated, endpoints, transport):
     seen = run(generated, "crud", transport, endpoints)
     names = seen["names"]
     assert seen["got"] == "Page 0"
-    assert seen["pages"] == [names[:2], names[2:]]
-    assert seen["resumed"] == names[2:]
+    pages = seen["pages"]  # in order of completion, which renders need not keep
+    assert [len(page) for page in pages] == [2, 1]
+    assert sorted(pages[0] + pages[1]) == sorted(names)
+    assert seen["resumed"] == pages[1]
     assert seen["deleted_result_type"] == "Empty"
     assert (seen["get_deleted"]["class"], seen["get_deleted"]["grpc_code"]) == (
         "NotFound",
