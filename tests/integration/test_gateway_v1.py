@@ -7,9 +7,13 @@ from __future__ import annotations
 import base64
 
 import pytest
+from prometheus_client import CollectorRegistry
 
+from longreel.gateway.metrics import GatewayMetrics
 from longreel.server.media import MediaFiles
 from longreel.server.processor import Profile, RenderingProcessor
+
+from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # the transcoding, not the store, is under test
 
@@ -227,3 +231,21 @@ def test_the_bearer_token_reaches_the_server_and_content_streams_as_a_json_array
     )
     error_of(past, 400, "OUT_OF_RANGE")
     error_of(http.get("/v1/videos/nope:readContent", headers=alice), 404, "NOT_FOUND")
+
+
+def test_metrics_label_v1_requests_by_template_never_by_name(start_server, start_gateway):
+    registry = CollectorRegistry()
+    http = start_gateway(start_server(GatedProcessor()), GatewayMetrics(registry))
+    op = create(http.client, "counted").json()["name"]
+    assert http.client.get(f"/v1/{op}").status_code == 200
+    assert http.client.get("/v1/videos/nope").status_code == 404
+    assert http.client.put("/v1/videos").status_code == 405
+
+    def requests(method, route, code):
+        labels = {"method": method, "route": route, "code": code}
+        return registry.get_sample_value("longreel_gateway_requests_total", labels)
+
+    assert requests("POST", "/v1/videos", "200") == 1
+    assert requests("GET", "/v1/{name=operations/**}", "200") == 1
+    assert requests("GET", "/v1/{name=videos/*}", "404") == 1
+    assert requests("PUT", "/v1/videos", "405") == 1
