@@ -10,6 +10,7 @@ just as a user's program holds only one of the two clients.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import sys
@@ -27,10 +28,15 @@ RESULT_TIMEOUT = 60  # seconds: the test's processor finishes in far less
 
 def make_client(transport: str, endpoint: str) -> Any:
     """grpc: a plaintext channel (the generated default is TLS with Google's
-    credentials); rest: the gateway's URL, anonymous, over plain HTTP."""
-    from longreel_gapic.video_v1 import VideoServiceClient
+    credentials); grpc_asyncio: the same, for the async twin; rest: the
+    gateway's URL, anonymous, over plain HTTP."""
+    from longreel_gapic.video_v1 import VideoServiceAsyncClient, VideoServiceClient
     from longreel_gapic.video_v1.services.video_service import transports
 
+    if transport == "grpc_asyncio":
+        channel = grpc.aio.insecure_channel(endpoint)
+        transport_made = transports.VideoServiceGrpcAsyncIOTransport(channel=channel)
+        return VideoServiceAsyncClient(transport=transport_made)
     if transport == "grpc":
         channel = grpc.insecure_channel(endpoint)
         return VideoServiceClient(transport=transports.VideoServiceGrpcTransport(channel=channel))
@@ -147,12 +153,30 @@ def mixins(client: Any) -> dict[str, Any]:
     }
 
 
+async def create_async(endpoint: str) -> dict[str, Any]:
+    """The async twin: create, await the result, page through the videos. The
+    client is made inside the loop, where its grpc.aio channel must live."""
+    from longreel_gapic.video_v1 import ListVideosRequest, Video
+
+    client = make_client("grpc_asyncio", endpoint)
+    operation = await client.create_video(video=Video(title="Awaited"))
+    video = await operation.result(timeout=RESULT_TIMEOUT)
+    pager = await client.list_videos(request=ListVideosRequest(page_size=1))
+    listed = [v.name async for v in pager]
+    await client.transport.close()
+    return {"result_type": type(video).__name__, "name": video.name, "listed": listed}
+
+
 SCENARIOS = {"create": create, "crud": crud, "cancel": cancel, "mixins": mixins}
+ASYNC_SCENARIOS = {"create": create_async}
 
 
 def main(generated: str, scenario: str, transport: str, endpoint: str) -> None:
     sys.path.insert(0, generated)
-    print(json.dumps(SCENARIOS[scenario](make_client(transport, endpoint))))
+    if transport == "grpc_asyncio":
+        print(json.dumps(asyncio.run(ASYNC_SCENARIOS[scenario](endpoint))))
+    else:
+        print(json.dumps(SCENARIOS[scenario](make_client(transport, endpoint))))
 
 
 if __name__ == "__main__":

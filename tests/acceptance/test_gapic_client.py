@@ -41,7 +41,8 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def endpoints(start_server, start_gateway) -> dict[str, str]:
     """Where each transport finds one server that renders tiny videos."""
     api = start_server(profile=TINY)
-    return {"grpc": api.target, "rest": start_gateway(api).url}
+    url = start_gateway(api).url
+    return {"grpc": api.target, "grpc_asyncio": api.target, "rest": url}
 
 
 def run(generated: Path, scenario: str, transport: str, endpoints: dict[str, str]) -> Any:
@@ -67,6 +68,12 @@ def test_create_video_returns_an_operation_whose_result_is_the_video(
     assert seen["operation"].startswith("operations/")
     assert int(seen["video"]["size_bytes"]) > 0  # an int64: a string in JSON
     assert seen["content_sha256"] == seen["video"]["sha256"]  # the stream, whole
+
+
+def test_the_async_client_awaits_the_video_and_pages_with_async_for(generated, endpoints):
+    seen = run(generated, "create", "grpc_asyncio", endpoints)
+    assert seen["result_type"] == "Video"
+    assert seen["listed"] == [seen["name"]]
 
 
 # gapic-generator 1.44.0 emits the gRPC transport's WaitOperation mixin with
