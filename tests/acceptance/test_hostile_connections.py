@@ -13,7 +13,7 @@ import os
 import select
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -31,23 +31,11 @@ from ..gateway_process import (
     MiB,
     answer,
     error_of,
-    gateway_processes,
     one_response,
     open_files,
 )
 from ..helpers import video, wait
 from ..processors import GatedProcessor
-
-
-@pytest.fixture
-def start_gateway() -> Iterator[Callable[..., Gateway]]:
-    with gateway_processes() as start:
-        yield start
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
-    return start_gateway("--header-timeout", "1", "--body-timeout", "1")
 
 
 def test_a_full_table_closes_the_oldest_idle_connection_then_refuses_with_503(start_gateway):

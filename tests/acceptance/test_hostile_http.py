@@ -10,31 +10,15 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import Callable, Iterator
-
-import pytest
 
 from ..gateway_process import (
     CHUNKED,
     HEAD,
-    Gateway,
     MiB,
     answer,
     error_of,
-    gateway_processes,
     send_until_answered,
 )
-
-
-@pytest.fixture
-def start_gateway() -> Iterator[Callable[..., Gateway]]:
-    with gateway_processes() as start:
-        yield start
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
-    return start_gateway("--header-timeout", "1", "--body-timeout", "1")
 
 
 def test_a_200_mb_header_is_431_early_and_the_gateway_memory_barely_moves(gateway):

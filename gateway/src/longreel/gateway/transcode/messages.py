@@ -122,8 +122,9 @@ def _put(
         proto_path.append(field.name)
         if ".".join(proto_path) in bound:
             raise bad_request([(path, "is set by the path or the body already")])
-        if field.json_name != field.name:  # one spelling per field for ParseDict
-            target.pop(field.json_name, None)
+        if field.json_name != field.name and field.json_name in target:
+            # One spelling per field, the proto's, so ParseDict sees any clash.
+            target.setdefault(field.name, target.pop(field.json_name))
         if depth == len(names) - 1:
             if overwrite:
                 target.pop(field.name, None)
@@ -132,6 +133,8 @@ def _put(
         if field.type != FieldDescriptor.TYPE_MESSAGE or _repeated(field):
             raise bad_request([(path, f"{field.name} is not a message field")])
         target = target.setdefault(field.name, {})
+        if not isinstance(target, dict):  # the body gave it as something else
+            raise bad_request([(path, f"{field.name} must be a JSON object")])
         descriptor = _message_type(field)
 
 
