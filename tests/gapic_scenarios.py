@@ -153,6 +153,32 @@ def mixins(client: Any) -> dict[str, Any]:
     }
 
 
+class SeenRequests(grpc.UnaryUnaryClientInterceptor):  # type: ignore[misc]
+    """Keeps each unary request the client sends, by method name."""
+
+    def __init__(self) -> None:
+        self.requests: dict[str, Any] = {}
+
+    def intercept_unary_unary(self, continuation: Any, details: Any, request: Any) -> Any:
+        self.requests[details.method.rsplit("/", 1)[-1]] = request
+        return continuation(details, request)
+
+
+def request_ids(endpoint: str) -> dict[str, Any]:
+    """The request_id a create and a delete carry when the caller gives none:
+    what makes retrying them safe (AIP-155), as the retry config assumes."""
+    from longreel_gapic.video_v1 import VideoServiceClient
+    from longreel_gapic.video_v1.services.video_service import transports
+    from longreel_gapic.video_v1.types import Video
+
+    seen = SeenRequests()
+    channel = grpc.intercept_channel(grpc.insecure_channel(endpoint), seen)
+    client = VideoServiceClient(transport=transports.VideoServiceGrpcTransport(channel=channel))
+    video = client.create_video(video=Video(title="Idempotent")).result(timeout=RESULT_TIMEOUT)
+    client.delete_video(name=video.name).result(timeout=RESULT_TIMEOUT)
+    return {m: seen.requests[m].request_id for m in ("CreateVideo", "DeleteVideo")}
+
+
 async def create_async(endpoint: str) -> dict[str, Any]:
     """The async twin: create, await the result, page through the videos. The
     client is made inside the loop, where its grpc.aio channel must live."""
@@ -173,7 +199,9 @@ ASYNC_SCENARIOS = {"create": create_async}
 
 def main(generated: str, scenario: str, transport: str, endpoint: str) -> None:
     sys.path.insert(0, generated)
-    if transport == "grpc_asyncio":
+    if scenario == "request_ids":
+        print(json.dumps(request_ids(endpoint)))
+    elif transport == "grpc_asyncio":
         print(json.dumps(asyncio.run(ASYNC_SCENARIOS[scenario](endpoint))))
     else:
         print(json.dumps(SCENARIOS[scenario](make_client(transport, endpoint))))
