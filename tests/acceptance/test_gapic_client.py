@@ -25,7 +25,6 @@ from ..processors import GatedProcessor
 # Renders for real, but small and short: the client reads the MP4 back.
 TINY = Profile(width=96, height=64, fps=12, seconds=1.0)
 
-pytestmark = pytest.mark.any_store
 TRANSPORTS = ["grpc", "rest"]
 
 
