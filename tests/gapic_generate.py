@@ -5,7 +5,7 @@ our grpc_service_config.json for its retries and timeouts.
 
 The generated package is named longreel_gapic.video_v1 (its default,
 longreel.video_v1 with a longreel.video alias, would shadow our own
-longreel.video). Generation takes about 2.5 s, so tests share one per run.
+longreel.video). Generation takes 2.5-3 s, so the test module makes one and shares it.
 The client runs in a process of its own (see gapic_scenarios.py).
 """
 
