@@ -90,6 +90,17 @@ def test_the_client_installs_alone_and_brings_nothing_of_the_server(installed):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert imported.stdout.strip() == "ok", imported.stderr
+    # The service configs travel with the API modules: the retry policy and the HTTP rules.
+    shipped = subprocess.run(
+        [str(client / "python"), "-c",
+         "from importlib import resources; import json\n"
+         "api = resources.files('longreel.video.v1')\n"
+         "config = json.loads(api.joinpath('longreel_grpc_service_config.json').read_text())\n"
+         "rules = api.joinpath('longreel_v1.yaml').read_text()\n"
+         "print(len(config['methodConfig']), 'http:' in rules)"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shipped.stdout.split() == ["3", "True"], shipped.stderr
 
 
 def test_a_server_a_gateway_and_videoctl_each_installed_alone_make_a_video(
