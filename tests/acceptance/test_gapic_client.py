@@ -46,10 +46,9 @@ def endpoints(start_server, start_gateway) -> dict[str, str]:
 
 
 def gateway_url(start_gateway: Any, target: str) -> str:
-    """The gateway program in front of `target` (tests/acceptance/conftest.py);
-    not forked with a preexec hook, as this process runs a threaded gRPC server."""
-    gateway = start_gateway("--target", target, forked=False)
-    return f"http://127.0.0.1:{gateway.port}"
+    """A gateway in front of `target` (tests/conftest.py); the generated
+    client runs in processes of its own and reaches it over loopback."""
+    return str(start_gateway(target).url)
 
 
 def run(generated: Path, scenario: str, transport: str, endpoints: dict[str, str]) -> Any:
