@@ -9,6 +9,7 @@ INSTALLED := $(VENV)/.installed
 GENERATED := client/src/longreel/video/.generated
 PACKAGES := common client server gateway
 PROTOS := $(shell find protos -name '*.proto')
+SERVICE_CONFIGS := $(shell find protos -name '*.yaml')
 SYSTEM_TOOLS := $(VENV)/.system-tools
 NODE_TOOLS := tests/node/node_modules/.installed
 GOOGLE_PROTOS := build/google-protos/.staged
@@ -58,7 +59,7 @@ $(INSTALLED): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml) \
 	touch $@
 
 # Regenerate after a .proto changes (the editable install generated once).
-$(GENERATED): $(PROTOS) protos/generate.py $(INSTALLED)
+$(GENERATED): $(PROTOS) $(SERVICE_CONFIGS) protos/generate.py $(INSTALLED)
 	$(PY) protos/generate.py client/src
 	touch $@
 

@@ -1,8 +1,9 @@
 """Generate the Python modules for protos/ with grpcio-tools.
 
 Run by the client's build (client/setup.py) and by `make protos`; the output is never
-committed. `--stage-google DIR` copies the Google protos ours import into DIR,
-for protoc in other languages, buf and Node.js.
+committed. The service configs (*.yaml) beside the protos are copied along.
+`--stage-google DIR` copies the Google protos ours import into DIR, for
+protoc in other languages, buf and Node.js.
 
 Google's protos come from the installed packages: grpcio-tools ships
 google/protobuf/*, googleapis-common-protos ships google/api, rpc and
@@ -57,6 +58,10 @@ def generate(out: Path) -> None:
         ]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed on protos/ (see the message above)")
+    for config in sorted(HERE.rglob("*.yaml")):
+        # Service configs travel with the modules (package data of the client),
+        # for the gateway's transcoder and anyone else who reads the API's rules.
+        shutil.copyfile(config, out / config.relative_to(HERE))
     for proto in our_protos():
         parts = proto.parent.relative_to(HERE).parts
         # The first segment (the organisation) stays a namespace package, so

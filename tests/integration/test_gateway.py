@@ -161,6 +161,25 @@ def test_tasks_list_by_status_and_page(http):
     assert "nextPageToken" not in second
 
 
+def test_tasks_list_newest_first_in_pages_with_order_by(http):
+    urls = [post_task(http, {"title": f"T{i}"}).headers["Content-Location"] for i in range(3)]
+    newest = [u.rsplit("/", 1)[1] for u in reversed(urls)]
+    seen, token = [], ""
+    while True:
+        params = {"pageSize": 2, "orderBy": "createTime desc", "pageToken": token}
+        page = http.client.get("/videos/tasks", params=params).json()
+        seen += [t["id"] for t in page["tasks"]]
+        token = page.get("nextPageToken", "")
+        if not token:
+            break
+    assert seen == newest
+    plain = http.client.get("/videos/tasks").json()["tasks"]
+    assert [t["id"] for t in plain] == newest[::-1]
+    wrong = http.client.get("/videos/tasks", params={"orderBy": "title"})
+    assert wrong.status_code == 400
+    assert "orderBy" in wrong.text
+
+
 def test_videos_list_in_pages(http):
     http.api.processor.gate.set()
     for i in range(3):
@@ -239,8 +258,12 @@ def test_the_web_page_is_served_offline_under_a_content_security_policy(http):
     assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
     assert page.headers["X-Content-Type-Options"] == "nosniff"
     assert 'href="/docs"' in page.text
-    for path, media_type in [("/ui/ui.js", "text/javascript"), ("/ui/ui.css", "text/css")]:
-        assert f'"{path}"' in page.text
+    assert '"/ui/ui.js"' in page.text and '"/ui/ui.css"' in page.text
+    modules = [f"/ui/{name}.js" for name in ("ui", "row", "streams", "api", "dom")]
+    for path, media_type in [
+        *((m, "text/javascript") for m in modules),
+        ("/ui/ui.css", "text/css"),
+    ]:
         asset = http.client.get(path)
         assert asset.headers["Content-Type"].startswith(media_type)
         assert "http://" not in asset.text and "https://" not in asset.text

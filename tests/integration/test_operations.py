@@ -17,14 +17,17 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import create, metadata, until, video, wait, waiters
 
+NEWEST_FIRST = (("x-longreel-order-by", "create_time desc"),)
 
-def list_all(api, page_size, filter_=""):
+
+def list_all(api, page_size, filter_="", order=()):
     names, token, pages = [], "", 0
     while True:
         page = api.operations.ListOperations(
             operations_pb2.ListOperationsRequest(
                 name="operations", filter=filter_, page_size=page_size, page_token=token
-            )
+            ),
+            metadata=order,
         )
         pages += 1
         assert len(page.operations) <= page_size
@@ -40,6 +43,40 @@ def test_list_pages_through_25_operations_without_duplicates_or_gaps(start_serve
     names, pages = list_all(api, page_size=10)
     assert names == created
     assert pages == 3
+
+
+def test_newest_first_lists_the_latest_first_in_pages_on_each_store(api):
+    created = [create(api, title=f"Film {i}").name for i in range(25)]
+    names, pages = list_all(api, page_size=10, order=NEWEST_FIRST)
+    assert names == created[::-1]
+    assert pages == 3
+    api.processor.gate.set()
+    for name in created:
+        wait(api, name)
+    assert list_all(api, 7, "done = true", NEWEST_FIRST)[0] == created[::-1]
+    assert list_all(api, 10, "", (("x-longreel-order-by", " create_time  ASC"),))[0] == created
+
+
+def test_a_newest_first_page_token_serves_that_order_only(api):
+    for i in range(3):
+        create(api, title=f"Film {i}")
+    call = operations_pb2.ListOperationsRequest(name="operations", page_size=1)
+    first = api.operations.ListOperations(call, metadata=NEWEST_FIRST)
+    call.page_token = first.next_page_token
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.ListOperations(call)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "page_token" in err.value.details()
+
+
+@pytest.mark.parametrize("order", ["create_time sideways", "update_time desc", "seq"])
+def test_an_order_the_server_does_not_know_is_an_invalid_argument(api, order):
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.ListOperations(
+            operations_pb2.ListOperationsRequest(), metadata=(("x-longreel-order-by", order),)
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "order_by" in err.value.details()
 
 
 def test_filter_done_true_lists_only_finished_operations(api):

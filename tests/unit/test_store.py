@@ -358,3 +358,22 @@ async def test_a_write_undone_in_a_shared_transaction_sends_no_signal(store: Any
         assert sum(isinstance(r, LeaseLost) for r in results) == 1
         assert await done.wait(10)
         assert not await done.wait(QUIET)
+
+
+async def test_operations_list_newest_first_in_pages_within_the_callers_scope(store):
+    for n in range(7):
+        await store.start_create(new_op(n), f"T{n}", "")
+    theirs = NewOperation(
+        id="theirs", video_id="v-theirs", target="videos/v-theirs", now=T0 + 99,
+        status_message="queued", principal="someone else",
+    )  # fmt: skip
+    await store.start_create(theirs, "Not yours", "")
+    seen, after = [], 0
+    while page := await store.list_operations(None, after, 3, None, newest_first=True):
+        seen += [row.id for row in page]
+        after = page[-1].seq
+    assert seen == ["theirs"] + [f"op{n}" for n in reversed(range(7))]
+    mine = await store.list_operations(None, 0, 100, "", newest_first=True)
+    assert "theirs" not in [row.id for row in mine]
+    oldest = await store.list_operations(None, 0, 100)
+    assert [row.id for row in oldest] == seen[::-1]

@@ -13,7 +13,7 @@ from .bodies import MAX_BODY, MAX_WAIT
 from .events import HEARTBEAT, LIFETIME, PROGRESS_EVERY
 from .openapi_schemas import SCHEMAS, VIDEO_ID_PATTERN
 from .openapi_schemas import ref as _ref
-from .tasks import STATUSES
+from .tasks import ORDERS, STATUSES
 
 
 def _json(schema: dict[str, Any], description: str, **headers: str) -> dict[str, Any]:
@@ -177,12 +177,19 @@ PATHS: dict[str, Any] = {
         "get": {
             "operationId": "listTasks",
             "tags": ["tasks"],
-            "summary": "List tasks, oldest first",
+            "summary": "List tasks, oldest first, or newest first with orderBy=createTime desc",
             "parameters": [
                 {
                     "name": "status",
                     "in": "query",
                     "schema": {"type": "string", "enum": list(STATUSES)},
+                },
+                {
+                    "name": "orderBy",
+                    "in": "query",
+                    "description": "AIP-132: the order they were made in (the default), "
+                    "or `createTime desc` for the latest first",
+                    "schema": {"type": "string", "enum": list(ORDERS)},
                 },
                 *PAGING,
             ],

@@ -143,7 +143,10 @@ async def list_tasks(request: Request) -> Response:
         page_size=bodies.page_size(request),
         page_token=request.query_params.get("pageToken", ""),
     )
-    page = await backend(request).operations.ListOperations(call, timeout=CALL_TIMEOUT)
+    order = tasks.order_by(request.query_params.get("orderBy", ""))
+    page = await backend(request).operations.ListOperations(
+        call, timeout=CALL_TIMEOUT, metadata=order
+    )
     body: dict[str, Any] = {"tasks": [tasks.task_json(op) for op in page.operations]}
     if page.next_page_token:
         body["nextPageToken"] = page.next_page_token

@@ -74,10 +74,14 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
                 where = filtering.parse(request.filter, FILTER_FIELDS)
             except filtering.FilterError as exc:
                 v.add("filter", str(exc))
+        latest = pages.newest_first(context.invocation_metadata())
+        if latest is None:
+            v.add("order_by", f"{pages.ORDER_BY_KEY} must be one of {', '.join(pages.ORDERS)}")
         v.raise_if_any()
         query = f"{names.OPERATIONS}?filter={request.filter}"
+        query += "&order_by=desc" if latest else ""  # a token is for one order only
         after = validation.page_token(self.tokens, request.page_token, query)
-        rows = await self.store.list_operations(where, after, size + 1, caller())
+        rows = await self.store.list_operations(where, after, size + 1, caller(), bool(latest))
         shown = pages.fit([convert.operation(r) for r in rows[:size]])
         response = operations_pb2.ListOperationsResponse(operations=shown)
         if len(rows) > len(shown):

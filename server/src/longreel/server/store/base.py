@@ -196,8 +196,17 @@ class Store(Protocol):
         self, operation_id: str, principal: str | None = None
     ) -> OperationRow | None: ...
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
-    ) -> list[OperationRow]: ...
+        self,
+        where: Filter | None,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        newest_first: bool = False,
+    ) -> list[OperationRow]:
+        """A page past `after_seq` (0: from the start), in the order the
+        operations were made, or the latest first (`newest_first`)."""
+        ...
+
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None: ...
     async def list_videos(
         self, after_seq: int, limit: int, principal: str | None = None

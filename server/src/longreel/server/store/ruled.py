@@ -56,10 +56,17 @@ class RuledStore:
         )
 
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
+        self,
+        where: Filter | None,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        newest_first: bool = False,
     ) -> list[OperationRow]:
         return await self._read(
-            lambda: rules.list_operations(self.dialect, where, after_seq, limit, principal)
+            lambda: rules.list_operations(
+                self.dialect, where, after_seq, limit, principal, newest_first
+            )
         )
 
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:

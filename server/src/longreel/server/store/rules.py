@@ -98,8 +98,27 @@ def operation_or_gone(
     return row
 
 
+NO_END = 2**63 - 1  # past every seq: where a newest-first list starts
+
+
+def keyset(
+    dialect: Dialect, after_seq: int, newest_first: bool
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The page's bound and order: past `after_seq` (the previous page's
+    last seq; 0 for the first page) in seq order, or before it, latest first."""
+    after = dialect.param("after")
+    if not newest_first:
+        return {"after": f"seq > {after}", "order": "seq"}, {"after": after_seq}
+    return {"after": f"seq < {after}", "order": "seq DESC"}, {"after": after_seq or NO_END}
+
+
 def list_operations(
-    dialect: Dialect, where: Filter | None, after_seq: int, limit: int, principal: str | None
+    dialect: Dialect,
+    where: Filter | None,
+    after_seq: int,
+    limit: int,
+    principal: str | None,
+    newest_first: bool = False,
 ) -> Rule[list[OperationRow]]:
     condition, filtered = (
         (dialect.true, {})
@@ -107,8 +126,10 @@ def list_operations(
         else compile_filter(where, FILTER_COLUMNS, dialect.param)
     )
     fill, params = operation_scope(dialect, principal)
-    params |= {"after": after_seq, "limit": limit, **filtered}
-    rows = yield Query("list_operations", params, "all", {**fill, "condition": condition})
+    bound, after = keyset(dialect, after_seq, newest_first)
+    params |= {"limit": limit, **after, **filtered}
+    fill |= {**bound, "condition": condition}
+    rows = yield Query("list_operations", params, "all", fill)
     return [operation_row(row) for row in rows]
 
 

@@ -26,7 +26,7 @@ QUERIES = {
     "operation_seq": "SELECT seq FROM operations WHERE id = %(id)s AND {mine}",
     "list_operations": (
         f"SELECT {OPERATION_COLUMNS} FROM operations"
-        " WHERE seq > %(after)s AND {mine} AND {condition} ORDER BY seq LIMIT %(limit)s"
+        " WHERE {after} AND {mine} AND {condition} ORDER BY {order} LIMIT %(limit)s"
     ),
     "video": (
         f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = %(video)s AND {{mine}} AND {VISIBLE_VIDEO}"

@@ -71,9 +71,12 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN (
 
 
 async def start_create(conn: Conn, op: NewOperation, title: str, plot: str) -> OperationRow:
-    """rules.start_create, fused: the same answers, the same signal."""
-    if (earlier := await run(conn, rules.replay(POSTGRES, CREATE, op))) is not None:
-        return earlier
+    """rules.start_create, fused: the same answers, the same signal.
+
+    The request_id is not looked up first, as rules.replay does: a repeat is
+    rare (a client's retry), and the statement notices one anyway (the
+    operation's insert clashes, or the video's). Looking first cost every
+    create a second statement, and every client create carries a request_id."""
     cursor = await conn.execute(CREATE_STATEMENT, {
         "video": op.video_id, "title": title, "plot": plot, "now": op.now,
         "principal": op.principal, "id": op.id, "verb": CREATE, "target": op.target,

@@ -22,7 +22,7 @@ QUERIES = {
     "operation_seq": "SELECT seq FROM operations WHERE id = :id AND {mine}",
     "list_operations": (
         f"SELECT {OPERATION_COLUMNS} FROM operations"
-        " WHERE seq > :after AND {mine} AND {condition} ORDER BY seq LIMIT :limit"
+        " WHERE {after} AND {mine} AND {condition} ORDER BY {order} LIMIT :limit"
     ),
     "video": (
         f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = :video AND {{mine}} AND {VISIBLE_VIDEO}"
