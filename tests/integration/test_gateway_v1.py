@@ -20,6 +20,7 @@ pytestmark = pytest.mark.any_store  # the transcoding, not the store, is under t
 OPERATION_METADATA = "type.googleapis.com/longreel.video.v1.OperationMetadata"
 VIDEO = "type.googleapis.com/longreel.video.v1.Video"
 EMPTY = "type.googleapis.com/google.protobuf.Empty"
+REQUEST_ID = "4c1d9b2e-7a3f-4e6b-8d5c-2f1a0b9e8d7c"  # AIP-155: request_id is a UUID
 TINY = Profile(width=96, height=64, fps=12, seconds=1.0)
 
 
@@ -52,14 +53,14 @@ def error_of(answer, http_status, status):
 
 
 def test_create_answers_an_operation_in_proto3_json_and_repeats_by_request_id(http):
-    answer = create(http.client, "first", requestId="req-1")
+    answer = create(http.client, "first", requestId=REQUEST_ID)
     assert answer.status_code == 200
     op = answer.json()
     assert op["name"].startswith("operations/")
     assert op.get("done", False) is False
     assert op["metadata"]["@type"] == OPERATION_METADATA
     assert (op["metadata"]["target"], op["metadata"]["verb"]) == ("videos/first", "create")
-    assert create(http.client, "first", requestId="req-1").json()["name"] == op["name"]
+    assert create(http.client, "first", requestId=REQUEST_ID).json()["name"] == op["name"]
 
 
 def test_a_created_operation_is_read_until_done_and_holds_the_video(http):
@@ -214,23 +215,21 @@ def test_the_bearer_token_reaches_the_server_and_content_streams_as_a_json_array
     data = media.video("film", video["sha256"]).read_bytes()
     assert int(video["sizeBytes"]) == len(data)  # int64 is a string in proto3 JSON
 
-    whole = http.get("/v1/videos/film:readContent", headers=alice)
+    whole = http.get("/v1/videos/film:read", headers=alice)
     assert whole.status_code == 200
     assert whole.headers["Content-Type"] == "application/json"
     chunks = whole.json()
     assert isinstance(chunks, list) and chunks
     assert b"".join(base64.b64decode(c["data"]) for c in chunks) == data
     part = http.get(
-        "/v1/videos/film:readContent", params={"readOffset": 10, "readLimit": 25}, headers=alice
+        "/v1/videos/film:read", params={"readOffset": 10, "readLimit": 25}, headers=alice
     )
     assert b"".join(base64.b64decode(c["data"]) for c in part.json()) == data[10:35]
-    thumb = http.get("/v1/videos/film:readContent", params={"part": "THUMBNAIL"}, headers=alice)
+    thumb = http.get("/v1/videos/film:read", params={"part": "THUMBNAIL"}, headers=alice)
     assert base64.b64decode(thumb.json()[0]["data"]).startswith(b"\x89PNG")
-    past = http.get(
-        "/v1/videos/film:readContent", params={"readOffset": len(data) + 1}, headers=alice
-    )
+    past = http.get("/v1/videos/film:read", params={"readOffset": len(data) + 1}, headers=alice)
     error_of(past, 400, "OUT_OF_RANGE")
-    error_of(http.get("/v1/videos/nope:readContent", headers=alice), 404, "NOT_FOUND")
+    error_of(http.get("/v1/videos/nope:read", headers=alice), 404, "NOT_FOUND")
 
 
 def test_metrics_label_v1_requests_by_template_never_by_name(start_server, start_gateway):

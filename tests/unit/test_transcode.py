@@ -60,10 +60,7 @@ def test_the_bindings_are_the_protos_annotations_and_the_configs_rules():
         ("GET", "/v1/{name=videos/*}"): "longreel.video.v1.VideoService.GetVideo",
         ("GET", "/v1/videos"): "longreel.video.v1.VideoService.ListVideos",
         ("DELETE", "/v1/{name=videos/*}"): "longreel.video.v1.VideoService.DeleteVideo",
-        (
-            "GET",
-            "/v1/{name=videos/*}:readContent",
-        ): "longreel.video.v1.VideoService.ReadVideoContent",
+        ("GET", "/v1/{name=videos/*}:read"): "longreel.video.v1.VideoService.ReadVideoContent",
         ("GET", "/v1/{name=operations}"): "google.longrunning.Operations.ListOperations",
         ("GET", "/v1/{name=operations/**}"): "google.longrunning.Operations.GetOperation",
         ("DELETE", "/v1/{name=operations/**}"): "google.longrunning.Operations.DeleteOperation",

@@ -175,14 +175,21 @@ async def delete_video(request: Request) -> Response:
     return accepted(await backend(request).videos.DeleteVideo(call, timeout=CALL_TIMEOUT))
 
 
-def route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+def route(
+    path: str, *, head: bool = True, **handlers: Callable[[Request], Awaitable[Response]]
+) -> Route:
     """One route per path, dispatching on the method, so a 405 names every
-    method the path allows (Allow)."""
+    method the path allows (Allow). A GET answers HEAD too (openapi.py
+    documents it), unless `head` is False: an event stream has no headers
+    worth a request of their own."""
 
     async def endpoint(request: Request) -> Response:
         return await handlers["GET" if request.method == "HEAD" else request.method](request)
 
-    return Resource(path, endpoint, methods=list(handlers))
+    resource = Resource(path, endpoint, methods=list(handlers))
+    if not head and resource.methods is not None:
+        resource.methods.discard("HEAD")
+    return resource
 
 
 class Resource(Route):
@@ -203,7 +210,7 @@ class Resource(Route):
 ROUTES = [
     route("/videos/tasks", POST=create_task, GET=list_tasks),
     route("/videos/tasks/{task}:cancel", POST=cancel_task),
-    route("/videos/tasks/{task}/events", GET=events.task_events),
+    route("/videos/tasks/{task}/events", head=False, GET=events.task_events),
     route("/videos/tasks/{task}", GET=get_task, DELETE=delete_task),
     # The seeds' own curl reads tasks at the singular path.
     route("/video/tasks/{task}", GET=get_task),

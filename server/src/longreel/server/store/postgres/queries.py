@@ -100,7 +100,7 @@ QUERIES = {
         "UPDATE operations SET forgotten = TRUE, request_id = NULL, update_time = %(now)s"
         " WHERE id = %(id)s AND NOT done"
     ),
-    "remember_operation": "UPDATE operations SET forgotten = FALSE WHERE id = %(id)s",
+    "remember_operation": "UPDATE operations SET forgotten = FALSE WHERE id = %(id)s AND forgotten",
     "expire": (
         "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations WHERE done"
         " AND end_time < %(before)s ORDER BY end_time LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"

@@ -85,7 +85,7 @@ QUERIES = {
         "UPDATE operations SET forgotten = 1, request_id = NULL, update_time = :now"
         " WHERE id = :id AND done = 0"
     ),
-    "remember_operation": "UPDATE operations SET forgotten = 0 WHERE id = :id",
+    "remember_operation": "UPDATE operations SET forgotten = 0 WHERE id = :id AND forgotten = 1",
     "expire": (
         "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
         " WHERE done = 1 AND end_time < :before ORDER BY end_time LIMIT :limit)"
