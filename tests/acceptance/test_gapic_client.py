@@ -82,11 +82,6 @@ def test_the_async_client_awaits_the_video_and_pages_with_async_for(generated, e
     assert seen["listed"] == [seen["name"]]
 
 
-@pytest.mark.xfail(
-    reason="needs request_id's (google.api.field_info).format = UUID4 (branch aip-gaps) and "
-    "publishing.method_settings.auto_populated_fields: [request_id] in longreel_v1.yaml",
-    strict=True,
-)
 def test_creates_and_deletes_carry_a_fresh_uuid4_request_id(generated, endpoints):
     """The retry config retries CreateVideo and DeleteVideo on UNAVAILABLE: safe
     only if a repeat carries the first call's request_id, which the generated
