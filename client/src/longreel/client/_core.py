@@ -10,6 +10,7 @@ which holds the only differences between grpc and grpc.aio.
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ DEFAULT_TARGET = "localhost:50051"
 DEFAULT_TIMEOUT = 30.0  # seconds for a call, its retries included
 WAIT_SLICE = 30.0  # seconds one WaitOperation call holds before it is re-issued
 WAIT_SLACK = 5.0  # seconds a WaitOperation's deadline exceeds the wait it asks for
+# google.longrunning's ListOperationsRequest has no order_by (AIP-132): the
+# server reads it from this request metadata key, in the field's syntax.
+ORDER_BY_KEY = "x-longreel-order-by"
 DEFAULT_RESULT_TIMEOUT = 900.0  # seconds result() waits when not told (as api-core)
 # gRPC's reconnect backoff grows to 120 s by default; a restarted server
 # should be found again within seconds.
@@ -149,12 +153,15 @@ class BaseVideoClient(Generic[AnyRetry]):
         return self._call("operations", "GetOperation", request, timeout)
 
     def _build_list_operations(
-        self, filter: str, page_size: int, timeout: float | None, page_token: str
+        self, filter: str, page_size: int, timeout: float | None, order_by: str, page_token: str
     ) -> Call[operations_pb2.ListOperationsResponse]:
         request = operations_pb2.ListOperationsRequest(
             name="operations", filter=filter, page_size=page_size, page_token=page_token
         )
-        return self._call("operations", "ListOperations", request, timeout)
+        listing: Call[Any] = self._call("operations", "ListOperations", request, timeout)
+        if not order_by:
+            return listing
+        return dataclasses.replace(listing, metadata=(*listing.metadata, (ORDER_BY_KEY, order_by)))
 
     def _build_wait_operation(
         self, name: str, hold: float, left: float | None

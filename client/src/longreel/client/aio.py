@@ -108,10 +108,16 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         return await self._transport.invoke(self._build_get_operation(name, timeout))
 
     def list_operations(
-        self, filter: str = "", *, page_size: int = 0, timeout: float | None = None
+        self,
+        filter: str = "",
+        *,
+        page_size: int = 0,
+        timeout: float | None = None,
+        order_by: str = "",
     ) -> AsyncIterator[operations_pb2.Operation]:
-        """Operations, oldest first; `filter` is AIP-160, e.g. `done = false`."""
-        page = partial(self._build_list_operations, filter, page_size, timeout)
+        """Operations, oldest first, or latest first with `order_by="create_time desc"`;
+        `filter` is AIP-160, e.g. `done = false`."""
+        page = partial(self._build_list_operations, filter, page_size, timeout, order_by)
         return self._transport.items(page, "operations")
 
     async def wait_operation(

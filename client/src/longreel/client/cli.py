@@ -11,10 +11,10 @@ ends with Ctrl-C: 0).
 from __future__ import annotations
 
 import argparse
-import collections
 import importlib.util
+import itertools
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from google.api_core import exceptions
@@ -30,7 +30,8 @@ from ._output import Format, Output
 from .sync import VideoClient
 
 WATCH_LIMIT = 20  # operations a watch shows when not told
-LIST_PAGE = 1000  # operations a page when reading them all for the newest (the server's most)
+LIST_PAGE = 1000  # operations a page at most (the server's most)
+NEWEST_FIRST = "create_time desc"  # ListOperations' order_by (AIP-132)
 CANCEL_SETTLE = 2.0  # seconds to let a worker notice a cancel before answering
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 MAX_TIMEOUT = 86400.0  # seconds; past a day is a typo
@@ -118,8 +119,8 @@ def _list_flags(command: argparse.ArgumentParser) -> None:
         type=numbers.int_flag(1, 2**31 - 1),
         metavar="N",
         help="the N newest operations (default: all; with --watch, "
-        f"{WATCH_LIMIT}). The server lists oldest first and cannot reverse, so videoctl "
-        "reads every page (of those --filter keeps) and shows the last N, newest first",
+        f"{WATCH_LIMIT}). videoctl asks the server for the latest first (order_by "
+        f"{NEWEST_FIRST!r}), so it reads N, not the whole history",
     )
     command.add_argument(
         "--watch",
@@ -272,17 +273,10 @@ def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) 
 
         view = watch.view_for(args.output, sys.stdout)
         return watch.watch(client, args.filter, args.limit or WATCH_LIMIT, view)
-    found = client.list_operations(args.filter, page_size=LIST_PAGE)
-    return out.operations(newest(found, args.limit))
-
-
-def newest(
-    found: Iterable[operations_pb2.Operation], limit: int | None
-) -> list[operations_pb2.Operation]:
-    """The last `limit` (or all) of an oldest-first listing, newest first:
-    ListOperations has no order_by, so every page is read, and only `limit`
-    operations are held at a time."""
-    return list(reversed(collections.deque(found, maxlen=limit)))
+    # The server pages from the latest down, so --limit N reads N, not all.
+    size = min(args.limit or LIST_PAGE, LIST_PAGE)
+    found = client.list_operations(args.filter, page_size=size, order_by=NEWEST_FIRST)
+    return out.operations(itertools.islice(found, args.limit))
 
 
 if __name__ == "__main__":
