@@ -76,7 +76,7 @@ def recorded_client(api, recorder: Recorder) -> VideoClient:
 
 
 def test_create_returns_an_api_core_future_whose_result_is_the_video(api, client):
-    op = client.create_video("My movie", "A plot", video_id="my-movie")
+    op = client.create_video(video={"title": "My movie", "plot": "A plot"}, video_id="my-movie")
     assert isinstance(op, Operation)
     assert op.name.startswith("operations/")
     assert not op.done() and op.running()
@@ -86,13 +86,13 @@ def test_create_returns_an_api_core_future_whose_result_is_the_video(api, client
     assert (video.name, video.title, video.plot) == ("videos/my-movie", "My movie", "A plot")
     assert op.done() and not op.cancelled()
     assert op.metadata.progress_percent == 100
-    assert client.get_video("my-movie") == video
+    assert client.get_video(name="my-movie") == video
 
 
 def test_result_learns_of_completion_by_long_poll_not_by_polling(api):
     recorder = Recorder()
     with recorded_client(api, recorder) as client:
-        op = client.create_video("Watched")
+        op = client.create_video(video={"title": "Watched"})
         assert api.processor.started.wait(5)
         threading.Timer(0.5, api.processor.gate.set).start()
         recorder.methods.clear()
@@ -103,7 +103,7 @@ def test_result_learns_of_completion_by_long_poll_not_by_polling(api):
 def test_result_times_out_as_a_future_does(api, client):
     import concurrent.futures
 
-    op = client.create_video("Slow")
+    op = client.create_video(video={"title": "Slow"})
     with pytest.raises(concurrent.futures.TimeoutError):
         op.result(timeout=0.5)
     api.processor.gate.set()
@@ -111,7 +111,7 @@ def test_result_times_out_as_a_future_does(api, client):
 
 
 def test_cancel_makes_the_future_cancelled_and_result_raise(api, client):
-    op = client.create_video("Doomed")
+    op = client.create_video(video={"title": "Doomed"})
     assert api.processor.started.wait(5)
     assert op.cancel()
     with pytest.raises(exceptions.Cancelled):
@@ -125,14 +125,14 @@ def test_exception_of_a_failed_operation_is_the_api_core_exception(start_server)
     processor.fail_with, processor.failures_left = PermanentError("cannot render"), 1
     api = start_server(processor)
     with VideoClient(api.target) as client:
-        error = client.create_video("Bad").exception(timeout=30)
+        error = client.create_video(video={"title": "Bad"}).exception(timeout=30)
     assert isinstance(error, exceptions.FailedPrecondition)
     assert error.message == "cannot render"
 
 
 def test_bad_input_raises_invalid_argument_with_the_field_violations(client):
     with pytest.raises(exceptions.InvalidArgument) as err:
-        client.create_video("", video_id="Not Valid")
+        client.create_video(video={"title": ""}, video_id="Not Valid")
     violations = [
         v.field
         for d in err.value.details
@@ -145,33 +145,33 @@ def test_bad_input_raises_invalid_argument_with_the_field_violations(client):
 
 def test_unknown_names_raise_not_found(client):
     with pytest.raises(exceptions.NotFound):
-        client.get_video("nope")
+        client.get_video(name="nope")
     with pytest.raises(exceptions.NotFound):
-        client.operation("operations/nope")
+        client.operation(name="operations/nope")
 
 
 def test_a_retry_after_a_lost_answer_creates_one_video(api):
     recorder = Recorder(lose_first="CreateVideo")
     api.processor.gate.set()
     with recorded_client(api, recorder) as client:
-        video = client.create_video("Only once").result(timeout=30)
+        video = client.create_video(video={"title": "Only once"}).result(timeout=30)
         assert recorder.methods.count("CreateVideo") == 2  # the lost answer was retried
         assert [v.name for v in client.list_videos()] == [video.name]
 
 
 def test_an_operation_started_elsewhere_can_be_resumed(api, client):
     started = api.videos.CreateVideo(pb.CreateVideoRequest(video=pb.Video(title="Elsewhere")))
-    resumed = client.operation(started.name)
+    resumed = client.operation(name=started.name)
     api.processor.gate.set()
     assert resumed.result(timeout=30).title == "Elsewhere"
-    deleted = client.delete_video(resumed.result().name)
+    deleted = client.delete_video(name=resumed.result().name)
     assert deleted.result(timeout=30) == empty_pb2.Empty()
-    assert client.operation(deleted.name).result(timeout=30) == empty_pb2.Empty()
+    assert client.operation(name=deleted.name).result(timeout=30) == empty_pb2.Empty()
 
 
 def test_done_callbacks_are_called(api, client):
     called = threading.Event()
-    op = client.create_video("Called back")
+    op = client.create_video(video={"title": "Called back"})
     op.add_done_callback(lambda future: called.set())
     api.processor.gate.set()
     assert called.wait(30)
@@ -180,17 +180,18 @@ def test_done_callbacks_are_called(api, client):
 def test_lists_iterate_over_every_page(api, client):
     api.processor.gate.set()
     for i in range(5):
-        client.create_video(f"Film {i}").result(timeout=30)
-    assert [v.title for v in client.list_videos(page_size=2)] == [f"Film {i}" for i in range(5)]
-    ops = list(client.list_operations("done = true", page_size=2))
+        client.create_video(video={"title": f"Film {i}"}).result(timeout=30)
+    titles = [v.title for v in client.list_videos(request={"page_size": 2})]
+    assert titles == [f"Film {i}" for i in range(5)]
+    ops = list(client.list_operations(request={"filter": "done = true", "page_size": 2}))
     assert len(ops) == 5
-    client.delete_operation(ops[0].name)
+    client.delete_operation(name=ops[0].name)
     assert len(list(client.list_operations())) == 4
 
 
 def test_result_with_timeout_zero_still_asks_the_server(api, client):
     api.processor.gate.set()
-    op = client.create_video("Quick")
+    op = client.create_video(video={"title": "Quick"})
     wait(api, op.name)  # done on the server; the future has not looked yet
     assert op.result(timeout=0).title == "Quick"
 
@@ -206,7 +207,7 @@ def test_the_clients_timeout_bounds_every_call_retries_included():
         with VideoClient(target, timeout=1.0) as client:
             started = time.monotonic()
             with pytest.raises((exceptions.DeadlineExceeded, exceptions.RetryError)):
-                client.get_video("anything")
+                client.get_video(name="anything")
             assert time.monotonic() - started < 5
 
 
@@ -215,7 +216,7 @@ def test_result_gives_up_at_its_timeout_when_the_server_is_gone(api, start_serve
     import time
 
     with VideoClient(api.target) as client:
-        op = client.create_video("Orphan")
+        op = client.create_video(video={"title": "Orphan"})
         api.server.stop()
         started = time.monotonic()
         with pytest.raises(concurrent.futures.TimeoutError):
@@ -226,7 +227,7 @@ def test_result_gives_up_at_its_timeout_when_the_server_is_gone(api, start_serve
 def test_done_callbacks_run_even_when_the_wait_fails_for_good(api):
     called = threading.Event()
     client = VideoClient(api.target)
-    op = client.create_video("Abandoned")
+    op = client.create_video(video={"title": "Abandoned"})
     op.add_done_callback(lambda future: called.set())
     client.close()  # the background wait ends with the closed channel's error
     assert called.wait(30)

@@ -16,39 +16,39 @@ pytestmark = pytest.mark.any_store  # the client library, not the store, is unde
 
 async def test_create_wait_list_and_delete(api):
     async with AsyncVideoClient(api.target) as client:
-        op = await client.create_video("Async movie", "A plot")
+        op = await client.create_video(video={"title": "Async movie", "plot": "A plot"})
         assert isinstance(op, AsyncOperation)
         assert not await op.done()
         asyncio.get_running_loop().call_later(0.3, api.processor.gate.set)
         video = await op.result(timeout=30)
         assert video.title == "Async movie"
-        assert [v.name async for v in client.list_videos()] == [video.name]
-        assert (await client.get_video(video.name)) == video
-        deleted = await client.delete_video(video.name)
+        assert [v.name async for v in await client.list_videos()] == [video.name]
+        assert (await client.get_video(name=video.name)) == video
+        deleted = await client.delete_video(name=video.name)
         assert await deleted.result(timeout=30) == empty_pb2.Empty()
         with pytest.raises(exceptions.NotFound):
-            await client.get_video(video.name)
+            await client.get_video(name=video.name)
 
 
 async def test_cancel_and_resume(api):
     async with AsyncVideoClient(api.target) as client:
-        op = await client.create_video("Doomed")
+        op = await client.create_video(video={"title": "Doomed"})
         await asyncio.get_running_loop().run_in_executor(None, api.processor.started.wait, 5)
         assert await op.cancel()
-        resumed = await client.operation(op.name)
+        resumed = await client.operation(name=op.name)
         with pytest.raises(exceptions.Cancelled):
             await resumed.result(timeout=30)
         assert await resumed.cancelled()
-        listed = [o.name async for o in client.list_operations("error.code = 1")]
+        listed = [o.name async for o in await client.list_operations(filter="error.code = 1")]
         assert listed == [op.name]
 
 
 async def test_errors_are_api_core_exceptions(api):
     async with AsyncVideoClient(api.target) as client:
         with pytest.raises(exceptions.InvalidArgument):
-            await client.create_video("")
+            await client.create_video(video={"title": ""})
         with pytest.raises(exceptions.NotFound):
-            await client.operation("nope")
+            await client.operation(name="nope")
 
 
 async def test_a_failed_operation_raises_its_own_exception_class(start_server):
@@ -60,7 +60,7 @@ async def test_a_failed_operation_raises_its_own_exception_class(start_server):
     processor.fail_with, processor.failures_left = PermanentError("cannot render"), 1
     api = start_server(processor)
     async with AsyncVideoClient(api.target) as client:
-        op = await client.create_video("Bad")
+        op = await client.create_video(video={"title": "Bad"})
         error = await op.exception(timeout=30)
     assert isinstance(error, exceptions.FailedPrecondition)
 
@@ -93,15 +93,17 @@ async def test_a_retry_after_a_lost_answer_creates_one_video(api):
     api.processor.gate.set()
     try:
         async with AsyncVideoClient(channel=channel) as client:
-            video = await (await client.create_video("Only once")).result(timeout=30)
+            video = await (await client.create_video(video={"title": "Only once"})).result(
+                timeout=30
+            )
             assert lossy.creates == 2
-            assert [v.name async for v in client.list_videos()] == [video.name]
+            assert [v.name async for v in await client.list_videos()] == [video.name]
     finally:
         await channel.close()
 
 
 async def test_result_times_out_as_an_asyncio_future_does(api):
     async with AsyncVideoClient(api.target) as client:
-        op = await client.create_video("Slow")
+        op = await client.create_video(video={"title": "Slow"})
         with pytest.raises(asyncio.TimeoutError):
             await op.result(timeout=0.5)
