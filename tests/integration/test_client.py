@@ -6,7 +6,8 @@ import threading
 
 import grpc
 import pytest
-from google.api_core import exceptions
+from google.api_core import exceptions, retry
+from google.api_core.client_options import ClientOptions
 from google.protobuf import empty_pb2
 from google.rpc import error_details_pb2
 
@@ -14,6 +15,7 @@ from longreel.client import Operation, VideoClient
 from longreel.server.processor import PermanentError
 from longreel.video.v1 import video_service_pb2 as pb
 
+from ..callers import ALICE, BOB, write_keys
 from ..helpers import wait
 from ..processors import GatedProcessor
 
@@ -232,3 +234,97 @@ def test_done_callbacks_run_even_when_the_wait_fails_for_good(api):
     client.close()  # the background wait ends with the closed channel's error
     assert called.wait(30)
     assert op.exception() is not None
+
+
+# --- the GAPIC shape: request= or flattened fields, per-call settings, pagers, options ---
+
+
+def test_request_as_message_as_dict_or_flattened_fields_make_the_same_call(api, client):
+    api.processor.gate.set()
+    by_fields = client.create_video(video=pb.Video(title="Fields"), video_id="by-fields")
+    by_dict = client.create_video(request={"video": {"title": "Dict"}, "video_id": "by-dict"})
+    message = pb.CreateVideoRequest(video=pb.Video(title="Message"), video_id="by-message")
+    by_message = client.create_video(request=message)
+    made = [op.result(timeout=30).name for op in (by_fields, by_dict, by_message)]
+    assert made == ["videos/by-fields", "videos/by-dict", "videos/by-message"]
+    assert message.request_id == ""  # the caller's request is copied, never filled in
+    assert client.get_video(request={"name": "videos/by-dict"}).title == "Dict"
+    assert client.get_video(pb.GetVideoRequest(name="videos/by-message")).title == "Message"
+
+
+def test_request_and_flattened_fields_together_raise_value_error_before_any_call(api):
+    recorder = Recorder()
+    with recorded_client(api, recorder) as client:
+        with pytest.raises(ValueError, match="individual field arguments"):
+            client.create_video(request={"video": {"title": "A"}}, video_id="b")
+        with pytest.raises(ValueError, match="individual field arguments"):
+            client.get_video(request={"name": "videos/x"}, name="videos/x")
+        with pytest.raises(ValueError, match="individual field arguments"):
+            client.wait_operation(request={"name": "operations/x"}, name="operations/x")
+    assert recorder.methods == []
+
+
+def test_per_call_metadata_reaches_the_server(start_server, make_backend, tmp_path):
+    keyed = start_server(
+        GatedProcessor(open_gate=True),
+        backend=make_backend(),
+        auth="api-keys",
+        api_keys_file=write_keys(tmp_path / "keys"),
+    )
+    with VideoClient(keyed.target) as anonymous:
+        with pytest.raises(exceptions.Unauthenticated):
+            anonymous.list_videos()
+        # The server authenticates by metadata alone: this call names alice.
+        op = anonymous.create_video(
+            video={"title": "Hers"}, metadata=[("authorization", f"Bearer {ALICE}")]
+        )
+    with (
+        VideoClient(keyed.target, token=ALICE) as alice,
+        VideoClient(keyed.target, token=BOB) as bob,
+    ):
+        assert alice.operation(op.name).result(timeout=30).title == "Hers"
+        with pytest.raises(exceptions.NotFound):  # bob cannot see what alice made
+            bob.get_operation(name=op.name)
+
+
+def test_retry_per_call_replaces_the_clients(api):
+    quick = retry.Retry(
+        predicate=retry.if_exception_type(exceptions.ServiceUnavailable), initial=0.01
+    )
+    api.processor.gate.set()
+    with recorded_client(api, Recorder()) as client:
+        name = client.create_video(video={"title": "Read"}).result(timeout=30).name
+    recorder = Recorder(lose_first="GetVideo")
+    with recorded_client(api, recorder) as client:
+        with pytest.raises(exceptions.ServiceUnavailable):
+            client.get_video(name=name, retry=None)  # no retries: the lost answer is the answer
+        recorder.lose_first = "GetVideo"
+        assert client.get_video(name=name, retry=quick).title == "Read"
+    assert recorder.methods == ["GetVideo"] * 3
+
+
+def test_a_pager_resumes_from_its_page_token(api, client):
+    api.processor.gate.set()
+    for i in range(5):
+        client.create_video(video={"title": f"Film {i}"}).result(timeout=30)
+    pager = client.list_videos(request={"page_size": 2})
+    first = next(iter(pager.pages))
+    assert [v.title for v in first.videos] == ["Film 0", "Film 1"]
+    token = pager.next_page_token  # the latest page's, looked up on the response
+    assert token
+    rest = client.list_videos(request={"page_size": 2, "page_token": token})
+    assert [v.title for v in rest] == ["Film 2", "Film 3", "Film 4"]
+    assert [len(page.videos) for page in client.list_videos(request={"page_size": 2}).pages] == [
+        2, 2, 1,
+    ]  # fmt: skip
+    assert rest.next_page_token == ""
+
+
+def test_client_options_name_the_endpoint(api):
+    api.processor.gate.set()
+    with VideoClient(client_options=ClientOptions(api_endpoint=api.target)) as client:
+        assert list(client.list_videos()) == []
+    with VideoClient(client_options={"api_endpoint": api.target}) as client:
+        assert list(client.list_operations(filter="done = true")) == []
+    with pytest.raises(ValueError, match="disagree"):
+        VideoClient("127.0.0.1:1", client_options={"api_endpoint": api.target})

@@ -192,15 +192,17 @@ class BaseVideoClient(Generic[AnyRetry]):
         )
 
     def _build_wait(
-        self, name: str, hold: float, left: float | None
+        self, name: str, hold: float, left: float | None, metadata: _requests.MetadataArg = ()
     ) -> Call[operations_pb2.Operation]:
         """The futures' WaitOperation: held `hold` seconds, retried while the
-        caller has time (`left` seconds, None for no limit)."""
+        caller has time (`left` seconds, None for no limit), with the
+        metadata of the call that started the operation."""
         request = operations_pb2.WaitOperationRequest(name=operation_name(name))
         request.timeout.FromMilliseconds(max(0, int(hold * 1000)))
         retry = self._retry.with_predicate(WAIT_RETRYABLE).with_timeout(left)
         deadline = api_timeout.ConstantTimeout(hold + WAIT_SLACK)
-        return Call("waits", "WaitOperation", request, retry, deadline, self._metadata)
+        extra = _requests.metadata(self._metadata, metadata)
+        return Call("waits", "WaitOperation", request, retry, deadline, extra)
 
     def _build_cancel_operation(
         self, request: OperationRequest | None, name: str | None, settings: Settings

@@ -98,7 +98,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         """
         settings = (retry, timeout, metadata)
         call = self._build_create_video(request, video, video_id, settings)
-        return self._future(await self._transport.invoke(call))
+        return self._future(await self._transport.invoke(call), metadata)
 
     async def get_video(
         self,
@@ -141,16 +141,20 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
     ) -> AsyncOperation:
         """Start deleting a video. Example: `client.delete_video(name="my-movie").result()`"""
         call = self._build_delete_video(request, name, (retry, timeout, metadata))
-        return self._future(await self._transport.invoke(call))
+        return self._future(await self._transport.invoke(call), metadata)
 
     # --- operations ---
 
-    async def operation(self, name: str, *, timeout: float | None = None) -> AsyncOperation:
+    async def operation(
+        self, name: str, *, timeout: float | None = None, metadata: MetadataArg = ()
+    ) -> AsyncOperation:
         """The future of an operation started elsewhere (another process, curl, grpcurl).
 
         Example: `client.operation("operations/abc").result()`
         """
-        return self._future(await self.get_operation(name=name, timeout=timeout))
+        return self._future(
+            await self.get_operation(name=name, timeout=timeout, metadata=metadata), metadata
+        )
 
     async def get_operation(
         self,
@@ -221,15 +225,17 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         call = self._build_delete_operation(request, name, (retry, timeout, metadata))
         await self._transport.invoke(call)
 
-    async def _wait(self, name: str, hold: float, left: float | None) -> operations_pb2.Operation:
-        return await self._transport.invoke(self._build_wait(name, hold, left))
+    def _future(self, proto: operations_pb2.Operation, metadata: MetadataArg) -> AsyncOperation:
+        """The operation's future: its waits, refreshes and cancels carry the
+        metadata of the call that started it (a token given per call, say)."""
 
-    def _future(self, proto: operations_pb2.Operation) -> AsyncOperation:
-        # refresh and cancel return coroutines, which AsyncOperation awaits.
+        async def wait(name: str, hold: float, left: float | None) -> operations_pb2.Operation:
+            return await self._transport.invoke(self._build_wait(name, hold, left, metadata))
+
         return AsyncOperation(
             proto,
-            wait=self._wait,
-            refresh=lambda: self.get_operation(name=proto.name),
-            cancel=lambda: self.cancel_operation(name=proto.name),
+            wait=wait,
+            refresh=lambda: self.get_operation(name=proto.name, metadata=metadata),
+            cancel=lambda: self.cancel_operation(name=proto.name, metadata=metadata),
             **_core.future_types(proto),
         )

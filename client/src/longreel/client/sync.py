@@ -99,7 +99,7 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
         """
         settings = (retry, timeout, metadata)
         call = self._build_create_video(request, video, video_id, settings)
-        return self._future(self._transport.invoke(call))
+        return self._future(self._transport.invoke(call), metadata)
 
     def get_video(
         self,
@@ -140,16 +140,20 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
     ) -> Operation:
         """Start deleting a video. Example: `client.delete_video(name="my-movie").result()`"""
         call = self._build_delete_video(request, name, (retry, timeout, metadata))
-        return self._future(self._transport.invoke(call))
+        return self._future(self._transport.invoke(call), metadata)
 
     # --- operations ---
 
-    def operation(self, name: str, *, timeout: float | None = None) -> Operation:
+    def operation(
+        self, name: str, *, timeout: float | None = None, metadata: MetadataArg = ()
+    ) -> Operation:
         """The future of an operation started elsewhere (another process, curl, grpcurl).
 
         Example: `client.operation("operations/abc").result()`
         """
-        return self._future(self.get_operation(name=name, timeout=timeout))
+        return self._future(
+            self.get_operation(name=name, timeout=timeout, metadata=metadata), metadata
+        )
 
     def get_operation(
         self,
@@ -218,14 +222,17 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
         call = self._build_delete_operation(request, name, (retry, timeout, metadata))
         self._transport.invoke(call)
 
-    def _wait(self, name: str, hold: float, left: float | None) -> operations_pb2.Operation:
-        return self._transport.invoke(self._build_wait(name, hold, left))
+    def _future(self, proto: operations_pb2.Operation, metadata: MetadataArg) -> Operation:
+        """The operation's future: its waits, refreshes and cancels carry the
+        metadata of the call that started it (a token given per call, say)."""
 
-    def _future(self, proto: operations_pb2.Operation) -> Operation:
+        def wait(name: str, hold: float, left: float | None) -> operations_pb2.Operation:
+            return self._transport.invoke(self._build_wait(name, hold, left, metadata))
+
         return Operation(
             proto,
-            wait=self._wait,
-            refresh=lambda: self.get_operation(name=proto.name),
-            cancel=lambda: self.cancel_operation(name=proto.name),
+            wait=wait,
+            refresh=lambda: self.get_operation(name=proto.name, metadata=metadata),
+            cancel=lambda: self.cancel_operation(name=proto.name, metadata=metadata),
             **_core.future_types(proto),
         )
