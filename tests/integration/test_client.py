@@ -264,13 +264,18 @@ def test_request_and_flattened_fields_together_raise_value_error_before_any_call
     assert recorder.methods == []
 
 
-def test_per_call_metadata_reaches_the_server(start_server, make_backend, tmp_path):
-    keyed = start_server(
+@pytest.fixture
+def keyed(start_server, make_backend, tmp_path):
+    """A server that knows its callers by the bearer token in their metadata."""
+    return start_server(
         GatedProcessor(open_gate=True),
         backend=make_backend(),
         auth="api-keys",
         api_keys_file=write_keys(tmp_path / "keys"),
     )
+
+
+def test_per_call_metadata_reaches_the_server(keyed):
     with VideoClient(keyed.target) as anonymous:
         with pytest.raises(exceptions.Unauthenticated):
             anonymous.list_videos()
@@ -328,3 +333,13 @@ def test_client_options_name_the_endpoint(api):
         assert list(client.list_operations(filter="done = true")) == []
     with pytest.raises(ValueError, match="disagree"):
         VideoClient("127.0.0.1:1", client_options={"api_endpoint": api.target})
+
+
+def test_google_auth_credentials_are_sent_as_call_credentials(keyed):
+    from google.oauth2.credentials import Credentials
+
+    # To loopback, over gRPC's local credentials; elsewhere, over TLS.
+    with VideoClient(keyed.target, credentials=Credentials(token=ALICE)) as alice:
+        video = alice.create_video(video={"title": "Signed in"}).result(timeout=30)
+    with VideoClient(keyed.target, token=BOB) as bob, pytest.raises(exceptions.NotFound):
+        bob.get_video(name=video.name)  # alice's, as the server saw the token

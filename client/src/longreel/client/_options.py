@@ -6,7 +6,10 @@ our own (`target`, grpc channel credentials).
   the server; giving both, differently, is an error rather than a guess.
 - `credentials=`: grpc.ChannelCredentials (TLS, as `tls_credentials()`
   makes), or a google.auth credentials object, sent as call credentials on
-  TLS (as GAPIC's transports do, through google.auth.transport.grpc).
+  TLS (as GAPIC's transports do, through google.auth.transport.grpc); to a
+  loopback target, on gRPC's local credentials instead, since a local
+  server has no certificate a system would trust, and a token sent there
+  does not leave the machine.
 - `ClientOptions(client_cert_source=...)`: a callable answering (cert, key)
   in PEM, presented for mutual TLS.
 """
@@ -19,6 +22,8 @@ from typing import Any
 
 import grpc
 from google.api_core import client_options as client_options_lib
+
+from longreel.common.net import is_loopback
 
 DEFAULT_TARGET = "localhost:50051"
 
@@ -38,7 +43,7 @@ def resolve(target: str | None, options: Any, credentials: Any) -> Where:
     if target and endpoint and target != endpoint:
         raise ValueError(f"target {target!r} and api_endpoint {endpoint!r} disagree: give one")
     where = target or endpoint or DEFAULT_TARGET
-    return Where(where, _channel_credentials(credentials, opts.client_cert_source))
+    return Where(where, _channel_credentials(credentials, opts.client_cert_source, where))
 
 
 def _client_options(options: Any) -> client_options_lib.ClientOptions:
@@ -51,7 +56,9 @@ def _client_options(options: Any) -> client_options_lib.ClientOptions:
     raise TypeError(f"client_options must be a ClientOptions or a dict, not {options!r}")
 
 
-def _channel_credentials(credentials: Any, cert_source: Any) -> grpc.ChannelCredentials | None:
+def _channel_credentials(
+    credentials: Any, cert_source: Any, target: str
+) -> grpc.ChannelCredentials | None:
     if isinstance(credentials, grpc.ChannelCredentials):
         if cert_source is not None:
             raise ValueError(
@@ -63,7 +70,9 @@ def _channel_credentials(credentials: Any, cert_source: Any) -> grpc.ChannelCred
     tls = _tls(cert_source)
     if credentials is None:
         return tls
-    return grpc.composite_channel_credentials(tls, _call_credentials(credentials))
+    local = cert_source is None and is_loopback(target)
+    channel = grpc.local_channel_credentials() if local else tls
+    return grpc.composite_channel_credentials(channel, _call_credentials(credentials))
 
 
 def _tls(cert_source: Any) -> grpc.ChannelCredentials:

@@ -94,7 +94,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         A request_id is made once per call (unless given in `request`) and
         reused by every retry, so a lost answer never makes a second video.
 
-        Example: `client.create_video(video={"title": "My movie"}, video_id="my-movie").result()`
+        Example: `await (await c.create_video(video={"title": "T"}, video_id="t")).result()`
         """
         settings = (retry, timeout, metadata)
         call = self._build_create_video(request, video, video_id, settings)
@@ -109,7 +109,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         timeout: float | MethodDefault | None = DEFAULT,
         metadata: MetadataArg = (),
     ) -> pb.Video:
-        """Example: `client.get_video(name="videos/my-movie").title` (a bare id will do)"""
+        """Example: `(await client.get_video(name="videos/my-movie")).title`"""
         call = self._build_get_video(request, name, (retry, timeout, metadata))
         return await self._transport.invoke(call)
 
@@ -123,7 +123,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
     ) -> ListVideosAsyncPager:
         """Every video, oldest first, a page at a time (the first fetched now).
 
-        Example: `titles = [v.title for v in client.list_videos(request={"page_size": 50})]`
+        Example: `[v.title async for v in await client.list_videos(request={"page_size": 50})]`
         """
         call = self._build_list_videos(request, (retry, timeout, metadata))
         return ListVideosAsyncPager(
@@ -139,7 +139,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         timeout: float | MethodDefault | None = DEFAULT,
         metadata: MetadataArg = (),
     ) -> AsyncOperation:
-        """Start deleting a video. Example: `client.delete_video(name="my-movie").result()`"""
+        """Start deleting a video. Example: `await (await c.delete_video(name="t")).result()`"""
         call = self._build_delete_video(request, name, (retry, timeout, metadata))
         return self._future(await self._transport.invoke(call), metadata)
 
@@ -150,7 +150,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
     ) -> AsyncOperation:
         """The future of an operation started elsewhere (another process, curl, grpcurl).
 
-        Example: `client.operation("operations/abc").result()`
+        Example: `await (await client.operation("operations/abc")).result()`
         """
         return self._future(
             await self.get_operation(name=name, timeout=timeout, metadata=metadata), metadata
@@ -196,7 +196,7 @@ class AsyncVideoClient(_core.BaseVideoClient[retry_async.AsyncRetry]):
         """The operation once done, or as it stands after the request's
         `timeout` (else this call's `timeout`, else the client's).
 
-        Example: `client.wait_operation(name="operations/abc", timeout=10).done`
+        Example: `(await client.wait_operation(name="operations/abc", timeout=10)).done`
         """
         call = self._build_wait_operation(request, name, (retry, timeout, metadata))
         return await self._transport.invoke(call)
