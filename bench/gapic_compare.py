@@ -115,7 +115,7 @@ def drive(gapic_dir: Path, rounds: int, calls: int, creates: int) -> dict[str, A
                 stdout=subprocess.PIPE,
                 text=True,
                 env=env,
-            )  # fmt: skip
+            )
             for kind in KINDS
         }
         try:
@@ -151,9 +151,8 @@ def report(figures: dict[str, Any]) -> None:
     us = {k: statistics.median(v) * 1e6 for k, v in figures["per_call"].items()}
     print("GetVideo, median per call over the rounds (sequential, loopback):")
     for kind in KINDS:
-        print(
-            f"  {kind:<6} {us[kind]:8.0f} µs   overhead over the bare stub {us[kind] - us['stub']:6.0f} µs"
-        )
+        over = us[kind] - us["stub"]
+        print(f"  {kind:<6} {us[kind]:8.0f} µs   overhead over the bare stub {over:6.0f} µs")
     print(f"  ours / gapic per call: {us['ours'] / us['gapic']:.2f}")
     print("create and wait: operation's end to result() returning:")
     for kind, lags in figures["lags"].items():
