@@ -42,6 +42,8 @@ class _Pages(Generic[Response]):
         self._response = response
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # our own, not yet set (copy, pickle): not the response's
+            raise AttributeError(name)
         return getattr(self._response, name)
 
     def _next_call(self) -> Call[Response]:
