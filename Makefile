@@ -9,9 +9,12 @@ INSTALLED := $(VENV)/.installed
 GENERATED := client/src/longreel/video/.generated
 PACKAGES := common client server gateway
 PROTOS := $(shell find protos -name '*.proto')
+SERVICE_CONFIGS := $(shell find protos -name '*.yaml' -o -name '*_grpc_service_config.json')
+SERVICE_CONFIGS := $(shell find protos -name '*.yaml')
 SYSTEM_TOOLS := $(VENV)/.system-tools
 NODE_TOOLS := tests/node/node_modules/.installed
 GOOGLE_PROTOS := build/google-protos/.staged
+RELEASED_PROTOS := protos/released/v1.binpb
 
 LISTEN   ?= 127.0.0.1:50051
 GATEWAY  ?= 127.0.0.1:4000
@@ -20,7 +23,7 @@ METRICS  ?= 9464
 GATEWAY_METRICS ?= 9465
 PYTEST_ARGS ?=
 
-.PHONY: setup run test test-fast test-integration test-acceptance lint lint-protos protos bench clean
+.PHONY: setup run test test-fast test-integration test-acceptance lint lint-protos breaking protos bench clean
 
 setup: $(SYSTEM_TOOLS) $(INSTALLED) $(GENERATED) $(NODE_TOOLS) $(GOOGLE_PROTOS)
 
@@ -57,7 +60,7 @@ $(INSTALLED): pyproject.toml $(foreach p,$(PACKAGES),$(p)/pyproject.toml) \
 	touch $@
 
 # Regenerate after a .proto changes (the editable install generated once).
-$(GENERATED): $(PROTOS) protos/generate.py $(INSTALLED)
+$(GENERATED): $(PROTOS) $(SERVICE_CONFIGS) protos/generate.py $(INSTALLED)
 	$(PY) protos/generate.py client/src
 	touch $@
 
@@ -105,21 +108,32 @@ test-integration: setup
 test-acceptance: setup
 	$(PY) -m pytest tests/acceptance $(PYTEST_ARGS)
 
-## lint-protos: buf lint with the rules in buf.yaml (AIP conventions win over buf's defaults)
+## lint-protos: buf lint with the rules in buf.yaml (AIP conventions win over buf's defaults),
+## and buf breaking against the released API
 lint-protos: setup
 	tests/node/node_modules/.bin/buf lint
+	$(MAKE) --no-print-directory breaking
+
+# buf breaking (FILE rules): the protos against the last released ones, a
+# committed buf image (git has no tags, and a CI checkout may be shallow).
+# At a release, cut the next baseline with:
+#   buf build --path protos/longreel -o protos/released/v1.binpb
+breaking: setup
+	tests/node/node_modules/.bin/buf breaking --against $(RELEASED_PROTOS)
 
 ## bench: the service against its own limits, ratios to same-run baselines (FULL=1: large sizes)
 bench: setup
 	$(PY) -m bench.run --profile $(if $(FULL),full,quick)
 
-## lint: ruff, mypy --strict over the four packages, and the import contracts
-## (import-linter, [tool.importlinter] in pyproject.toml)
+## lint: ruff, mypy --strict over the four packages, the import contracts
+## (import-linter, [tool.importlinter] in pyproject.toml), and buf breaking
+## against the released protos
 lint: setup
 	$(BIN)/ruff check $(PACKAGES) tests protos bench
 	$(BIN)/ruff format --check $(PACKAGES) tests protos bench
 	$(BIN)/mypy -p longreel.server -p longreel.client -p longreel.gateway -p longreel.common
 	$(BIN)/lint-imports
+	tests/node/node_modules/.bin/buf breaking --against $(RELEASED_PROTOS)
 
 clean:
 	rm -rf $(VENV) build client/src/longreel/video */src/*.egg-info *.egg-info .pytest_cache .mypy_cache .ruff_cache

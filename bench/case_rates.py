@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import tempfile
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 
 import grpc
@@ -44,7 +45,9 @@ async def check(channel: grpc.aio.Channel, _: int) -> object:
 
 
 async def create(channel: grpc.aio.Channel, n: int) -> object:
-    request = pb.CreateVideoRequest(video=pb.Video(title=f"Film {n}", plot="Benchmarked."))
+    # With a request_id, as VideoClient sends every create.
+    video = pb.Video(title=f"Film {n}", plot="Benchmarked.")
+    request = pb.CreateVideoRequest(video=video, request_id=str(uuid.uuid4()))
     return await pb_grpc.VideoServiceStub(channel).CreateVideo(request)
 
 

@@ -32,6 +32,7 @@ setup(
         "starlette>=0.40",
         "uvicorn[standard]>=0.55,<0.56",  # edge.py subclasses its httptools protocol
         "swagger-ui-bundle>=1.1",
+        "PyYAML>=6",  # the service config's http rules (transcode/rules.py)
         "prometheus-client>=0.20",
         "opentelemetry-api>=1.30",  # trace context through requests; no-op without tracing
     ]

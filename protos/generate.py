@@ -1,8 +1,10 @@
 """Generate the Python modules for protos/ with grpcio-tools.
 
 Run by the client's build (client/setup.py) and by `make protos`; the output is never
-committed. `--stage-google DIR` copies the Google protos ours import into DIR,
-for protoc in other languages, buf and Node.js.
+committed. The service configs (*.yaml, *_grpc_service_config.json) beside
+the protos are copied along.
+`--stage-google DIR` copies the Google protos ours import into DIR, for
+protoc in other languages, buf and Node.js.
 
 Google's protos come from the installed packages: grpcio-tools ships
 google/protobuf/*, googleapis-common-protos ships google/api, rpc and
@@ -40,8 +42,15 @@ def our_protos() -> list[Path]:
     return sorted(HERE.rglob("*.proto"))
 
 
+def our_service_configs() -> list[Path]:
+    """The service configs beside the protos: the google.api.Service YAML
+    (HTTP rules) and the gRPC retry policy (*_grpc_service_config.json)."""
+    return sorted([*HERE.rglob("*.yaml"), *HERE.rglob("*_grpc_service_config.json")])
+
+
 def generate(out: Path) -> None:
-    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for our protos into out."""
+    """Write *_pb2.py, *_pb2.pyi and *_pb2_grpc.py for our protos into out,
+    and copy the service configs beside them."""
     from grpc_tools import protoc
 
     out.mkdir(parents=True, exist_ok=True)
@@ -57,6 +66,11 @@ def generate(out: Path) -> None:
         ]
         if protoc.main(args) != 0:
             raise SystemExit("protoc failed on protos/ (see the message above)")
+    for config in our_service_configs():
+        # Service configs travel with the modules (package data of the client),
+        # for the gateway's transcoder, a gRPC channel's retries, and anyone
+        # else who reads the API's rules.
+        shutil.copyfile(config, out / config.relative_to(HERE))
     for proto in our_protos():
         parts = proto.parent.relative_to(HERE).parts
         # The first segment (the organisation) stays a namespace package, so

@@ -30,6 +30,7 @@ CREATE = "/longreel.video.v1.VideoService/CreateVideo"
 ALICE = "alice-key-0123456789abcdef"
 WRONG = "sk-live-do-not-log-me-0123456789"
 TITLE, PLOT = "Title-never-in-the-log", "Plot-never-in-the-log"
+KEY = "a6b5c4d3-e2f1-4a0b-9c8d-7e6f5a4b3c2d"  # the request_id the log lines must carry
 
 
 def stubs(channel: grpc.Channel) -> SimpleNamespace:
@@ -60,9 +61,7 @@ def test_the_server_logs_an_operation_from_accepted_to_finished_in_json(tmp_path
     server = start("video-server", *server_args(tmp_path, "--log-format", "json"))
     with grpc.insecure_channel(server.address) as channel:
         api = stubs(channel)
-        request = pb.CreateVideoRequest(
-            video=pb.Video(title=TITLE, plot=PLOT), request_id="log-test-1"
-        )
+        request = pb.CreateVideoRequest(video=pb.Video(title=TITLE, plot=PLOT), request_id=KEY)
         op = api.videos.CreateVideo(request, timeout=10)
         assert wait(api, op.name).done
         with pytest.raises(grpc.RpcError) as missing:
@@ -75,7 +74,7 @@ def test_the_server_logs_an_operation_from_accepted_to_finished_in_json(tmp_path
 
     started = [r for r in lines if r["message"].startswith("video-server listening on")]
     assert [r["level"] for r in started] == ["INFO"]
-    accepted = [r for r in lines if r.get("request_id") == "log-test-1"]
+    accepted = [r for r in lines if r.get("request_id") == KEY]
     assert len(accepted) == 1
     assert accepted[0]["operation"] == op.name
     assert accepted[0]["method"] == CREATE and accepted[0]["verb"] == "create"

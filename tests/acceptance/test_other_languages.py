@@ -1,5 +1,5 @@
 """Reachable from every language: a Node.js client from the protos alone, C++ and
-Java stubs from protoc, and the protos pass buf lint. The tools come from
+Java stubs from protoc, and the protos pass buf lint and buf breaking. The tools come from
 `make test`'s setup (tests/node, grpcio-tools); a missing one fails loudly."""
 
 from __future__ import annotations
@@ -83,3 +83,38 @@ def test_the_protos_pass_buf_lint(google_protos, tmp_path):
         [buf, "lint"], cwd=workspace, capture_output=True, text=True, timeout=120, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def buf_workspace(google_protos: Path, tmp_path: Path) -> Path:
+    """A copy of protos/ and buf.yaml with the staged Google protos beside them."""
+    workspace = tmp_path / "workspace"
+    shutil.copytree(PROTOS, workspace / "protos", ignore=shutil.ignore_patterns("*.py"))
+    shutil.copytree(google_protos, workspace / "build" / "google-protos")
+    shutil.copy(ROOT / "buf.yaml", workspace / "buf.yaml")
+    return workspace
+
+
+def buf_breaking(workspace: Path) -> subprocess.CompletedProcess[str]:
+    buf = tool(NODE_DIR / "node_modules" / ".bin" / "buf", "npm ci --prefix tests/node")
+    released = workspace / "protos" / "released" / "v1.binpb"
+    return subprocess.run(
+        [buf, "breaking", "--against", str(released)],
+        cwd=workspace, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def test_the_protos_keep_every_promise_of_the_released_ones(google_protos, tmp_path):
+    result = buf_breaking(buf_workspace(google_protos, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_buf_breaking_refuses_a_field_whose_type_changed(google_protos, tmp_path):
+    """The baseline is live: a wire-breaking edit of a released field fails."""
+    workspace = buf_workspace(google_protos, tmp_path)
+    proto = workspace / "protos" / "longreel" / "video" / "v1" / "video_service.proto"
+    text = proto.read_text()
+    assert "int32 progress_percent = 9" in text
+    proto.write_text(text.replace("int32 progress_percent = 9", "int64 progress_percent = 9"))
+    result = buf_breaking(workspace)
+    assert result.returncode != 0
+    assert "progress_percent" in result.stdout + result.stderr

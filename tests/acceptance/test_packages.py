@@ -20,6 +20,10 @@ import pytest
 
 from ..programs import server_args
 
+# Three virtualenvs installed from PyPI in the module's fixture: minutes on a
+# loaded machine, past the suite's 120 s per test.
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGES = ("client", "server", "gateway")
 BUILT = shutil.ignore_patterns("build", "*.egg-info", "__pycache__", ".generated")
@@ -86,6 +90,17 @@ def test_the_client_installs_alone_and_brings_nothing_of_the_server(installed):
         capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert imported.stdout.strip() == "ok", imported.stderr
+    # The service configs travel with the API modules: the retry policy and the HTTP rules.
+    shipped = subprocess.run(
+        [str(client / "python"), "-c",
+         "from importlib import resources; import json\n"
+         "api = resources.files('longreel.video.v1')\n"
+         "config = json.loads(api.joinpath('longreel_grpc_service_config.json').read_text())\n"
+         "rules = api.joinpath('longreel_v1.yaml').read_text()\n"
+         "print(len(config['methodConfig']), 'http:' in rules)"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert shipped.stdout.split() == ["3", "True"], shipped.stderr
 
 
 def test_a_server_a_gateway_and_videoctl_each_installed_alone_make_a_video(
@@ -105,4 +120,7 @@ def test_a_server_a_gateway_and_videoctl_each_installed_alone_make_a_video(
     video = json.loads(created.stdout)
     assert video["title"] == "Alone"
     with urllib.request.urlopen(f"{gateway.address}/{video['name']}", timeout=30) as got:
+        assert json.loads(got.read())["title"] == "Alone"
+    # /v1 comes from the service config, package data of the client the gateway installed.
+    with urllib.request.urlopen(f"{gateway.address}/v1/{video['name']}", timeout=30) as got:
         assert json.loads(got.read())["title"] == "Alone"

@@ -1,104 +1,25 @@
 """The web page at /ui, driven in a real browser (Debian's Chromium through
-Playwright) against a real server and gateway on loopback ports.
-
-Without Chromium these tests skip with one line saying how to get it, except
-on CI (CI=true), where they fail: CI must run them.
+Playwright) against a real server and gateway on loopback ports (the browser
+and the pages: conftest.py).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, expect
 
 from longreel.server.media import MediaFiles
 from longreel.server.processor import Profile, RenderingProcessor
 
 from ..processors import HoldingProcessor
+from .conftest import WAIT
 
-ARTIFACTS = Path(__file__).parents[1] / "artifacts"  # tests/artifacts, git-ignored
-WAIT = 60_000  # ms: generous, for a shared 2-core machine
 PROGRESS_SECONDS = 6.0  # a simulated job long enough to watch its progress move
 CLIP = Profile(width=320, height=180, fps=12, seconds=2.0)  # a real MP4, made quickly
-HOW = "the web page tests need Chromium: `apt-get install chromium chromium-driver` (make setup)"
 ALICE, BOB = "alice-key-0123456789abcdef", "bob-key-9876543210fedcba"
-
-
-def _missing(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{HOW} ({reason})")
-    pytest.skip(f"{HOW} ({reason})")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    chromium = shutil.which("chromium")
-    if chromium is None:
-        _missing("no chromium on PATH")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium,
-            headless=True,
-            args=["--autoplay-policy=no-user-gesture-required"],
-        )
-        yield launched
-        launched.close()
-
-
-@dataclass
-class Ui:
-    """A page, and what went wrong in it that the page did not mean to show."""
-
-    page: Page
-    problems: list[str] = field(default_factory=list)
-
-    def row(self, text: str) -> Locator:
-        return self.page.locator("li.task").filter(has_text=text)
-
-    def submit(self, title: str, plot: str = "") -> None:
-        self.page.get_by_label("Title").fill(title)
-        self.page.get_by_label("Plot").fill(plot)
-        self.page.get_by_role("button", name="Create video").click()
-
-    def create(self, title: str, plot: str = "") -> Locator:
-        """Submit the form; the new row."""
-        self.submit(title, plot)
-        task = self.row(title).get_attribute("data-task", timeout=WAIT)
-        return self.page.locator(f'li[data-task="{task}"]')  # whatever rows come later
-
-    def screenshot(self, name: str) -> None:
-        ARTIFACTS.mkdir(exist_ok=True)
-        self.page.screenshot(path=ARTIFACTS / name, full_page=True)
-
-
-@pytest.fixture
-def open_ui(browser: Browser, start_gateway: Any) -> Iterator[Any]:
-    """Opens pages; closed before the gateways stop (open streams would hold them)."""
-    contexts = []
-
-    def open_(url: str, width: int = 900) -> Ui:
-        context = browser.new_context(viewport={"width": width, "height": 900})
-        contexts.append(context)
-        ui = Ui(context.new_page())
-        ui.page.on("pageerror", lambda error: ui.problems.append(str(error)))
-        ui.page.on(
-            "console",
-            lambda message: message.type == "error" and ui.problems.append(message.text),
-        )
-        ui.page.on("dialog", lambda dialog: ui.problems.append(f"dialog: {dialog.message}"))
-        ui.page.goto(url)
-        return ui
-
-    yield open_
-    for context in contexts:
-        context.close()
 
 
 def status(row: Locator) -> Locator:
@@ -151,6 +72,20 @@ def test_cancel_ends_a_long_job_cancelled_and_remove_forgets_it(
     expect(row).to_have_count(0)
     expect(ui.page.locator("#empty")).to_be_visible()
     assert http.client.get(f"/videos/tasks/{task}").status_code == 404
+    assert ui.problems == []
+
+
+def test_a_running_operation_keeps_its_title_after_a_reload(start_server, start_gateway, open_ui):
+    http = start_gateway(start_server(HoldingProcessor(PROGRESS_SECONDS)))
+    ui = open_ui(f"{http.url}/ui")
+    row = ui.create(f"{HoldingProcessor.HOLD} the long take")
+    expect(row.locator(".message")).to_have_text("held until cancelled", timeout=WAIT)
+    task = row.get_attribute("data-task")
+
+    ui.page.reload()  # no video yet: the title comes from the operation's metadata
+    row = ui.page.locator(f'li[data-task="{task}"]')
+    expect(row.locator("h3")).to_have_text(f"“{HoldingProcessor.HOLD} the long take”")
+    expect(status(row)).to_have_text("pending")
     assert ui.problems == []
 
 
@@ -218,6 +153,12 @@ def test_a_finished_video_plays_in_the_page_and_delete_removes_it(renders, start
     ui = open_ui(f"{http.url}/ui")
     row = ui.create("Sunrise", "A slow morning over the sea.")
     expect(status(row)).to_have_text("done", timeout=WAIT)
+    poster = row.get_by_role("button", name="Play “Sunrise”")
+    expect(poster.locator("img")).to_have_attribute(
+        "src", re.compile(r"^/videos/[a-z0-9]+/thumbnail$"), timeout=WAIT
+    )
+    expect(ui.page.locator("video")).to_have_count(0)  # a poster until played
+    poster.click()
     player = row.locator("video")
     expect(player).to_have_attribute("poster", re.compile(r"^/videos/[a-z0-9]+/thumbnail$"))
     expect(player).to_have_attribute("src", re.compile(r"^/videos/[a-z0-9]+/content$"))
@@ -254,6 +195,10 @@ def test_with_a_token_the_page_lists_the_callers_own_and_plays_them(
 
     row = ui.create("Alice's", "Hers alone.")
     expect(status(row)).to_have_text("done", timeout=WAIT)
+    poster = row.get_by_role("button", name="Play “Alice's”")
+    expect(poster.locator("img")).to_have_attribute("src", re.compile(r"^blob:"), timeout=WAIT)
+    poster.focus()
+    ui.page.keyboard.press("Enter")  # the poster is a button: the keyboard plays it too
     player = row.locator("video")
     expect(player).to_have_attribute("src", re.compile(r"^blob:"))  # fetched with the token
     plays(player)

@@ -1,11 +1,13 @@
 """Clients nobody here wrote can use the service: google-api-core's LRO client,
-the standard health checker and server reflection."""
+the standard health checker and server reflection (v1alpha and v1)."""
 
 from __future__ import annotations
 
 import pytest
 from google.api_core import exceptions, operation, operations_v1
+from google.protobuf import descriptor_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -67,3 +69,56 @@ def test_reflection_describes_every_service_and_the_types_in_operations(api):
         "google.protobuf.Any",
     ):
         assert database.FindFileContainingSymbol(symbol) is not None, symbol
+
+
+# grpc.reflection.v1: what grpcurl asks first. Its messages are v1alpha's
+# under another package name, so v1alpha's classes write the same bytes.
+REFLECTION_V1 = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo"
+
+
+def reflect_v1(api, *requests):
+    call = api.channel.stream_stream(
+        REFLECTION_V1,
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString,
+    )
+    return list(call(iter(requests), timeout=10))
+
+
+def test_reflection_v1_lists_the_services_and_describes_itself(api):
+    listed, described = reflect_v1(
+        api,
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="grpc.reflection.v1.ServerReflection"
+        ),
+    )
+    services = {s.name for s in listed.list_services_response.service}
+    assert {
+        "longreel.video.v1.VideoService",
+        "google.longrunning.Operations",
+        "grpc.reflection.v1.ServerReflection",
+        "grpc.reflection.v1alpha.ServerReflection",
+    } <= services
+    files = [
+        descriptor_pb2.FileDescriptorProto.FromString(raw)
+        for raw in described.file_descriptor_response.file_descriptor_proto
+    ]
+    v1 = next(f for f in files if f.name == "grpc/reflection/v1/reflection.proto")
+    assert v1.package == "grpc.reflection.v1"
+    method = v1.service[0].method[0]
+    assert method.input_type == ".grpc.reflection.v1.ServerReflectionRequest"
+
+
+def test_reflection_v1_describes_our_api(api):
+    (answer,) = reflect_v1(
+        api,
+        reflection_pb2.ServerReflectionRequest(
+            file_containing_symbol="longreel.video.v1.OperationMetadata"
+        ),
+    )
+    names = {
+        descriptor_pb2.FileDescriptorProto.FromString(raw).name
+        for raw in answer.file_descriptor_response.file_descriptor_proto
+    }
+    assert "longreel/video/v1/video_service.proto" in names

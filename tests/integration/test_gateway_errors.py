@@ -228,6 +228,7 @@ def test_a_405_names_every_method_the_path_allows(http):
         ("/videos/tasks", {"GET", "HEAD", "POST"}),
         ("/videos/tasks/x", {"GET", "HEAD", "DELETE"}),
         ("/videos/x", {"GET", "HEAD", "DELETE"}),
+        ("/videos/tasks/x/events", {"GET"}),  # a stream's headers alone say nothing
     ]:
         response = http.client.put(path)
         error_of(response, 405, "UNIMPLEMENTED")

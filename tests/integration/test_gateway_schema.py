@@ -9,6 +9,8 @@ import hypothesis
 import schemathesis
 from schemathesis import GenerationMode, checks
 
+from longreel.gateway.openapi import DOCUMENT
+
 from ..processors import GatedProcessor
 
 SETTINGS = hypothesis.settings(
@@ -30,7 +32,7 @@ def test_generated_requests_get_documented_answers_and_no_server_errors(
     # Both well-formed requests and ones that break the document on purpose.
     assert set(schema.config.generation.modes) == {GenerationMode.POSITIVE, GenerationMode.NEGATIVE}
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 12
+    assert len(operations) == 19  # 12, and HEAD beside each GET but the event stream
     for operation in operations:
 
         @SETTINGS
@@ -44,3 +46,19 @@ def test_generated_requests_get_documented_answers_and_no_server_errors(
             )
 
         check()
+
+
+def test_every_operation_is_named_tagged_and_lists_the_errors_any_call_may_meet():
+    """For generated clients: a stable method name, a group, and typed errors."""
+    seen = []
+    for path, item in DOCUMENT["paths"].items():
+        for method, operation in item.items():
+            seen.append(operation["operationId"])
+            assert set(operation["tags"]) <= {t["name"] for t in DOCUMENT["tags"]}, path
+            assert operation["tags"], (method, path)
+            assert {"401", "429", "504"} <= set(operation["responses"]), (method, path)
+            if method == "head":
+                assert all("content" not in r for r in operation["responses"].values())
+    assert len(seen) == len(set(seen))  # operationIds are unique
+    assert "head" in DOCUMENT["paths"]["/videos/{video}/content"]
+    assert "head" not in DOCUMENT["paths"]["/videos/tasks/{task}/events"]

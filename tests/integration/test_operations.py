@@ -17,14 +17,17 @@ from longreel.video.v1 import video_service_pb2 as pb
 
 from ..helpers import create, metadata, until, video, wait, waiters
 
+NEWEST_FIRST = (("x-longreel-order-by", "create_time desc"),)
 
-def list_all(api, page_size, filter_=""):
+
+def list_all(api, page_size, filter_="", order=()):
     names, token, pages = [], "", 0
     while True:
         page = api.operations.ListOperations(
             operations_pb2.ListOperationsRequest(
                 name="operations", filter=filter_, page_size=page_size, page_token=token
-            )
+            ),
+            metadata=order,
         )
         pages += 1
         assert len(page.operations) <= page_size
@@ -40,6 +43,40 @@ def test_list_pages_through_25_operations_without_duplicates_or_gaps(start_serve
     names, pages = list_all(api, page_size=10)
     assert names == created
     assert pages == 3
+
+
+def test_newest_first_lists_the_latest_first_in_pages_on_each_store(api):
+    created = [create(api, title=f"Film {i}").name for i in range(25)]
+    names, pages = list_all(api, page_size=10, order=NEWEST_FIRST)
+    assert names == created[::-1]
+    assert pages == 3
+    api.processor.gate.set()
+    for name in created:
+        wait(api, name)
+    assert list_all(api, 7, "done = true", NEWEST_FIRST)[0] == created[::-1]
+    assert list_all(api, 10, "", (("x-longreel-order-by", " create_time  ASC"),))[0] == created
+
+
+def test_a_newest_first_page_token_serves_that_order_only(api):
+    for i in range(3):
+        create(api, title=f"Film {i}")
+    call = operations_pb2.ListOperationsRequest(name="operations", page_size=1)
+    first = api.operations.ListOperations(call, metadata=NEWEST_FIRST)
+    call.page_token = first.next_page_token
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.ListOperations(call)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "page_token" in err.value.details()
+
+
+@pytest.mark.parametrize("order", ["create_time sideways", "update_time desc", "seq"])
+def test_an_order_the_server_does_not_know_is_an_invalid_argument(api, order):
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.ListOperations(
+            operations_pb2.ListOperationsRequest(), metadata=(("x-longreel-order-by", order),)
+        )
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "order_by" in err.value.details()
 
 
 def test_filter_done_true_lists_only_finished_operations(api):
@@ -123,17 +160,42 @@ def test_cancel_of_a_running_delete_keeps_the_video(api):
     assert api.videos.GetVideo(pb.GetVideoRequest(name=made.name)).name == made.name
 
 
-def test_delete_operation_forgets_a_finished_one_and_refuses_a_running_one(api):
-    running = create(api)
-    with pytest.raises(grpc.RpcError) as err:
-        api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=running.name))
-    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+def test_delete_operation_forgets_a_finished_one(api):
     api.processor.gate.set()
-    wait(api, running.name)
+    done = wait(api, create(api).name)
+    api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=done.name))
+    with pytest.raises(grpc.RpcError) as err:
+        api.operations.GetOperation(operations_pb2.GetOperationRequest(name=done.name))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_delete_operation_of_a_running_one_forgets_it_but_the_video_is_still_made(api):
+    running = create(api, title="Unwatched")
+    target = metadata(running).target
+    waited = api.operations.WaitOperation.future(
+        operations_pb2.WaitOperationRequest(name=running.name, timeout={"seconds": 30})
+    )
+    until(lambda: waiters(api, running.name), what="the WaitOperation to subscribe")
     api.operations.DeleteOperation(operations_pb2.DeleteOperationRequest(name=running.name))
+    with pytest.raises(grpc.RpcError) as err:
+        waited.result()  # woken at once, to find it gone
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND
     with pytest.raises(grpc.RpcError) as err:
         api.operations.GetOperation(operations_pb2.GetOperationRequest(name=running.name))
     assert err.value.code() == grpc.StatusCode.NOT_FOUND
+    assert running.name not in list_all(api, 100)[0]
+    api.processor.gate.set()  # the work was never cancelled: it ends as it would have
+    made = until(lambda: _video_or_none(api, target), what="the video to be made")
+    assert made.title == "Unwatched"
+
+
+def _video_or_none(api, name: str) -> pb.Video | None:
+    try:
+        return api.videos.GetVideo(pb.GetVideoRequest(name=name))
+    except grpc.RpcError as exc:
+        if exc.code() != grpc.StatusCode.NOT_FOUND:
+            raise
+        return None
 
 
 def test_wait_returns_the_operation_as_it_stands_when_its_timeout_passes(api):

@@ -132,7 +132,7 @@ async def slow_create(conn: psycopg.AsyncConnection, name: str, now: int) -> Non
 
 async def slow_insert(conn: psycopg.AsyncConnection, name: str, now: int) -> None:
     """The other writer of operations (a delete's insert_operation), left uncommitted."""
-    await run(conn, rules.insert_operation(POSTGRES, CREATE, new_op(name, now)))
+    await run(conn, rules.insert_operation(POSTGRES, CREATE, new_op(name, now), name.title()))
 
 
 @pytest.mark.parametrize("writer", [slow_create, slow_insert])
@@ -159,6 +159,31 @@ async def test_a_page_token_cannot_pass_a_create_that_commits_late(url, writer):
     assert [row.id for row in first] == ["slow"]
     assert [row.id for row in rest] == ["fast"]
     assert first[0].seq < rest[0].seq
+
+
+async def test_a_newest_first_page_cannot_pass_over_a_create_that_commits_late(url):
+    """Newest first, a late commit would land inside a page already read:
+    between "fast" (after it, committed) and "older" (before it). The page
+    waits for it, so no page skips it."""
+    a, b = PostgresStore(url), PostgresStore(url)
+    await a.open()
+    await b.open()
+    try:
+        await b.start_create(new_op("older", b.now()), "O", "")
+        async with await psycopg.AsyncConnection.connect(url) as slow:
+            async with slow.transaction():
+                await slow_create(slow, "slow", a.now())  # numbered, not committed
+                await b.start_create(new_op("fast", b.now()), "F", "")
+                page = asyncio.create_task(a.list_operations(None, 0, 2, newest_first=True))
+                await asyncio.sleep(0.3)
+                assert not page.done()
+            first = await page
+        rest = await b.list_operations(None, first[-1].seq, 100, newest_first=True)
+    finally:
+        await b.close()
+        await a.close()
+    assert [row.id for row in first] == ["fast", "slow"]
+    assert [row.id for row in rest] == ["older"]
 
 
 async def test_a_write_the_database_refuses_fails_alone_in_its_batch(url):

@@ -31,6 +31,7 @@ from ..certs import make_pki, signing_key
 from ..helpers import details
 from ..processors import GatedProcessor
 
+SAME_KEY = "0d5b2a8e-3c1f-4e6a-9b7d-2f4c6e8a0b1d"  # a request_id both callers send
 VIDEOCTL = str(Path(sys.executable).with_name("videoctl"))
 
 
@@ -52,7 +53,7 @@ def keyed(start_server, make_backend, keys_file):
 
 def test_another_caller_cannot_see_wait_cancel_or_delete_what_is_not_theirs(keyed):
     alice, bob = Caller(keyed.channel, ALICE), Caller(keyed.channel, BOB)
-    op = alice.wait(alice.create("Alice's film", request_id="same-key").name)
+    op = alice.wait(alice.create("Alice's film", request_id=SAME_KEY).name)
     video = pb.Video()
     op.response.Unpack(video)
     running = alice.create("Still going")  # the gate is open: it may end soon; names suffice
@@ -83,7 +84,7 @@ def test_another_caller_cannot_see_wait_cancel_or_delete_what_is_not_theirs(keye
     assert bob.list_operations() == [] and bob.list_videos() == []
 
     # The same request_id from another caller is another request, not a replay.
-    bobs = bob.create("Bob's film", request_id="same-key")
+    bobs = bob.create("Bob's film", request_id=SAME_KEY)
     assert bobs.name != op.name
     assert bob.list_operations() == [bobs.name]
     assert set(alice.list_operations()) == {op.name, running.name}

@@ -13,6 +13,7 @@ from ..helpers import create, details, violations
 pytestmark = pytest.mark.any_store  # requests are refused before any store is asked
 
 VIDEO = pb.Video(title="T", plot="P")
+A_UUID = "f47ac10b-58cc-4372-a567-0e02b2c3d479"  # starts with a letter: only its shape is wrong
 
 
 @pytest.mark.parametrize(
@@ -30,8 +31,13 @@ VIDEO = pb.Video(title="T", plot="P")
         (pb.CreateVideoRequest(video=VIDEO, video_id="a/b"), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="x" * 64), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, video_id="tasks"), "video_id"),
+        (pb.CreateVideoRequest(video=VIDEO, video_id="1st-take"), "video_id"),
+        (pb.CreateVideoRequest(video=VIDEO, video_id=A_UUID), "video_id"),
+        (pb.CreateVideoRequest(video=VIDEO, video_id=A_UUID.replace("-", "")), "video_id"),
         (pb.CreateVideoRequest(video=VIDEO, request_id="x" * 37), "request_id"),
         (pb.CreateVideoRequest(video=VIDEO, request_id="has space"), "request_id"),
+        (pb.CreateVideoRequest(video=VIDEO, request_id="key-1"), "request_id"),
+        (pb.CreateVideoRequest(video=VIDEO, request_id=A_UUID.replace("-", "")), "request_id"),
     ],
 )
 def test_create_with_a_bad_field_is_refused(api, request_, field):
@@ -41,6 +47,19 @@ def test_create_with_a_bad_field_is_refused(api, request_, field):
     assert field in violations(err.value)
     info = details(err.value)["ErrorInfo"]
     assert (info.reason, info.domain) == ("INVALID_FIELD", "video.longreel.dev")
+
+
+def test_a_delete_with_a_request_id_that_is_no_uuid_is_refused(api):
+    with pytest.raises(grpc.RpcError) as err:
+        api.videos.DeleteVideo(pb.DeleteVideoRequest(name="videos/x", request_id="delete-once"))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "request_id" in violations(err.value)
+
+
+def test_a_letter_first_id_and_a_uuid_request_id_in_capitals_are_accepted(api):
+    request = pb.CreateVideoRequest(video=VIDEO, video_id="take-2", request_id=A_UUID.upper())
+    operation = api.videos.CreateVideo(request)
+    assert operation.name.startswith("operations/")
 
 
 def test_a_missing_video_is_reported_once(api):

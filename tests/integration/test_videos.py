@@ -20,6 +20,18 @@ def test_create_returns_an_unfinished_operation_with_metadata(api):
     assert meta.target.startswith("videos/")
     assert meta.HasField("create_time")
     assert not meta.HasField("end_time")
+    assert meta.title == "My movie"
+
+
+def test_a_deletion_names_the_video_it_removes_before_and_after(api):
+    api.processor.gate.set()
+    made = video(wait(api, create(api, title="Short-lived").name))
+    api.processor.gate.clear()
+    op = api.videos.DeleteVideo(pb.DeleteVideoRequest(name=made.name))
+    assert (metadata(op).verb, metadata(op).title) == ("delete", "Short-lived")
+    api.processor.gate.set()
+    done = wait(api, op.name)
+    assert done.done and metadata(done).title == "Short-lived"
 
 
 def test_wait_returns_the_video_once_rendered_and_get_finds_it(api):
@@ -109,9 +121,9 @@ def test_the_same_request_id_gives_the_same_operation(api):
 
 
 def test_a_request_id_reused_for_another_request_is_refused(api):
-    create(api, title="One", request_id="key-1")
+    create(api, title="One", request_id="3f6c1b2a-9d8e-4c7b-a6f5-e4d3c2b1a091")
     with pytest.raises(grpc.RpcError) as err:
-        create(api, title="Another", request_id="key-1")
+        create(api, title="Another", request_id="3f6c1b2a-9d8e-4c7b-a6f5-e4d3c2b1a091")
     assert err.value.code() == grpc.StatusCode.ALREADY_EXISTS
     assert "request_id" in err.value.details()
 
@@ -120,7 +132,8 @@ def test_delete_with_a_request_id_is_idempotent(api):
     api.processor.gate.set()
     made = video(wait(api, create(api).name))
     api.processor.gate.clear()
-    request = pb.DeleteVideoRequest(name=made.name, request_id="delete-once")
+    once = "c2a1f0e9-d8c7-4b6a-9584-736251403a2b"
+    request = pb.DeleteVideoRequest(name=made.name, request_id=once)
     first = api.videos.DeleteVideo(request)
     assert api.videos.DeleteVideo(request).name == first.name
 

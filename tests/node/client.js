@@ -4,6 +4,7 @@
 //
 //   node client.js HOST:PORT INCLUDE_DIR...     (prints one JSON line)
 "use strict";
+const crypto = require("crypto");
 const fs = require("fs");
 const path = require("path");
 const grpc = require("@grpc/grpc-js");
@@ -38,7 +39,7 @@ function call(client, method, request, seconds = 30) {
 async function main() {
   let op = await call(videos, "CreateVideo", {
     video: { title: "From Node", plot: "Written in JavaScript" },
-    request_id: `node-${process.pid}-${Date.now()}`,
+    request_id: crypto.randomUUID(), // AIP-155: a UUID
   });
   while (!op.done) {
     op = await call(operations, "WaitOperation", { name: op.name, timeout: { seconds: 10 } }, 20);

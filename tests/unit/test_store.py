@@ -10,7 +10,6 @@ import pytest
 from longreel.server.notify import JOBS_QUEUED, cancel_requested, operation_done
 from longreel.server.store import (
     AlreadyExists,
-    Conflict,
     FinishedCounts,
     LeaseLost,
     NewOperation,
@@ -211,10 +210,8 @@ async def test_a_delete_a_worker_started_is_not_ended_by_a_cancel(store):
     assert await store.get_video("v") is None
 
 
-async def test_only_finished_operations_can_be_deleted(store):
+async def test_a_cancelled_operation_can_be_deleted(store):
     await store.start_create(new_op(1), "T", "")
-    with pytest.raises(Conflict):
-        await store.delete_operation("op1")
     await store.cancel_operation("op1", T0 + 5, b"cancelled")
     await store.delete_operation("op1")
     assert await store.get_operation("op1") is None
@@ -361,3 +358,22 @@ async def test_a_write_undone_in_a_shared_transaction_sends_no_signal(store: Any
         assert sum(isinstance(r, LeaseLost) for r in results) == 1
         assert await done.wait(10)
         assert not await done.wait(QUIET)
+
+
+async def test_operations_list_newest_first_in_pages_within_the_callers_scope(store):
+    for n in range(7):
+        await store.start_create(new_op(n), f"T{n}", "")
+    theirs = NewOperation(
+        id="theirs", video_id="v-theirs", target="videos/v-theirs", now=T0 + 99,
+        status_message="queued", principal="someone else",
+    )  # fmt: skip
+    await store.start_create(theirs, "Not yours", "")
+    seen, after = [], 0
+    while page := await store.list_operations(None, after, 3, None, newest_first=True):
+        seen += [row.id for row in page]
+        after = page[-1].seq
+    assert seen == ["theirs"] + [f"op{n}" for n in reversed(range(7))]
+    mine = await store.list_operations(None, 0, 100, "", newest_first=True)
+    assert "theirs" not in [row.id for row in mine]
+    oldest = await store.list_operations(None, 0, 100)
+    assert [row.id for row in oldest] == seen[::-1]

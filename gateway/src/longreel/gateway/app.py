@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from . import docs, tracing, web
+from . import docs, tracing, transcode, web
 from .access import AccessLog
 from .backend import Backend
 from .credentials import ForwardAuthorization
@@ -125,7 +125,14 @@ def create_app(
         ClientDisconnect: _client_gone,
         HTTPException: _routing,
     }
-    routes = [*ROUTES, *docs.ROUTES, *web.ROUTES, Route("/", _home, methods=["GET"])]
+    # The seeds' routes and /v1, the REST surface the protos declare (transcode/), side by side.
+    routes = [
+        *ROUTES,
+        *transcode.routes(),
+        *docs.ROUTES,
+        *web.ROUTES,
+        Route("/", _home, methods=["GET"]),
+    ]
     middleware = [
         Middleware(AccessLog),
         Middleware(AllowedHosts, allowed=allowed_hosts),

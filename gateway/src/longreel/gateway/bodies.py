@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+import uuid
 from typing import Any
 
 import grpc
@@ -17,6 +19,11 @@ MAX_BODY = 64 * 1024  # bytes; a title and a plot fit many times over
 BODY_TIMEOUT = 15.0  # seconds for a body to arrive once the headers have (--body-timeout)
 MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
 MAX_INT32 = 2**31 - 1
+IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._~-]{1,36}")
+CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# The namespace of the UUIDs derived from keys that are not UUIDs: fixed, so
+# every gateway (and every restart) derives the same one.
+KEY_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5d7e-9c0f-1a2b3c4d5e6f")
 
 
 async def json_object(request: Request) -> dict[str, Any]:
@@ -104,9 +111,22 @@ def _encodable(text: str) -> bool:
 
 
 def idempotency_key(request: Request) -> str:
-    """Idempotency-Key (or Request-Id); the IETF draft sends it as a quoted string."""
-    raw = request.headers.get("idempotency-key") or request.headers.get("request-id") or ""
-    return raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    """Idempotency-Key (or Request-Id) as the request_id it stands for.
+
+    The IETF draft sends the key as a quoted string, and lets it be any
+    token; request_id is a UUID (AIP-155). A key that is a UUID is passed on
+    as it is, any other becomes a UUID derived from it (version 5, so the same
+    key is the same request_id on every gateway, for ever).
+    """
+    header = "idempotency-key" if request.headers.get("idempotency-key") else "request-id"
+    raw = request.headers.get(header, "")
+    key = raw[1:-1] if len(raw) >= 2 and raw[0] == raw[-1] == '"' else raw
+    if not key:
+        return ""
+    if not IDEMPOTENCY_KEY.fullmatch(key):
+        name = "Idempotency-Key" if header == "idempotency-key" else "Request-Id"
+        raise bad_request([(name, "must be 1 to 36 of letters, digits, '-', '_', '.' or '~'")])
+    return key.lower() if CANONICAL_UUID.fullmatch(key) else str(uuid.uuid5(KEY_NAMESPACE, key))
 
 
 def page_size(request: Request) -> int:

@@ -108,12 +108,14 @@ def http_status(code_number: int) -> int:
     return HTTP_STATUS.get(CODE_BY_NUMBER.get(code_number, grpc.StatusCode.UNKNOWN), 500)
 
 
-def status_of(error: grpc.aio.AioRpcError) -> status_pb2.Status:
-    """The rich status the server sent (fields named as HTTP callers know them),
-    or a plain one built from the call."""
+def status_of(error: grpc.aio.AioRpcError, *, http_names: bool = True) -> status_pb2.Status:
+    """The rich status the server sent (fields named as the seeds' HTTP callers
+    know them, unless http_names is False: /v1 callers know the proto's), or
+    a plain one built from the call."""
     for key, value in error.trailing_metadata() or ():
         if key == STATUS_DETAILS_KEY and isinstance(value, bytes):
-            return _http_field_names(status_pb2.Status.FromString(value))
+            status = status_pb2.Status.FromString(value)
+            return _http_field_names(status) if http_names else status
     code = error.code()
     if code == grpc.StatusCode.UNAVAILABLE:
         # Connection failures carry transport detail nobody outside needs.

@@ -56,7 +56,7 @@ async def _changes(api: Lane, op: operations_pb2.Operation) -> AsyncIterator[byt
     said = clock()
     while True:
         body = tasks.task_json(op)
-        shown = (body["status"], body["progress"], body["cancellationRequested"])
+        shown = (body["status"], body["progress"], body["requestedCancellation"])
         if shown != sent:
             yield event("done" if op.done else "progress", body)
             sent, said = shown, clock()

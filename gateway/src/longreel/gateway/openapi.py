@@ -11,11 +11,9 @@ from typing import Any
 
 from .bodies import MAX_BODY, MAX_WAIT
 from .events import HEARTBEAT, LIFETIME, PROGRESS_EVERY
-from .tasks import STATUSES
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
+from .openapi_schemas import SCHEMAS, VIDEO_ID_PATTERN
+from .openapi_schemas import ref as _ref
+from .tasks import ORDERS, STATUSES
 
 
 def _json(schema: dict[str, Any], description: str, **headers: str) -> dict[str, Any]:
@@ -46,7 +44,24 @@ _CONDITIONS = [
     )
 ]
 ERROR = _json(_ref("Error"), "An error in the google.rpc.Status shape")
-ERRORS = {"400": ERROR, "404": ERROR, "503": ERROR, "default": ERROR}
+# What any call may meet, listed on each operation (not only under default),
+# so generated clients type them: refused credentials (with --auth), the
+# server's admission limit (Retry-After), the server down, its deadline.
+ERRORS = {
+    "400": ERROR,
+    "401": _json(_ref("Error"), "UNAUTHENTICATED: credentials missing or refused"),
+    "404": ERROR,
+    "429": _json(
+        _ref("Error"),
+        "RESOURCE_EXHAUSTED: too much work queued; try again later",
+        **{"Retry-After": "Seconds to wait"},
+    ),
+    "503": _json(
+        _ref("Error"), "UNAVAILABLE: the server is down", **{"Retry-After": "Seconds to wait"}
+    ),
+    "504": _json(_ref("Error"), "DEADLINE_EXCEEDED: the server did not answer in time"),
+    "default": ERROR,
+}
 TASK_STARTED = _json(
     _ref("Task"),
     "Accepted: the task runs in the background",
@@ -79,10 +94,6 @@ PAGING = [
         "description": "nextPageToken of the previous page",
     },
 ]
-# What the server calls blank (Python's str.isspace), spelled out: ECMA-262's \s,
-# which JSON Schema patterns use, lacks \x1c-\x1f and \x85 and adds \ufeff.
-BLANK = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-VIDEO_ID_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 TASK_ID = {
     "name": "task",
     "in": "path",
@@ -119,6 +130,8 @@ WAIT = {
 }
 
 GET_TASK = {
+    "operationId": "getTask",
+    "tags": ["tasks"],
     "summary": "Read a task: 200 while pending, 303 to the video once created",
     "parameters": [TASK_ID, WAIT],
     "responses": {
@@ -143,6 +156,8 @@ GET_TASK = {
 PATHS: dict[str, Any] = {
     "/videos/tasks": {
         "post": {
+            "operationId": "createTask",
+            "tags": ["tasks"],
             "summary": "Start creating a video",
             "parameters": [IDEMPOTENCY_KEY, REQUEST_ID],
             "requestBody": {
@@ -160,12 +175,21 @@ PATHS: dict[str, Any] = {
             },
         },
         "get": {
-            "summary": "List tasks, oldest first",
+            "operationId": "listTasks",
+            "tags": ["tasks"],
+            "summary": "List tasks, oldest first, or newest first with orderBy=createTime desc",
             "parameters": [
                 {
                     "name": "status",
                     "in": "query",
                     "schema": {"type": "string", "enum": list(STATUSES)},
+                },
+                {
+                    "name": "orderBy",
+                    "in": "query",
+                    "description": "AIP-132: the order they were made in (the default), "
+                    "or `createTime desc` for the latest first",
+                    "schema": {"type": "string", "enum": list(ORDERS)},
                 },
                 *PAGING,
             ],
@@ -175,14 +199,26 @@ PATHS: dict[str, Any] = {
     "/videos/tasks/{task}": {
         "get": GET_TASK,
         "delete": {
-            "summary": "Forget a finished task",
+            "operationId": "deleteTask",
+            "tags": ["tasks"],
+            "summary": "Forget a task",
+            "description": "A pending task is not cancelled: it is hidden at once and runs "
+            "to its end (the video is still made or removed); cancel it to stop it.",
             "parameters": [TASK_ID],
             "responses": {"204": {"description": "Forgotten"}, **ERRORS},
         },
     },
-    "/video/tasks/{task}": {"get": {**GET_TASK, "summary": "The same as /videos/tasks/{task}"}},
+    "/video/tasks/{task}": {
+        "get": {
+            **GET_TASK,
+            "operationId": "getTaskSingularPath",
+            "summary": "The same as /videos/tasks/{task} (the path the seeds' curl reads)",
+        }
+    },
     "/videos/tasks/{task}/events": {
         "get": {
+            "operationId": "followTaskEvents",
+            "tags": ["tasks"],
             "summary": "Follow a task as Server-Sent Events until it ends",
             "description": "`event: progress` with the task now and each time its progress, "
             f"status message or cancellation changes (looked at every {PROGRESS_EVERY:g} s), "
@@ -202,6 +238,8 @@ PATHS: dict[str, Any] = {
     },
     "/videos/tasks/{task}:cancel": {
         "post": {
+            "operationId": "cancelTask",
+            "tags": ["tasks"],
             "summary": "Cancel a task; a finished one keeps its result",
             "parameters": [TASK_ID],
             "responses": {"200": _json(_ref("Task"), "The task after the request"), **ERRORS},
@@ -209,6 +247,8 @@ PATHS: dict[str, Any] = {
     },
     "/videos": {
         "get": {
+            "operationId": "listVideos",
+            "tags": ["videos"],
             "summary": "List videos, oldest first",
             "parameters": PAGING,
             "responses": {"200": _json(_ref("VideoList"), "A page of videos"), **ERRORS},
@@ -216,11 +256,15 @@ PATHS: dict[str, Any] = {
     },
     "/videos/{video}": {
         "get": {
+            "operationId": "getVideo",
+            "tags": ["videos"],
             "summary": "Read a video",
             "parameters": [VIDEO_ID],
             "responses": {"200": _json(_ref("Video"), "The video"), **ERRORS},
         },
         "delete": {
+            "operationId": "deleteVideo",
+            "tags": ["videos"],
             "summary": "Start deleting a video",
             "parameters": [VIDEO_ID, IDEMPOTENCY_KEY, REQUEST_ID],
             "responses": {"202": TASK_STARTED, **REPLAYED, **ERRORS},
@@ -228,6 +272,8 @@ PATHS: dict[str, Any] = {
     },
     "/videos/{video}/content": {
         "get": {
+            "operationId": "getVideoContent",
+            "tags": ["content"],
             "summary": "The rendered MP4, whole or a byte range (a browser can play and seek it)",
             "parameters": [VIDEO_ID, *_CONDITIONS],
             "responses": {
@@ -241,6 +287,8 @@ PATHS: dict[str, Any] = {
     },
     "/videos/{video}/thumbnail": {
         "get": {
+            "operationId": "getVideoThumbnail",
+            "tags": ["content"],
             "summary": "A PNG of the video's title card",
             "parameters": [VIDEO_ID],
             "responses": {"200": _file("image/png", "The thumbnail"), **ERRORS},
@@ -248,118 +296,24 @@ PATHS: dict[str, Any] = {
     },
 }
 
-_TIME = {"type": "string", "format": "date-time"}
-_LINKS = {
-    "type": "array",
-    "items": {
-        "type": "object",
-        "required": ["rel", "href"],
-        "properties": {"rel": {"type": "string"}, "href": {"type": "string"}},
-    },
-}
-SCHEMAS: dict[str, Any] = {
-    "NewVideo": {
-        "type": "object",
-        "required": ["title"],
-        "additionalProperties": False,
-        "properties": {
-            "title": {
-                "type": "string",
-                "minLength": 1,
-                "maxLength": 200,
-                "pattern": rf"^[^\x00]*[^\x00{BLANK}][^\x00]*$",
-                "description": "Not blank; no NUL characters",
-            },
-            "plot": {
-                "type": "string",
-                "maxLength": 10_000,
-                "pattern": r"^[^\x00]*$",
-                "description": "No NUL characters",
-            },
-            "id": {
-                "type": "string",
-                "pattern": VIDEO_ID_PATTERN,
-                "description": "The video's id; the server picks one if absent",
-            },
-        },
-    },
-    "Video": {
-        "type": "object",
-        "required": ["name", "title"],
-        "properties": {
-            "name": {"type": "string", "example": "videos/my-movie"},
-            "title": {"type": "string"},
-            "plot": {"type": "string"},
-            "createTime": _TIME,
-            "updateTime": _TIME,
-            "uri": {"type": "string", "example": "/videos/my-movie/content"},
-            "duration": {"type": "string", "example": "10s"},
-            "sizeBytes": {"type": "string", "description": "int64, as a string"},
-            "sha256": {"type": "string"},
-            "thumbnailUri": {"type": "string", "example": "/videos/my-movie/thumbnail"},
-        },
-    },
-    "VideoList": {
-        "type": "object",
-        "required": ["videos"],
-        "properties": {
-            "videos": {"type": "array", "items": _ref("Video")},
-            "nextPageToken": {"type": "string"},
-        },
-    },
-    "Task": {
-        "type": "object",
-        "required": ["id", "name", "status", "verb", "target", "progress", "links"],
-        "properties": {
-            "id": {"type": "string"},
-            "name": {"type": "string", "example": "operations/abc"},
-            "status": {"type": "string", "enum": list(STATUSES)},
-            "verb": {"type": "string", "enum": ["create", "delete"]},
-            "target": {"type": "string", "example": "videos/my-movie"},
-            "progress": {
-                "type": "object",
-                "required": ["percent", "message"],
-                "properties": {
-                    "percent": {"type": "integer", "minimum": 0, "maximum": 100},
-                    "message": {"type": "string"},
-                },
-            },
-            "cancellationRequested": {"type": "boolean"},
-            "createTime": _TIME,
-            "updateTime": _TIME,
-            "endTime": _TIME,
-            "links": _LINKS,
-            "resources": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["name", "links"],
-                    "properties": {"name": {"type": "string"}, "links": _LINKS},
-                },
-            },
-            "error": _ref("Status"),
-        },
-    },
-    "TaskList": {
-        "type": "object",
-        "required": ["tasks"],
-        "properties": {
-            "tasks": {"type": "array", "items": _ref("Task")},
-            "nextPageToken": {"type": "string"},
-        },
-    },
-    "Status": {
-        "type": "object",
-        "required": ["code", "message", "status"],
-        "properties": {
-            "code": {"type": "integer", "description": "The HTTP status"},
-            "message": {"type": "string"},
-            "status": {"type": "string", "description": "The gRPC code name"},
-            "details": {"type": "array", "items": {"type": "object"}},
-        },
-    },
-    "Error": {"type": "object", "required": ["error"], "properties": {"error": _ref("Status")}},
-}
+
+def _head(get: dict[str, Any]) -> dict[str, Any]:
+    """The HEAD twin of a GET: the same answers, headers only (routes.route)."""
+    responses = {
+        status: {key: value for key, value in response.items() if key != "content"}
+        for status, response in get["responses"].items()
+    }
+    return {
+        **get,
+        "operationId": "head" + get["operationId"][0].upper() + get["operationId"][1:],
+        "summary": f"Headers only: {get['summary'][0].lower()}{get['summary'][1:]}",
+        "responses": responses,
+    }
+
+
+for _path, _item in PATHS.items():
+    if "get" in _item and not _path.endswith("/events"):  # every GET but the stream
+        _item["head"] = _head(_item["get"])
 
 DOCUMENT: dict[str, Any] = {
     "openapi": "3.0.3",
@@ -371,6 +325,11 @@ DOCUMENT: dict[str, Any] = {
         "it is done, then 303 See Other with Location: /videos/{video}. Bodies are JSON "
         f"(at most {MAX_BODY} bytes); errors use the google.rpc.Status shape.",
     },
+    "tags": [
+        {"name": "tasks", "description": "Creations and deletions under way, and how they ended"},
+        {"name": "videos", "description": "The videos that exist"},
+        {"name": "content", "description": "A video's files: the MP4 and its thumbnail"},
+    ],
     "paths": PATHS,
     "components": {
         "schemas": SCHEMAS,

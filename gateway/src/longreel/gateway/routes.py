@@ -143,7 +143,10 @@ async def list_tasks(request: Request) -> Response:
         page_size=bodies.page_size(request),
         page_token=request.query_params.get("pageToken", ""),
     )
-    page = await backend(request).operations.ListOperations(call, timeout=CALL_TIMEOUT)
+    order = tasks.order_by(request.query_params.get("orderBy", ""))
+    page = await backend(request).operations.ListOperations(
+        call, timeout=CALL_TIMEOUT, metadata=order
+    )
     body: dict[str, Any] = {"tasks": [tasks.task_json(op) for op in page.operations]}
     if page.next_page_token:
         body["nextPageToken"] = page.next_page_token
@@ -172,14 +175,21 @@ async def delete_video(request: Request) -> Response:
     return accepted(await backend(request).videos.DeleteVideo(call, timeout=CALL_TIMEOUT))
 
 
-def route(path: str, **handlers: Callable[[Request], Awaitable[Response]]) -> Route:
+def route(
+    path: str, *, head: bool = True, **handlers: Callable[[Request], Awaitable[Response]]
+) -> Route:
     """One route per path, dispatching on the method, so a 405 names every
-    method the path allows (Allow)."""
+    method the path allows (Allow). A GET answers HEAD too (openapi.py
+    documents it), unless `head` is False: an event stream has no headers
+    worth a request of their own."""
 
     async def endpoint(request: Request) -> Response:
         return await handlers["GET" if request.method == "HEAD" else request.method](request)
 
-    return Resource(path, endpoint, methods=list(handlers))
+    resource = Resource(path, endpoint, methods=list(handlers))
+    if not head and resource.methods is not None:
+        resource.methods.discard("HEAD")
+    return resource
 
 
 class Resource(Route):
@@ -200,7 +210,7 @@ class Resource(Route):
 ROUTES = [
     route("/videos/tasks", POST=create_task, GET=list_tasks),
     route("/videos/tasks/{task}:cancel", POST=cancel_task),
-    route("/videos/tasks/{task}/events", GET=events.task_events),
+    route("/videos/tasks/{task}/events", head=False, GET=events.task_events),
     route("/videos/tasks/{task}", GET=get_task, DELETE=delete_task),
     # The seeds' own curl reads tasks at the singular path.
     route("/video/tasks/{task}", GET=get_task),

@@ -16,7 +16,7 @@ from google.rpc import code_pb2
 
 from longreel.video.v1 import video_service_pb2 as pb
 
-from .errors import http_status, status_json
+from .errors import bad_request, http_status, status_json
 
 TASKS = "/videos/tasks"
 PENDING, DONE, FAILED, CANCELLED = "pending", "done", "failed", "cancelled"
@@ -29,6 +29,26 @@ STATUS_FILTERS = {
     FAILED: "done = true AND error.code != 0 AND error.code != 1",
     CANCELLED: "done = true AND error.code = 1",
 }
+
+# GET /videos/tasks?orderBy=... (AIP-132's syntax, in the JSON field name) as
+# the server takes it: ListOperationsRequest has no order_by field, so the
+# server reads it from this request metadata key.
+ORDER_BY_KEY = "x-longreel-order-by"
+ORDERS = {
+    "createTime": "create_time",
+    "createTime asc": "create_time asc",
+    "createTime desc": "create_time desc",
+}
+
+
+def order_by(wanted: str) -> tuple[tuple[str, str], ...]:
+    """The call's metadata for ?orderBy (none if absent); 400 if unknown."""
+    if not wanted.strip():
+        return ()
+    order = ORDERS.get(" ".join(wanted.split()))
+    if order is None:
+        raise bad_request([("orderBy", f"must be one of {', '.join(map(repr, ORDERS))}")])
+    return ((ORDER_BY_KEY, order),)
 
 
 def task_id(operation_name: str) -> str:
@@ -74,7 +94,8 @@ def task_json(op: operations_pb2.Operation) -> dict[str, Any]:
         "verb": meta.verb,
         "target": meta.target,
         "progress": {"percent": meta.progress_percent, "message": meta.status_message},
-        "cancellationRequested": meta.requested_cancellation,
+        "title": meta.title,
+        "requestedCancellation": meta.requested_cancellation,
         "createTime": meta.create_time.ToJsonString(),
         "updateTime": meta.update_time.ToJsonString(),
         "links": [{"rel": "self", "href": task_url(op.name)}],

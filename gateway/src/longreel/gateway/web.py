@@ -46,7 +46,11 @@ HEADERS = {
 }
 TYPES = {
     "index.html": "text/html; charset=utf-8",  # at /ui; the others at /ui/{name}
-    "ui.js": "text/javascript; charset=utf-8",
+    "ui.js": "text/javascript; charset=utf-8",  # a module; it imports the four below
+    "api.js": "text/javascript; charset=utf-8",
+    "dom.js": "text/javascript; charset=utf-8",
+    "row.js": "text/javascript; charset=utf-8",
+    "streams.js": "text/javascript; charset=utf-8",
     "ui.css": "text/css; charset=utf-8",
     "icon.svg": "image/svg+xml",
 }

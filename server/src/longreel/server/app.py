@@ -12,13 +12,12 @@ from urllib.request import url2pathname
 import grpc
 from google.longrunning import operations_pb2
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 from opentelemetry.trace import TracerProvider
 
 from longreel.common.metrics_http import Endpoint, MetricsUnavailable, serve
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import clock, orphans, security, tracing
+from . import clock, orphans, reflection_v1, security, tracing
 from .admission import HEADROOM, Admission, Limits
 from .api.operations import Operations
 from .api.registry import add_service
@@ -215,9 +214,7 @@ class VideoServer:
         add_service(server, operations, OPERATIONS_SERVICE, limits)
         health_pb2_grpc.add_HealthServicer_to_server(self.health, server)
         if self.config.reflection:
-            reflection.enable_server_reflection(
-                (*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server
-            )
+            reflection_v1.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME), server)
         for name in ("", *SERVICE_NAMES):
             await self.health.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
         self.port = self._bind(server)

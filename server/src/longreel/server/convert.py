@@ -45,6 +45,7 @@ def metadata(row: OperationRow) -> pb.OperationMetadata:
         requested_cancellation=row.cancel_requested,
         api_version=API_VERSION,
         progress_percent=row.progress_percent,
+        title=row.title,
     )
     if row.end_time is not None:
         meta.end_time.CopyFrom(timestamp(row.end_time))

@@ -9,9 +9,21 @@ import secrets
 VIDEOS = "videos"
 OPERATIONS = "operations"
 
-# User-chosen video ids (AIP-122): lowercase letters, digits and hyphens, not
-# starting or ending with a hyphen. A leading digit is allowed so UUIDs fit.
+# Any video id a name may carry: lowercase letters, digits and hyphens, not
+# starting or ending with a hyphen. Ids we mint (base32) may start with a
+# digit, and ids chosen before AIP-122 was followed may look like UUIDs.
 VIDEO_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# A video id a caller may choose now (AIP-122, RFC 1034): it starts with a
+# letter, and is not shaped like a UUID (see UUID_LIKE).
+NEW_VIDEO_ID = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
+# What "syntactically appears to be a UUID" means here: 32 hex digits, with
+# or without the four hyphens of the canonical 8-4-4-4-12 form.
+UUID_LIKE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", re.I
+)
+# A request_id (AIP-155, field_info.format = UUID4): a UUID in its canonical
+# 8-4-4-4-12 text, any version, either case.
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # The HTTP gateway serves /videos/tasks, so no video may be called that.
 RESERVED_VIDEO_IDS = frozenset({"tasks"})
 # Ids we mint are 26 base32 characters; anything this shape may be looked up.

@@ -3,8 +3,6 @@ field violation, and all of a request's problems are reported together."""
 
 from __future__ import annotations
 
-import re
-
 from . import names
 from .errors import invalid_argument
 from .store.pagination import InvalidPageToken, PageTokens
@@ -15,7 +13,6 @@ MAX_FILTER = 1_000  # characters
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 1_000
 MAX_PAGE_TOKEN = 512  # characters; a token we issue is far shorter
-REQUEST_ID = re.compile(r"[A-Za-z0-9._~-]{1,36}")
 
 
 class Violations:
@@ -40,19 +37,23 @@ def text(v: Violations, field: str, value: str, *, limit: int, required: bool) -
 
 
 def video_id(v: Violations, field: str, value: str) -> None:
-    if value and not names.VIDEO_ID.fullmatch(value):
+    """A caller-chosen id, as AIP-122 and AIP-133 ask: a letter first, no UUIDs."""
+    if value and not names.NEW_VIDEO_ID.fullmatch(value):
         v.add(
             field,
-            "must be 1 to 63 lowercase letters, digits or hyphens, starting and ending with a"
-            " letter or digit",
+            "must be 1 to 63 lowercase letters, digits or hyphens, starting with a letter"
+            " and ending with a letter or digit",
         )
+    elif names.UUID_LIKE.fullmatch(value):
+        v.add(field, "must not look like a UUID (AIP-122); leave it empty to get a server id")
     elif value in names.RESERVED_VIDEO_IDS:
         v.add(field, f"{value!r} is reserved; choose another id")
 
 
 def request_id(v: Violations, field: str, value: str) -> None:
-    if value and not REQUEST_ID.fullmatch(value):
-        v.add(field, "must be 1 to 36 characters of letters, digits, '-', '_', '.' or '~' (a UUID)")
+    """AIP-155: a UUID (version 4 recommended), as field_info.format says."""
+    if value and not names.UUID.fullmatch(value):
+        v.add(field, "must be a UUID such as 7b0d6f7e-5d7c-4a59-9c51-0d8e6b1c2a10 (AIP-155)")
 
 
 def name(v: Violations, field: str, value: str, collection: str) -> str:

@@ -14,8 +14,8 @@ from longreel.common import logs
 
 from .. import convert, filtering, names, notify, validation
 from ..auth import caller
-from ..errors import ApiError, cancelled, invalid_argument, not_found, rpc_errors
-from ..store import Conflict, NotFound, OperationRow, Store
+from ..errors import cancelled, invalid_argument, not_found, rpc_errors
+from ..store import NotFound, OperationRow, Store
 from ..store.pagination import PageTokens
 from . import pages
 
@@ -74,10 +74,14 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
                 where = filtering.parse(request.filter, FILTER_FIELDS)
             except filtering.FilterError as exc:
                 v.add("filter", str(exc))
+        latest = pages.newest_first(context.invocation_metadata())
+        if latest is None:
+            v.add("order_by", f"{pages.ORDER_BY_KEY} must be one of {', '.join(pages.ORDERS)}")
         v.raise_if_any()
         query = f"{names.OPERATIONS}?filter={request.filter}"
+        query += "&order_by=desc" if latest else ""  # a token is for one order only
         after = validation.page_token(self.tokens, request.page_token, query)
-        rows = await self.store.list_operations(where, after, size + 1, caller())
+        rows = await self.store.list_operations(where, after, size + 1, caller(), bool(latest))
         shown = pages.fit([convert.operation(r) for r in rows[:size]])
         response = operations_pb2.ListOperationsResponse(operations=shown)
         if len(rows) > len(shown):
@@ -88,17 +92,12 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
     async def DeleteOperation(
         self, request: operations_pb2.DeleteOperationRequest, context: Context
     ) -> empty_pb2.Empty:
+        # An unfinished operation runs on, out of the caller's sight (the
+        # store's delete_operation): delete means "no longer interested".
         try:
             await self.store.delete_operation(_operation_id(request.name), caller())
         except NotFound:
             raise not_found(OPERATION, request.name) from None
-        except Conflict:
-            raise ApiError(
-                grpc.StatusCode.FAILED_PRECONDITION,
-                f"{request.name} is still running; cancel it or wait for it to finish first",
-                "OPERATION_NOT_DONE",
-                metadata={"operation": request.name},
-            ) from None
         return empty_pb2.Empty()
 
     @rpc_errors

@@ -7,7 +7,7 @@ retry fixes that. A page ends early instead, with a next_page_token.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -27,3 +27,20 @@ def fit(items: Sequence[M], budget: int = MAX_PAGE_BYTES) -> list[M]:
         if total > budget and count > 0:
             return list(items[:count])
     return list(items)
+
+
+# google.longrunning's ListOperationsRequest has no order_by (AIP-132), so a
+# caller asks for an order in this request metadata key instead, in the
+# field's syntax: "create_time desc" lists the latest first. Unset, or
+# "create_time" ("create_time asc"), is the order they were made in.
+ORDER_BY_KEY = "x-longreel-order-by"
+ORDERS = {"create_time": False, "create_time asc": False, "create_time desc": True}
+
+
+def newest_first(metadata: Iterable[tuple[str, str | bytes]] | None) -> bool | None:
+    """Whether the call's order_by asks for the latest first; None if it names
+    an order this server does not know."""
+    wanted = next((str(v) for k, v in metadata or () if k == ORDER_BY_KEY), "")
+    if not wanted.strip():
+        return False
+    return ORDERS.get(" ".join(wanted.split()).lower())

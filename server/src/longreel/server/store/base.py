@@ -82,6 +82,7 @@ class OperationRow:
     end_time: int | None
     response: bytes | None
     error: bytes | None
+    title: str = ""  # the video's, copied when the operation started
 
 
 @dataclass(frozen=True, slots=True)
@@ -195,8 +196,17 @@ class Store(Protocol):
         self, operation_id: str, principal: str | None = None
     ) -> OperationRow | None: ...
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
-    ) -> list[OperationRow]: ...
+        self,
+        where: Filter | None,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        newest_first: bool = False,
+    ) -> list[OperationRow]:
+        """A page past `after_seq` (0: from the start), in the order the
+        operations were made, or the latest first (`newest_first`)."""
+        ...
+
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None: ...
     async def list_videos(
         self, after_seq: int, limit: int, principal: str | None = None
@@ -210,7 +220,12 @@ class Store(Protocol):
         (unless it is a delete that a worker started: see revocable)."""
         ...
 
-    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None: ...
+    async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
+        """Forget an operation: a finished one at once; an unfinished one is
+        hidden from its caller at once and goes when its job ends, the job
+        untouched (google.longrunning: delete is not cancel)."""
+        ...
+
     async def expire_operations(self, ended_before: int, limit: int) -> int:
         """Forget up to `limit` operations that finished before `ended_before`;
         returns how many went."""

@@ -13,7 +13,7 @@ CANCELLED = 1  # google.rpc.Code.CANCELLED, the error_code of a cancelled operat
 # The order OperationRow takes them in.
 OPERATION_COLUMNS = (
     "id, seq, verb, target, done, progress_percent, status_message, cancel_requested,"
-    " create_time, update_time, end_time, response, error"
+    " create_time, update_time, end_time, response, error, title"
 )
 # A video's keyset is its list_seq (see the migrations), not the reservation order.
 VIDEO_COLUMNS = (

@@ -34,6 +34,10 @@ class RuledStore:
         """A rule that reads one row by key."""
         return await self._read(rule)
 
+    def now(self) -> int:
+        """The store's clock (see Store.now)."""
+        raise NotImplementedError
+
     async def secret(self) -> bytes:
         candidate = secrets.token_bytes(32)
         return await self._write(lambda: rules.secret(candidate))
@@ -52,10 +56,17 @@ class RuledStore:
         )
 
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
+        self,
+        where: Filter | None,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        newest_first: bool = False,
     ) -> list[OperationRow]:
         return await self._read(
-            lambda: rules.list_operations(self.dialect, where, after_seq, limit, principal)
+            lambda: rules.list_operations(
+                self.dialect, where, after_seq, limit, principal, newest_first
+            )
         )
 
     async def get_video(self, video_id: str, principal: str | None = None) -> VideoRow | None:
@@ -76,7 +87,10 @@ class RuledStore:
         )
 
     async def delete_operation(self, operation_id: str, principal: str | None = None) -> None:
-        await self._write(lambda: rules.delete_operation(self.dialect, operation_id, principal))
+        now = self.now()
+        await self._write(
+            lambda: rules.delete_operation(self.dialect, operation_id, principal, now)
+        )
 
     async def expire_operations(self, ended_before: int, limit: int) -> int:
         query = Query("expire", {"before": ended_before, "limit": limit}, "count")

@@ -23,7 +23,6 @@ from .base import (
     DELETE,
     AlreadyExists,
     ClaimedJob,
-    Conflict,
     LeaseLost,
     NewOperation,
     NotFound,
@@ -57,12 +56,24 @@ def scope(dialect: Dialect, principal: str | None) -> tuple[dict[str, str], dict
     return {"mine": f"principal = {dialect.param('principal')}"}, {"principal": principal}
 
 
+def operation_scope(
+    dialect: Dialect, principal: str | None
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """scope, for operations: a caller also no longer sees the unfinished ones
+    it deleted (forgotten: see delete_operation); the workers still do."""
+    fill, params = scope(dialect, principal)
+    if principal is not None:
+        fill = {"mine": f"{fill['mine']} AND NOT forgotten"}
+    return fill, params
+
+
 def operation_row(row: Any) -> OperationRow:
     """Map a row selected with OPERATION_COLUMNS (flags as 0/1 or booleans)."""
-    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, resp, err = row
+    id_, seq, verb, target, done, percent, message, cancel, created, updated, ended, *rest = row
+    resp, err, title = rest
     return OperationRow(
         id_, seq, verb, target, bool(done), percent, message, bool(cancel),
-        created, updated, ended, _bytes(resp), _bytes(err),
+        created, updated, ended, _bytes(resp), _bytes(err), title,
     )  # fmt: skip
 
 
@@ -73,7 +84,7 @@ def _bytes(value: Any) -> bytes | None:
 def fetch_operation(
     dialect: Dialect, operation_id: str, principal: str | None = None
 ) -> Rule[OperationRow | None]:
-    fill, params = scope(dialect, principal)
+    fill, params = operation_scope(dialect, principal)
     row = yield Query("operation", {"id": operation_id, **params}, fill=fill)
     return None if row is None else operation_row(row)
 
@@ -87,17 +98,38 @@ def operation_or_gone(
     return row
 
 
+NO_END = 2**63 - 1  # past every seq: where a newest-first list starts
+
+
+def keyset(
+    dialect: Dialect, after_seq: int, newest_first: bool
+) -> tuple[dict[str, str], dict[str, Any]]:
+    """The page's bound and order: past `after_seq` (the previous page's
+    last seq; 0 for the first page) in seq order, or before it, latest first."""
+    after = dialect.param("after")
+    if not newest_first:
+        return {"after": f"seq > {after}", "order": "seq"}, {"after": after_seq}
+    return {"after": f"seq < {after}", "order": "seq DESC"}, {"after": after_seq or NO_END}
+
+
 def list_operations(
-    dialect: Dialect, where: Filter | None, after_seq: int, limit: int, principal: str | None
+    dialect: Dialect,
+    where: Filter | None,
+    after_seq: int,
+    limit: int,
+    principal: str | None,
+    newest_first: bool = False,
 ) -> Rule[list[OperationRow]]:
     condition, filtered = (
         (dialect.true, {})
         if where is None
         else compile_filter(where, FILTER_COLUMNS, dialect.param)
     )
-    fill, params = scope(dialect, principal)
-    params |= {"after": after_seq, "limit": limit, **filtered}
-    rows = yield Query("list_operations", params, "all", {**fill, "condition": condition})
+    fill, params = operation_scope(dialect, principal)
+    bound, after = keyset(dialect, after_seq, newest_first)
+    params |= {"limit": limit, **after, **filtered}
+    fill |= {**bound, "condition": condition}
+    rows = yield Query("list_operations", params, "all", fill)
     return [operation_row(row) for row in rows]
 
 
@@ -138,7 +170,7 @@ def start_create(dialect: Dialect, op: NewOperation, title: str, plot: str) -> R
         "video": op.video_id, "title": title, "plot": plot, "now": op.now,
         "principal": op.principal,
     }, "count")  # fmt: skip
-    return (yield from insert_operation(dialect, CREATE, op))
+    return (yield from insert_operation(dialect, CREATE, op, title))
 
 
 def replay(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow | None]:
@@ -154,12 +186,14 @@ def replay(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow |
     return (yield from operation_or_gone(dialect, row[0]))
 
 
-def insert_operation(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow]:
-    """The operation and its job; workers hear of it. Replayed if a twin
-    with the same request_id got there first (PostgreSQL only: SQLite's
-    one writer saw it in replay)."""
+def insert_operation(
+    dialect: Dialect, verb: str, op: NewOperation, title: str
+) -> Rule[OperationRow]:
+    """The operation (with its video's title) and its job; workers hear of
+    it. Replayed if a twin with the same request_id got there first
+    (PostgreSQL only: SQLite's one writer saw it in replay)."""
     row = yield Query("insert_operation", {
-        "id": op.id, "verb": verb, "target": op.target, "video": op.video_id,
+        "id": op.id, "verb": verb, "target": op.target, "video": op.video_id, "title": title,
         "message": op.status_message, "now": op.now, "request_id": op.request_id,
         "request_hash": op.request_hash, "principal": op.principal,
     })  # fmt: skip
@@ -178,11 +212,14 @@ def start_delete(dialect: Dialect, op: NewOperation) -> Rule[OperationRow]:
     row = yield Query("lock_video", {"video": op.video_id, "principal": op.principal})
     if row is None or row[0] == "creating":
         raise NotFound(op.target)
-    if row[0] == "deleting":
+    state, title = row
+    if state == "deleting":
         running = yield Query("running_delete", {"verb": DELETE, "video": op.video_id})
+        # Asking again is being interested again, if the caller forgot it.
+        yield Query("remember_operation", {"id": running[0]}, "count")
         return (yield from operation_or_gone(dialect, running[0]))
     yield Query("mark_deleting", {"now": op.now, "video": op.video_id}, "count")
-    return (yield from insert_operation(dialect, DELETE, op))
+    return (yield from insert_operation(dialect, DELETE, op, title))
 
 
 # --- finishing ---
@@ -212,11 +249,13 @@ def finish(seq: int, now: int, outcome: Outcome) -> Rule[None]:
     verb, video_id, operation_id = yield Query("job_operation", {"seq": seq})
     ok = outcome.error is None
     yield from settle_video(verb, video_id, ok, now, outcome.media)
-    yield Query("end_operation", {
+    ended = yield Query("end_operation", {
         "seq": seq, "now": now, "response": outcome.response, "error": outcome.error,
         "code": outcome.error_code, "message": outcome.message, "ok": ok,
-    }, "count")  # fmt: skip
+    })  # fmt: skip
     yield Query("delete_job", {"seq": seq}, "count")
+    if ended[0]:  # its caller deleted it while it ran: the work is done, the record goes
+        yield Query("delete_operation", {"id": operation_id}, "count")
     yield Signal(operation_done(operation_id))
 
 
@@ -228,7 +267,7 @@ def cancel(
     done operation's result stands. Locks in the workers' order, the job's
     row first, then the operation's: the other order deadlocks against
     heartbeats and finishes."""
-    fill, params = scope(dialect, principal)
+    fill, params = operation_scope(dialect, principal)
     row = yield Query("operation_seq", {"id": operation_id, **params}, fill=fill)
     if row is None:
         raise NotFound(operation_id)
@@ -244,13 +283,25 @@ def cancel(
     return (yield from operation_or_gone(dialect, operation_id))
 
 
-def delete_operation(dialect: Dialect, operation_id: str, principal: str | None) -> Rule[None]:
-    """Forget a finished operation; a running one must be cancelled first."""
+def delete_operation(
+    dialect: Dialect, operation_id: str, principal: str | None, now: int
+) -> Rule[None]:
+    """Forget an operation: its caller is no longer interested in the result
+    (google.longrunning), which does not cancel it. A finished one goes at
+    once. An unfinished one is marked forgotten: hidden from its caller from
+    this commit on, its request_id free, its job running on to the end (the
+    video is still made or removed), and the row goes when the job ends
+    (see finish). Its waiters wake, to find it gone."""
     row = yield from fetch_operation(dialect, operation_id, principal)
     if row is None:
         raise NotFound(operation_id)
-    if not row.done:
-        raise Conflict("the operation is still running; cancel it first")
+    # PostgreSQL: a finish may commit between the read and this update; then
+    # the update matches nothing and the finished operation is deleted.
+    if not row.done and (
+        yield Query("forget_operation", {"id": operation_id, "now": now}, "count")
+    ):
+        yield Signal(operation_done(operation_id))
+        return
     yield Query("delete_operation", {"id": operation_id}, "count")
 
 

@@ -31,7 +31,10 @@ numbered up to M is visible, or never will be:
 
 A writer given its id after S takes its number after every number visible
 in S, so it lands after M, where the next page starts. Rows past M that the
-second read sees are left for the next page. So a page never passes a
+second read sees are left for the next page. Newest first, the same holds
+with the order turned: M is the page's first row, the pages go down from
+it, and a row past M is newer than the list (a reader sees it on a fresh
+first page). So a page never passes a
 number that may still commit, and a just-committed create is in the next
 list at once: the read waits rather than answer stale. Numbers can have gaps
 (rolled back creates), which keyset pages do not mind. The price: a list
@@ -54,7 +57,6 @@ from .queries import POSTGRES, param
 
 LIST_WAIT = 5.0  # seconds a page waits for the transactions that might still fill it
 POLL_FIRST, POLL_MOST = 0.0005, 0.02  # seconds between reads while it waits (doubling)
-NO_END = 2**63 - 1
 
 # A page in its caller's scope and filter, up to a number, with what says
 # whether it is final: {snapshot} is either the read's snapshot and an id
@@ -62,33 +64,41 @@ NO_END = 2**63 - 1
 # %(below)s was running at the read's snapshot (a read again).
 PAGE = (
     f"SELECT {OPERATION_COLUMNS}, {{snapshot}}"
-    " FROM operations WHERE seq > %(after)s AND seq <= %(through)s AND {mine} AND {condition}"
-    " ORDER BY seq LIMIT %(limit)s"
+    " FROM operations WHERE {after} AND seq <= %(through)s AND {mine} AND {condition}"
+    " ORDER BY {order} LIMIT %(limit)s"
 )
 FIRST = "pg_current_snapshot()::text, (SELECT pg_current_xact_id()::text)"
 AGAIN = "pg_snapshot_xmin(pg_current_snapshot()) >= %(below)s::xid8, NULL"
 
 
 async def list_operations(
-    conn: Conn, where: Filter | None, after_seq: int, limit: int, principal: str | None
+    conn: Conn,
+    where: Filter | None,
+    after_seq: int,
+    limit: int,
+    principal: str | None,
+    newest_first: bool = False,
 ) -> list[OperationRow]:
     """The page after `after_seq`, final: see the module's docstring."""
     condition, params = (
         ("TRUE", {}) if where is None else compile_filter(where, FILTER_COLUMNS, param)
     )
-    fill, scoped = rules.scope(POSTGRES, principal)
-    params |= {**scoped, "after": after_seq, "limit": limit, "through": NO_END}
+    fill, scoped = rules.operation_scope(POSTGRES, principal)
+    bound, after = rules.keyset(POSTGRES, after_seq, newest_first)
+    fill |= bound
+    params |= {**scoped, **after, "limit": limit, "through": rules.NO_END}
     rows = await _read(conn, PAGE.format(**fill, condition=condition, snapshot=FIRST), params)
     if not rows or _final(*rows[0][-2:]):
         return _page(rows)
-    params |= {"through": rows[-1][1], "below": rows[0][-1]}  # seq is the second column
+    most = max(row[1] for row in rows)  # seq is the second column
+    params |= {"through": most, "below": rows[0][-1]}
     again = PAGE.format(**fill, condition=condition, snapshot=AGAIN)
     deadline, pause = time.monotonic() + LIST_WAIT, POLL_FIRST
     while time.monotonic() < deadline:
         await asyncio.sleep(pause)
         rows = await _read(conn, again, params)
         if not rows:  # all of it deleted meanwhile: start afresh
-            return await list_operations(conn, where, after_seq, limit, principal)
+            return await list_operations(conn, where, after_seq, limit, principal, newest_first)
         if rows[0][-2]:
             return _page(rows)
         pause = min(pause * 2, POLL_MOST)

@@ -26,7 +26,7 @@ QUERIES = {
     "operation_seq": "SELECT seq FROM operations WHERE id = %(id)s AND {mine}",
     "list_operations": (
         f"SELECT {OPERATION_COLUMNS} FROM operations"
-        " WHERE seq > %(after)s AND {mine} AND {condition} ORDER BY seq LIMIT %(limit)s"
+        " WHERE {after} AND {mine} AND {condition} ORDER BY {order} LIMIT %(limit)s"
     ),
     "video": (
         f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = %(video)s AND {{mine}} AND {VISIBLE_VIDEO}"
@@ -47,17 +47,18 @@ QUERIES = {
     ),
     "insert_operation": (
         "WITH writer AS MATERIALIZED (SELECT pg_current_xact_id())"
-        " INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash, principal)"
+        " INSERT INTO operations (seq, id, verb, target, video_id, title, status_message,"
+        " create_time, update_time, request_id, request_hash, principal)"
         " SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s,"
-        " %(message)s, %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea,"
-        " %(principal)s FROM writer"
+        " %(title)s, %(message)s, %(now)s, %(now)s, %(request_id)s::text,"
+        " %(request_hash)s::bytea, %(principal)s FROM writer"
         " ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING"
         " RETURNING seq"
     ),
     "insert_job": "INSERT INTO jobs (operation_seq, trace_parent) VALUES (%(seq)s, %(trace)s)",
     "lock_video": (
-        "SELECT state FROM videos WHERE id = %(video)s AND principal = %(principal)s FOR UPDATE"
+        "SELECT state, title FROM videos WHERE id = %(video)s AND principal = %(principal)s"
+        " FOR UPDATE"
     ),
     "running_delete": (
         "SELECT id FROM operations WHERE verb = %(verb)s AND video_id = %(video)s AND NOT done"
@@ -86,7 +87,7 @@ QUERIES = {
         " response = %(response)s, error = %(error)s, error_code = %(code)s,"
         " status_message = %(message)s,"
         " progress_percent = CASE WHEN %(ok)s THEN 100 ELSE progress_percent END"
-        " WHERE seq = %(seq)s"
+        " WHERE seq = %(seq)s RETURNING forgotten"
     ),
     "delete_job": "DELETE FROM jobs WHERE operation_seq = %(seq)s",
     "lock_job": "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = %(seq)s FOR UPDATE",
@@ -95,6 +96,11 @@ QUERIES = {
         "UPDATE operations SET cancel_requested = TRUE, update_time = %(now)s WHERE seq = %(seq)s"
     ),
     "delete_operation": "DELETE FROM operations WHERE id = %(id)s",
+    "forget_operation": (
+        "UPDATE operations SET forgotten = TRUE, request_id = NULL, update_time = %(now)s"
+        " WHERE id = %(id)s AND NOT done"
+    ),
+    "remember_operation": "UPDATE operations SET forgotten = FALSE WHERE id = %(id)s AND forgotten",
     "expire": (
         "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations WHERE done"
         " AND end_time < %(before)s ORDER BY end_time LIMIT %(limit)s FOR UPDATE SKIP LOCKED)"

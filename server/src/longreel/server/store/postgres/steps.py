@@ -53,10 +53,10 @@ WITH video AS (
 ), writer AS MATERIALIZED (
     SELECT pg_current_xact_id() WHERE EXISTS (SELECT FROM video)
 ), operation AS (
-    INSERT INTO operations (seq, id, verb, target, video_id, status_message, create_time,
-        update_time, request_id, request_hash, principal)
-    SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s, %(message)s,
-        %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
+    INSERT INTO operations (seq, id, verb, target, video_id, title, status_message,
+        create_time, update_time, request_id, request_hash, principal)
+    SELECT nextval('operation_numbers'), %(id)s, %(verb)s, %(target)s, %(video)s, %(title)s,
+        %(message)s, %(now)s, %(now)s, %(request_id)s::text, %(request_hash)s::bytea, %(principal)s
     FROM writer
     ON CONFLICT (principal, verb, request_id) WHERE request_id IS NOT NULL DO NOTHING
     RETURNING {OPERATION_COLUMNS}
@@ -71,9 +71,12 @@ FROM (VALUES (1)) AS one (x) LEFT JOIN (
 
 
 async def start_create(conn: Conn, op: NewOperation, title: str, plot: str) -> OperationRow:
-    """rules.start_create, fused: the same answers, the same signal."""
-    if (earlier := await run(conn, rules.replay(POSTGRES, CREATE, op))) is not None:
-        return earlier
+    """rules.start_create, fused: the same answers, the same signal.
+
+    The request_id is not looked up first, as rules.replay does: a repeat is
+    rare (a client's retry), and the statement notices one anyway (the
+    operation's insert clashes, or the video's). Looking first cost every
+    create a second statement, and every client create carries a request_id."""
     cursor = await conn.execute(CREATE_STATEMENT, {
         "video": op.video_id, "title": title, "plot": plot, "now": op.now,
         "principal": op.principal, "id": op.id, "verb": CREATE, "target": op.target,

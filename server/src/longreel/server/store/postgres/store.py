@@ -121,11 +121,16 @@ class PostgresStore(RuledStore):
             return await self._db.run(replay)
 
     async def list_operations(
-        self, where: Filter | None, after_seq: int, limit: int, principal: str | None = None
+        self,
+        where: Filter | None,
+        after_seq: int,
+        limit: int,
+        principal: str | None = None,
+        newest_first: bool = False,
     ) -> list[OperationRow]:
         """A page read only as far as no running transaction can still add to it (listing.py)."""
         return await self._db.read(
-            lambda conn: list_operations(conn, where, after_seq, limit, principal)
+            lambda conn: list_operations(conn, where, after_seq, limit, principal, newest_first)
         )
 
     async def backlog(self) -> int:

@@ -22,7 +22,7 @@ QUERIES = {
     "operation_seq": "SELECT seq FROM operations WHERE id = :id AND {mine}",
     "list_operations": (
         f"SELECT {OPERATION_COLUMNS} FROM operations"
-        " WHERE seq > :after AND {mine} AND {condition} ORDER BY seq LIMIT :limit"
+        " WHERE {after} AND {mine} AND {condition} ORDER BY {order} LIMIT :limit"
     ),
     "video": (
         f"SELECT {VIDEO_COLUMNS} FROM videos WHERE id = :video AND {{mine}} AND {VISIBLE_VIDEO}"
@@ -42,13 +42,13 @@ QUERIES = {
         " VALUES (:video, :title, :plot, 'creating', :now, :now, :principal)"
     ),
     "insert_operation": (
-        "INSERT INTO operations (id, verb, target, video_id, status_message, create_time,"
-        " update_time, request_id, request_hash, principal)"
-        " VALUES (:id, :verb, :target, :video, :message, :now, :now, :request_id,"
+        "INSERT INTO operations (id, verb, target, video_id, title, status_message,"
+        " create_time, update_time, request_id, request_hash, principal)"
+        " VALUES (:id, :verb, :target, :video, :title, :message, :now, :now, :request_id,"
         " :request_hash, :principal) RETURNING seq"
     ),
     "insert_job": "INSERT INTO jobs (operation_seq, trace_parent) VALUES (:seq, :trace)",
-    "lock_video": "SELECT state FROM videos WHERE id = :video AND principal = :principal",
+    "lock_video": "SELECT state, title FROM videos WHERE id = :video AND principal = :principal",
     "running_delete": (
         "SELECT id FROM operations WHERE verb = :verb AND video_id = :video AND done = 0"
     ),
@@ -72,6 +72,7 @@ QUERIES = {
         "UPDATE operations SET done = 1, end_time = :now, update_time = :now,"
         " response = :response, error = :error, error_code = :code, status_message = :message,"
         " progress_percent = CASE WHEN :ok THEN 100 ELSE progress_percent END WHERE seq = :seq"
+        " RETURNING forgotten"
     ),
     "delete_job": "DELETE FROM jobs WHERE operation_seq = :seq",
     "lock_job": "SELECT lease_expires, attempts FROM jobs WHERE operation_seq = :seq",
@@ -80,6 +81,11 @@ QUERIES = {
         "UPDATE operations SET cancel_requested = 1, update_time = :now WHERE seq = :seq"
     ),
     "delete_operation": "DELETE FROM operations WHERE id = :id",
+    "forget_operation": (
+        "UPDATE operations SET forgotten = 1, request_id = NULL, update_time = :now"
+        " WHERE id = :id AND done = 0"
+    ),
+    "remember_operation": "UPDATE operations SET forgotten = 0 WHERE id = :id AND forgotten = 1",
     "expire": (
         "DELETE FROM operations WHERE seq IN (SELECT seq FROM operations"
         " WHERE done = 1 AND end_time < :before ORDER BY end_time LIMIT :limit)"
