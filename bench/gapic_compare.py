@@ -3,8 +3,8 @@ from protos/, on the same server in the same run.
 
     .venv/bin/python -m bench.gapic_compare --gapic-dir /tmp/gen [--rounds 10]
 
-Generate the other client first (needs the gapic-generator and
-pypandoc-binary packages, and proto-plus to run it):
+Generate the other client first (gapic-generator, pypandoc-binary and
+proto-plus come with the dev extra that `make setup` installs):
 
     python -m grpc_tools.protoc --python_gapic_out=/tmp/gen \
         --python_gapic_opt=transport=grpc -I protos -I build/google-protos \
