@@ -164,30 +164,35 @@ def failure(error: exceptions.GoogleAPICallError) -> str:
 
 def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
     if args.command == "create":
-        op = client.create_video(
-            args.title, args.plot, video_id=args.video_id, request_id=args.request_id
-        ).operation
+        video = {"title": args.title, "plot": args.plot}
+        request = {
+            "video": video,
+            "video_id": args.video_id or "",
+            "request_id": args.request_id or "",
+        }
+        op = client.create_video(request=request).operation
         return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
     if args.command == "get":
-        return out.videos([client.get_video(args.video)], single=True)
+        return out.videos([client.get_video(name=args.video)], single=True)
     if args.command == "list":
         return out.videos(client.list_videos())
     if args.command == "delete":
-        op = client.delete_video(args.video, request_id=args.request_id).operation
+        request = {"name": _core.video_name(args.video), "request_id": args.request_id or ""}
+        op = client.delete_video(request=request).operation
         return follow(client, op, args, out) if args.wait else out.operations([op], single=True)
     name = getattr(args, "operation", "")
     if args.op_command == "list":
         return list_operations(client, args, out)
     if args.op_command == "get":
-        return out.operations([client.get_operation(name)], single=True)
+        return out.operations([client.get_operation(name=name)], single=True)
     if args.op_command == "cancel":
-        client.cancel_operation(name)
+        client.cancel_operation(name=name)
         print(f"videoctl: asked {_core.operation_name(name)} to cancel", file=sys.stderr)
-        return out.operations([client.get_operation(name)], single=True)
+        return out.operations([client.get_operation(name=name)], single=True)
     if args.op_command == "delete":
-        client.delete_operation(name)
+        client.delete_operation(name=name)
         return 0
-    return follow(client, client.get_operation(name), args, out)
+    return follow(client, client.get_operation(name=name), args, out)
 
 
 def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
@@ -196,7 +201,7 @@ def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) 
 
         view = watch.view_for(args.output, sys.stdout)
         return watch.watch(client, args.filter, args.limit or WATCH_LIMIT, view)
-    found = client.list_operations(args.filter, page_size=args.limit or 0)
+    found = client.list_operations(request={"filter": args.filter, "page_size": args.limit or 0})
     return out.operations(itertools.islice(found, args.limit))
 
 
@@ -208,11 +213,11 @@ def follow(
     try:
         while not op.done:
             bar.show(op)
-            op = _in_background(client.wait_operation, op.name, timeout=PROGRESS_SLICE)
+            op = _in_background(client.wait_operation, name=op.name, timeout=PROGRESS_SLICE)
     except KeyboardInterrupt:
         bar.end()
         if args.cancel_on_interrupt or ask(f"Cancel {op.name}? [y/N] "):
-            client.cancel_operation(op.name)
+            client.cancel_operation(name=op.name)
             print(f"videoctl: asked {op.name} to cancel", file=sys.stderr)
         else:
             print(f"videoctl: {op.name} goes on; `videoctl operations wait {op.name}`",
