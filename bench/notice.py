@@ -69,7 +69,7 @@ def serve(data_dir: Path, workers: int) -> tuple[str, Callable[[], None]]:
 
 
 def lag_ours(client: VideoClient, title: str) -> float:
-    op = client.create_video(title)
+    op = client.create_video(video={"title": title})
     op.result(timeout=120)
     returned = time.time()
     return returned - op.metadata.end_time.ToNanoseconds() / 1e9

@@ -33,12 +33,16 @@ setup(
         "grpcio>=1.85.1",
         "protobuf>=7.35,<8",
         "googleapis-common-protos>=1.70",
-        # Bounded above on purpose: future.py and _retry.py subclass api-core's
-        # futures and retries and use their private attributes (_result_set,
-        # _polling_thread, _completion_lock, _background_task, _blocking_poll,
-        # Retry._predicate...), which a major version may rename. The client
-        # suite passes on 2.24.0 and 2.44.0; widen after running it on a new major.
+        # Bounded above on purpose: _retry.py subclasses api-core's Retry and
+        # AsyncRetry and reads their private settings (_predicate, _initial,
+        # _maximum, _multiplier, _timeout, _on_error), which a major version
+        # may rename. (The futures no longer subclass api-core's: they own
+        # their state.) The client suite passes on 2.24.0 and 2.44.0; widen
+        # after running it on a new major.
         "google-api-core[grpc]>=2.24,<3",
+        # credentials= as GAPIC clients take them (google.auth.transport.grpc);
+        # api-core brings it too, but the client imports it itself.
+        "google-auth>=2.14.1",
         sibling("common"),  # numbers and the loopback check: the standard-library half
     ]
 )

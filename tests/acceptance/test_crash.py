@@ -70,7 +70,7 @@ def test_acknowledged_operations_survive_repeated_kill_9(tmp_path, store_flags):
                 # the server is down, so each logical create is made once.
                 # Its deadline covers a restart on a loaded machine: this test is
                 # about what survives, not how fast the server comes back.
-                op = client.create_video(f"Film {client_number}-{i}", timeout=60)
+                op = client.create_video(video={"title": f"Film {client_number}-{i}"}, timeout=60)
                 with lock:
                     acknowledged.append(op.name)
                     last_ack[0] = time.monotonic()
@@ -89,7 +89,7 @@ def test_acknowledged_operations_survive_repeated_kill_9(tmp_path, store_flags):
             for future in futures:
                 future.result(timeout=180)
         with VideoClient(f"127.0.0.1:{port}") as client:
-            results = [client.operation(name).result(timeout=60) for name in acknowledged]
+            results = [client.operation(name=name).result(timeout=60) for name in acknowledged]
             videos = list(client.list_videos())
             operations = list(client.list_operations())
     finally:

@@ -54,7 +54,7 @@ def test_a_server_sends_what_a_worker_rendered_sharing_only_the_database_and_the
     spawn(processes, "video-worker", "--data-dir", str(tmp_path / "machine-b"), *shared, *TINY)
 
     with VideoClient(target) as client:
-        made = client.create_video("Rendered on B").result(timeout=60)
+        made = client.create_video(video={"title": "Rendered on B"}).result(timeout=60)
     video_id = made.name.split("/")[1]
     stored = obstore.get(bucket.store(), f"{video_id}.{made.sha256[:16]}.mp4").bytes()
     assert hashlib.sha256(bytes(stored)).hexdigest() == made.sha256

@@ -61,7 +61,7 @@ def test_two_servers_and_three_workers_share_one_database(postgres_database, pro
 
     def create(i: int) -> str:
         with VideoClient(targets[i % 2]) as client:
-            return client.create_video(f"Film {i}").name
+            return client.create_video(video={"title": f"Film {i}"}).name
 
     victim = workers[0]
     with ThreadPoolExecutor(16) as pool:
@@ -73,13 +73,13 @@ def test_two_servers_and_three_workers_share_one_database(postgres_database, pro
 
     with VideoClient(targets[1]) as other:
         for name in names:
-            other.operation(name).result(timeout=120)
+            other.operation(name=name).result(timeout=120)
 
     lags = []
     with VideoClient(targets[0]) as creator, VideoClient(targets[1]) as waiter:
         for i in range(20):
             # Created on one server, waited for on the other, run by a worker process.
-            op = waiter.operation(creator.create_video(f"Watched {i}").name)
+            op = waiter.operation(name=creator.create_video(video={"title": f"Watched {i}"}).name)
             op.result(timeout=30)
             lags.append(time.time() - op.metadata.end_time.ToNanoseconds() / 1e9)
 
@@ -87,7 +87,7 @@ def test_two_servers_and_three_workers_share_one_database(postgres_database, pro
         seen_by_first = {op.name for op in first.list_operations()}
         seen_by_second = {op.name for op in second.list_operations()}
         videos = list(first.list_videos())
-        done = list(first.list_operations("done = true AND error.code = 0"))
+        done = list(first.list_operations(filter="done = true AND error.code = 0"))
     assert seen_by_first == seen_by_second
     assert set(names) <= seen_by_first
     assert len(done) == CREATES + 20  # every operation finished, successfully

@@ -124,9 +124,9 @@ def test_two_machines_share_only_the_database_and_the_bucket_and_lose_nothing_to
     # of three videos; then every process of B is killed and A's worker starts.
     worker_b = start(b, shared, "worker-1", "--concurrency", "2", *ENDLESS, *LEASE)
     with VideoClient(server_a) as client:
-        ops = [client.create_video(f"Killed film {i}") for i in range(3)]
+        ops = [client.create_video(video={"title": f"Killed film {i}"}) for i in range(3)]
         names = [op.name for op in ops]
-        videos = [_video_of(client.get_operation(n)) for n in names]
+        videos = [_video_of(client.get_operation(name=n)) for n in names]
     until(lambda: sum(bool(claims(worker_b, v)) for v in videos) == 2, timeout=60,
           what="B's worker claiming two renders")  # fmt: skip
     in_hand = [v for v in videos if claims(worker_b, v)]
@@ -137,7 +137,7 @@ def test_two_machines_share_only_the_database_and_the_bucket_and_lose_nothing_to
 
     worker_a = start(a, shared, "worker-1", "--concurrency", "2", *TINY, *LEASE)
     with VideoClient(server_a) as client:
-        made = [client.operation(n).result(timeout=120) for n in names]
+        made = [client.operation(name=n).result(timeout=120) for n in names]
     for video, result in zip(videos, made, strict=True):
         assert result.name == video
         taken = claims(worker_a, video)
@@ -159,7 +159,7 @@ def test_two_machines_share_only_the_database_and_the_bucket_and_lose_nothing_to
     renderers: set[str] = set()
     for _ in range(5):  # batches of six until each machine rendered some (B: 2 of the first 6)
         with VideoClient(server_a) as client:
-            ops = [client.create_video(f"Film {len(more) + i}") for i in range(6)]
+            ops = [client.create_video(video={"title": f"Film {len(more) + i}"}) for i in range(6)]
             with ThreadPoolExecutor(6) as pool:
                 batch = list(pool.map(lambda op: op.result(timeout=120), ops))
         for result in batch:

@@ -273,12 +273,12 @@ def test_calls_past_the_in_flight_limit_are_shed_with_retry_info_and_counted(sta
 
 async def _get_async(target: str, name: str) -> Any:
     async with AsyncVideoClient(target) as client:
-        return await client.get_operation(name, timeout=30)
+        return await client.get_operation(name=name, timeout=30)
 
 
 def _get_sync(target: str, name: str) -> Any:
     with VideoClient(target) as client:
-        return client.get_operation(name, timeout=30)
+        return client.get_operation(name=name, timeout=30)
 
 
 @pytest.mark.parametrize("face", ["sync", "async"])

@@ -230,7 +230,9 @@ def test_tls_and_mutual_tls_handshakes(start_server, pki, tmp_path):
     api = start_server(GatedProcessor(open_gate=True), tls_cert=pki.server_cert,
                        tls_key=pki.server_key)  # fmt: skip
     with VideoClient(api.target, credentials=tls_credentials(pki.ca)) as client:
-        assert client.create_video("Over TLS").result(timeout=30).title == "Over TLS"
+        assert (
+            client.create_video(video={"title": "Over TLS"}).result(timeout=30).title == "Over TLS"
+        )
     # A client that does not trust the server's CA, and one that speaks plaintext.
     for credentials in (tls_credentials(pki.other_ca), None):
         with VideoClient(api.target, credentials=credentials, timeout=3) as client:

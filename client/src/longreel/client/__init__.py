@@ -3,12 +3,15 @@
     from longreel.client import VideoClient
 
     with VideoClient("localhost:50051") as client:
-        op = client.create_video("My movie", "Plot of the movie")
+        op = client.create_video(video={"title": "My movie", "plot": "Plot of the movie"})
         video = op.result(timeout=120)    # learns of completion by long poll
 
-Operations are google-api-core operation futures (result, exception, done,
-running, cancel, cancelled, metadata, add_done_callback), and errors are
-google-api-core exceptions:
+The clients have the shape of google-cloud-* (GAPIC) clients: `request=` or
+flattened fields, per-call `retry=`/`timeout=`/`metadata=`, pagers
+(longreel.client.pagers), `client_options=` and `credentials=`.
+Operations are futures with google-api-core's interface (result, exception,
+done, running, cancel, cancelled, metadata, add_done_callback), and errors
+are google-api-core exceptions:
 
     GoogleAPICallError
     ├── ClientError: InvalidArgument (field violations in .details),

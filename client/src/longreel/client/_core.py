@@ -10,9 +10,7 @@ which holds the only differences between grpc and grpc.aio.
 
 from __future__ import annotations
 
-import dataclasses
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, Literal, TypeVar
@@ -27,15 +25,14 @@ from google.protobuf.message import Message
 from longreel.common.net import is_loopback
 from longreel.video.v1 import video_service_pb2 as pb
 
-from . import _retry
+from . import _options, _requests, _retry
+from ._requests import operation_name as operation_name
+from ._requests import video_name as video_name
 
-DEFAULT_TARGET = "localhost:50051"
+DEFAULT_TARGET = _options.DEFAULT_TARGET
 DEFAULT_TIMEOUT = 30.0  # seconds for a call, its retries included
 WAIT_SLICE = 30.0  # seconds one WaitOperation call holds before it is re-issued
 WAIT_SLACK = 5.0  # seconds a WaitOperation's deadline exceeds the wait it asks for
-# google.longrunning's ListOperationsRequest has no order_by (AIP-132): the
-# server reads it from this request metadata key, in the field's syntax.
-ORDER_BY_KEY = "x-longreel-order-by"
 DEFAULT_RESULT_TIMEOUT = 900.0  # seconds result() waits when not told (as api-core)
 # gRPC's reconnect backoff grows to 120 s by default; a restarted server
 # should be found again within seconds.
@@ -49,7 +46,11 @@ RETRYABLE = _retry.unavailable_or_shed
 
 AnyRetry = TypeVar("AnyRetry", retry.Retry, retry_async.AsyncRetry)  # a sync or async policy
 Response = TypeVar("Response")
-Metadata = tuple[tuple[str, str], ...]
+Metadata = _requests.Metadata
+# A call's (retry, timeout, metadata), as the public method was given them.
+Settings = tuple[Any, Any, _requests.MetadataArg]
+# google.longrunning's requests, as a message or a dict of its fields.
+OperationRequest = Message | Mapping[str, Any]
 
 
 def default_retry(kind: type[AnyRetry]) -> AnyRetry:
@@ -81,106 +82,149 @@ class Call(Generic[Response]):
 class BaseVideoClient(Generic[AnyRetry]):
     """Settings and the Call of every method. A subclass names its retry
     kind and its transport (which it makes from target, credentials and
-    channel), and sends the Calls."""
+    channel), and sends the Calls.
+
+    Each `_build_<method>` takes what the public method takes, as GAPIC's
+    do: `request` (a message or a dict) or the flattened fields, then the
+    call's retry, timeout and metadata."""
 
     _retry_kind: type[AnyRetry]
     _transport_kind: Callable[[str, grpc.ChannelCredentials | None, Any], Any]
 
     def __init__(
         self,
-        target: str,
-        credentials: grpc.ChannelCredentials | None,
+        target: str | None,
+        client_options: Any,
+        credentials: Any,
         channel: object | None,
         token: str | None,
         timeout: float,
         retry: AnyRetry | None,
     ) -> None:
+        where = _options.resolve(target, client_options, credentials)
         if channel is None:  # a given channel's security is its maker's
-            refuse_plaintext_token(target, token, credentials is not None)
-        self._metadata = auth_metadata(token)
+            refuse_plaintext_token(where.target, token, where.credentials is not None)
+        self._metadata: Metadata = auth_metadata(token)
         self._timeout = timeout
         self._retry: AnyRetry = retry or default_retry(self._retry_kind)
-        self._transport = self._transport_kind(target, credentials, channel)
+        self._transport = self._transport_kind(where.target, where.credentials, channel)
 
     def _call(
         self,
         stub: Literal["videos", "operations"],
         method: str,
         request: Message,
-        timeout: float | None,
+        settings: Settings,
     ) -> Call[Any]:
-        """A short call: `timeout` (else the client's) bounds it, retries included."""
-        seconds = self._timeout if timeout is None else timeout
-        retry = self._retry.with_timeout(seconds)
-        return Call(stub, method, request, retry, seconds, self._metadata)
+        """A short call: its timeout (else the client's) bounds it, retries included."""
+        retry, timeout, metadata = settings
+        seconds = _requests.seconds(timeout, self._timeout)
+        policy = _requests.chosen_retry(retry, self._retry, seconds)
+        extra = _requests.metadata(self._metadata, metadata)
+        return Call(stub, method, request, policy, seconds, extra)
 
     def _build_create_video(
         self,
-        title: str,
-        plot: str,
+        request: pb.CreateVideoRequest | Mapping[str, Any] | None,
+        video: pb.Video | Mapping[str, Any] | None,
         video_id: str | None,
-        request_id: str | None,
-        timeout: float | None,
+        settings: Settings,
     ) -> Call[operations_pb2.Operation]:
-        request = pb.CreateVideoRequest(
-            video=pb.Video(title=title, plot=plot),
-            video_id=video_id or "",
-            request_id=request_id or new_request_id(),
-        )
-        return self._call("videos", "CreateVideo", request, timeout)
+        made = _requests.make(pb.CreateVideoRequest, request, video=video, video_id=video_id)
+        return self._call("videos", "CreateVideo", _requests.with_request_id(made), settings)
 
-    def _build_get_video(self, video: str, timeout: float | None) -> Call[pb.Video]:
-        return self._call("videos", "GetVideo", pb.GetVideoRequest(name=video_name(video)), timeout)
+    def _build_get_video(
+        self, request: pb.GetVideoRequest | Mapping[str, Any] | None, name: str | None,
+        settings: Settings,
+    ) -> Call[pb.Video]:  # fmt: skip
+        made = _requests.make(pb.GetVideoRequest, request, name=_video(name))
+        return self._call("videos", "GetVideo", made, settings)
 
     def _build_list_videos(
-        self, filter: str, page_size: int, timeout: float | None, page_token: str
+        self, request: pb.ListVideosRequest | Mapping[str, Any] | None, settings: Settings
     ) -> Call[pb.ListVideosResponse]:
-        request = pb.ListVideosRequest(filter=filter, page_size=page_size, page_token=page_token)
-        return self._call("videos", "ListVideos", request, timeout)
+        made = _requests.make(pb.ListVideosRequest, request)
+        return self._call("videos", "ListVideos", made, settings)
 
     def _build_delete_video(
-        self, video: str, request_id: str | None, timeout: float | None
-    ) -> Call[operations_pb2.Operation]:
-        request = pb.DeleteVideoRequest(
-            name=video_name(video), request_id=request_id or new_request_id()
-        )
-        return self._call("videos", "DeleteVideo", request, timeout)
+        self, request: pb.DeleteVideoRequest | Mapping[str, Any] | None, name: str | None,
+        settings: Settings,
+    ) -> Call[operations_pb2.Operation]:  # fmt: skip
+        made = _requests.make(pb.DeleteVideoRequest, request, name=_video(name))
+        return self._call("videos", "DeleteVideo", _requests.with_request_id(made), settings)
 
     def _build_get_operation(
-        self, name: str, timeout: float | None
+        self, request: OperationRequest | None, name: str | None, settings: Settings
     ) -> Call[operations_pb2.Operation]:
-        request = operations_pb2.GetOperationRequest(name=operation_name(name))
-        return self._call("operations", "GetOperation", request, timeout)
+        made = _requests.make(operations_pb2.GetOperationRequest, request, name=_operation(name))
+        return self._call("operations", "GetOperation", made, settings)
 
     def _build_list_operations(
-        self, filter: str, page_size: int, timeout: float | None, order_by: str, page_token: str
-    ) -> Call[operations_pb2.ListOperationsResponse]:
-        request = operations_pb2.ListOperationsRequest(
-            name="operations", filter=filter, page_size=page_size, page_token=page_token
-        )
-        listing: Call[Any] = self._call("operations", "ListOperations", request, timeout)
-        if not order_by:
-            return listing
-        return dataclasses.replace(listing, metadata=(*listing.metadata, (ORDER_BY_KEY, order_by)))
+        self, request: OperationRequest | None, name: str | None, filter: str | None,
+        settings: Settings,
+    ) -> Call[operations_pb2.ListOperationsResponse]:  # fmt: skip
+        kind = operations_pb2.ListOperationsRequest
+        made = _requests.make(kind, request, name=name, filter=filter)
+        made.name = made.name or "operations"  # the collection, as google.longrunning asks
+        return self._call("operations", "ListOperations", made, settings)
 
     def _build_wait_operation(
-        self, name: str, hold: float, left: float | None
+        self, request: OperationRequest | None, name: str | None, settings: Settings
     ) -> Call[operations_pb2.Operation]:
-        """A WaitOperation held `hold` seconds, retried while the caller has
-        time (`left` seconds, None for no limit)."""
+        """A WaitOperation held for the request's `timeout`, else for the
+        call's; its deadline is the hold plus some slack (unless both were
+        given), so the answer is the operation, not DEADLINE_EXCEEDED. It
+        only reads: retried after DEADLINE_EXCEEDED too, for the client's timeout."""
+        kind = operations_pb2.WaitOperationRequest
+        made = _requests.make(kind, request, name=_operation(name))
+        retry, timeout, metadata = settings
+        seconds = _requests.seconds(timeout, self._timeout)
+        held = made.HasField("timeout")
+        if not held:
+            made.timeout.FromMilliseconds(int(seconds * 1000))
+        explicit = held and not isinstance(timeout, _requests.MethodDefault) and timeout is not None
+        limit = seconds if explicit else made.timeout.ToMilliseconds() / 1000 + WAIT_SLACK
+        default = self._retry.with_predicate(WAIT_RETRYABLE)
+        policy = _requests.chosen_retry(retry, default, self._timeout)
+        extra = _requests.metadata(self._metadata, metadata)
+        return Call(
+            "waits", "WaitOperation", made, policy, api_timeout.ConstantTimeout(limit), extra
+        )
+
+    def _build_wait(
+        self, name: str, hold: float, left: float | None, metadata: _requests.MetadataArg = ()
+    ) -> Call[operations_pb2.Operation]:
+        """The futures' WaitOperation: held `hold` seconds, retried while the
+        caller has time (`left` seconds, None for no limit), with the
+        metadata of the call that started the operation."""
         request = operations_pb2.WaitOperationRequest(name=operation_name(name))
         request.timeout.FromMilliseconds(max(0, int(hold * 1000)))
         retry = self._retry.with_predicate(WAIT_RETRYABLE).with_timeout(left)
         deadline = api_timeout.ConstantTimeout(hold + WAIT_SLACK)
-        return Call("waits", "WaitOperation", request, retry, deadline, self._metadata)
+        extra = _requests.metadata(self._metadata, metadata)
+        return Call("waits", "WaitOperation", request, retry, deadline, extra)
 
-    def _build_cancel_operation(self, name: str, timeout: float | None) -> Call[Any]:
-        request = operations_pb2.CancelOperationRequest(name=operation_name(name))
-        return self._call("operations", "CancelOperation", request, timeout)
+    def _build_cancel_operation(
+        self, request: OperationRequest | None, name: str | None, settings: Settings
+    ) -> Call[Any]:
+        kind = operations_pb2.CancelOperationRequest
+        made = _requests.make(kind, request, name=_operation(name))
+        return self._call("operations", "CancelOperation", made, settings)
 
-    def _build_delete_operation(self, name: str, timeout: float | None) -> Call[Any]:
-        request = operations_pb2.DeleteOperationRequest(name=operation_name(name))
-        return self._call("operations", "DeleteOperation", request, timeout)
+    def _build_delete_operation(
+        self, request: OperationRequest | None, name: str | None, settings: Settings
+    ) -> Call[Any]:
+        kind = operations_pb2.DeleteOperationRequest
+        made = _requests.make(kind, request, name=_operation(name))
+        return self._call("operations", "DeleteOperation", made, settings)
+
+
+def _video(name: str | None) -> str | None:
+    return None if name is None else video_name(name)
+
+
+def _operation(name: str | None) -> str | None:
+    return None if name is None else operation_name(name)
 
 
 def future_types(proto: operations_pb2.Operation) -> dict[str, type[Message]]:
@@ -225,18 +269,3 @@ def channel_options(*, long_polls: bool) -> list[tuple[str, int]]:
     """Reconnect quickly; a long-poll channel keeps a subchannel of its own,
     so held waits never queue short calls."""
     return [*RECONNECT, *([("grpc.use_local_subchannel_pool", 1)] if long_polls else [])]
-
-
-def video_name(video: str) -> str:
-    """Accept `videos/ID` or a bare `ID`."""
-    return video if video.startswith("videos/") else f"videos/{video}"
-
-
-def operation_name(operation: str) -> str:
-    """Accept `operations/ID` or a bare `ID`."""
-    return operation if operation.startswith("operations/") else f"operations/{operation}"
-
-
-def new_request_id() -> str:
-    """One per logical call, reused by every retry of it."""
-    return str(uuid.uuid4())

@@ -1,10 +1,10 @@
 """The only differences between the sync and async clients: grpc or grpc.aio
 channels, api-core's sync or async method wrappers (retry, timeout, and
-grpc.RpcError turned into api-core exceptions), and the paging loop."""
+grpc.RpcError turned into api-core exceptions)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any, TypeVar, cast
 
@@ -18,7 +18,6 @@ from longreel.video.v1 import video_service_pb2_grpc as pb_grpc
 from ._core import Call, channel_options
 
 Response = TypeVar("Response")
-Page = Any  # a List*Response: items in a repeated field, and next_page_token
 
 
 class _Channels:
@@ -68,16 +67,6 @@ class Transport(_Channels):
     def invoke(self, call: Call[Response]) -> Response:
         return cast(Response, self._send(call))
 
-    def items(self, page: Callable[[str], Call[Page]], field: str) -> Iterator[Any]:
-        """Each item of `field` in every page, fetching the next page (built
-        by `page(token)`) when the last is used up."""
-        token = ""
-        while True:
-            answer = self.invoke(page(token))
-            yield from getattr(answer, field)
-            if not (token := answer.next_page_token):
-                return
-
     def close(self) -> None:
         if self._own_channels:
             self._channel.close()
@@ -92,16 +81,6 @@ class AsyncTransport(_Channels):
 
     async def invoke(self, call: Call[Response]) -> Response:
         return cast(Response, await self._send(call))
-
-    async def items(self, page: Callable[[str], Call[Page]], field: str) -> AsyncIterator[Any]:
-        """Transport.items, for asyncio."""
-        token = ""
-        while True:
-            answer = await self.invoke(page(token))
-            for item in getattr(answer, field):
-                yield item
-            if not (token := answer.next_page_token):
-                return
 
     async def close(self) -> None:
         if self._own_channels:

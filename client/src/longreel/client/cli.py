@@ -31,7 +31,10 @@ from .sync import VideoClient
 
 WATCH_LIMIT = 20  # operations a watch shows when not told
 LIST_PAGE = 1000  # operations a page at most (the server's most)
-NEWEST_FIRST = "create_time desc"  # ListOperations' order_by (AIP-132)
+# google.longrunning's ListOperationsRequest has no order_by (AIP-132): the
+# server reads it from this request metadata key, in the field's syntax.
+ORDER_BY_KEY = "x-longreel-order-by"
+NEWEST_FIRST = "create_time desc"
 CANCEL_SETTLE = 2.0  # seconds to let a worker notice a cancel before answering
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 MAX_TIMEOUT = 86400.0  # seconds; past a day is a typo
@@ -209,16 +212,21 @@ def _names(args: argparse.Namespace) -> dict[str, str]:
 
 def run(client: VideoClient, args: argparse.Namespace, out: Output) -> int:
     if args.command == "create":
-        op = client.create_video(
-            args.title, args.plot, video_id=args.video_id, request_id=args.request_id
-        ).operation
+        video = {"title": args.title, "plot": args.plot}
+        request = {
+            "video": video,
+            "video_id": args.video_id or "",
+            "request_id": args.request_id or "",
+        }
+        op = client.create_video(request=request).operation
         return started(client, op, args, out)
     if args.command == "get":
-        return out.videos([client.get_video(args.video)], single=True)
+        return out.videos([client.get_video(name=args.video)], single=True)
     if args.command == "list":
-        return out.videos(client.list_videos(args.filter))
+        return out.videos(client.list_videos(request={"filter": args.filter}))
     if args.command == "delete":
-        op = client.delete_video(args.video, request_id=args.request_id).operation
+        request = {"name": _core.video_name(args.video), "request_id": args.request_id or ""}
+        op = client.delete_video(request=request).operation
         return started(client, op, args, out)
     name = _core.operation_name(getattr(args, "operation", ""))
     if args.op_command == "list":
@@ -275,7 +283,8 @@ def list_operations(client: VideoClient, args: argparse.Namespace, out: Output) 
         return watch.watch(client, args.filter, args.limit or WATCH_LIMIT, view)
     # The server pages from the latest down, so --limit N reads N, not all.
     size = min(args.limit or LIST_PAGE, LIST_PAGE)
-    found = client.list_operations(args.filter, page_size=size, order_by=NEWEST_FIRST)
+    request = {"filter": args.filter, "page_size": size}
+    found = client.list_operations(request=request, metadata=[(ORDER_BY_KEY, NEWEST_FIRST)])
     return out.operations(itertools.islice(found, args.limit))
 
 

@@ -1,43 +1,50 @@
-"""Operation futures: google-api-core's, told of completion by WaitOperation.
+"""Operation futures with google-api-core's interface, told of completion
+by WaitOperation.
 
 api-core's Operation polls GetOperation with backoff from 1 s to 20 s, so it
-learns of completion up to 20 s late. These subclasses keep its whole
-interface (result, exception, done, running, cancel, cancelled, metadata,
-add_done_callback) and only replace the blocking wait: a WaitOperation long
-poll, re-issued until the caller's timeout, which the server answers the
-moment the operation is done. done() stays a cheap GetOperation.
+learns of completion up to 20 s late. These futures keep its whole public
+interface (result, exception, done, running, cancel, cancelled, operation,
+metadata, add_done_callback, set_result, set_exception; the abstract
+`google.api_core.future.base.Future`) and wait by long poll instead: a
+WaitOperation, re-issued until the caller's timeout, which the server
+answers the moment the operation is done. done() stays a cheap GetOperation.
 
-Differences worth knowing, as with api-core: cancel() asks; cancelled() is
-true once the server has ended the operation (a moment later for running
-work). Closing the client abandons waits in progress: they end with the
-error the closed channel gives.
+They own their state (a concurrent.futures.Future, an asyncio.Future) rather
+than subclass api-core's polling futures, whose private attributes
+(_result_set, _polling_thread, _blocking_poll...) a release may rename: only
+api-core's public names are used here.
+
+As with api-core: cancel() asks; cancelled() is true once the server has
+ended the operation (a moment later for running work). Closing the client
+abandons waits in progress: they end with the error the closed channel gives.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import concurrent.futures
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from google.api_core import exceptions, operation, operation_async
-from google.api_core.future import polling as api_polling
+from google.api_core import exceptions, protobuf_helpers
+from google.api_core.future import base
 from google.longrunning import operations_pb2
+from google.protobuf.message import Message
+from google.rpc import code_pb2
 
 from ._core import DEFAULT_RESULT_TIMEOUT, WAIT_SLICE
-
-log = logging.getLogger(__name__)
 
 # wait(name, seconds to hold the call, seconds the caller has left or None):
 # the client retries UNAVAILABLE within the caller's time, not a budget of its own.
 Wait = Callable[[str, float, float | None], operations_pb2.Operation]
 AsyncWait = Callable[[str, float, float | None], Awaitable[operations_pb2.Operation]]
-_DEFAULT = api_polling.PollingFuture._DEFAULT_VALUE  # "timeout not given", as api-core marks it
 
 
-def _slices(timeout: float | None, now: Callable[[], float]) -> Any:
+def _slices(
+    timeout: float | None, now: Callable[[], float]
+) -> Iterator[tuple[float, float | None]]:
     """(hold, left) for each WaitOperation until the deadline; the first even
     at timeout 0, so result(timeout=0) still asks the server once."""
     deadline = None if timeout is None else now() + timeout
@@ -52,50 +59,143 @@ def _slices(timeout: float | None, now: Callable[[], float]) -> Any:
 
 
 class _LongPolled:
-    """What both futures add to api-core's, named alike: the operation's
-    name, and the TimeoutError of a wait that ran out."""
+    """What both futures share: the operation as last seen, what it holds,
+    and the outcome a done one stands for."""
 
     _operation: operations_pb2.Operation
+    _result_type: type[Message]
+    _metadata_type: type[Message]
+
+    def _keep(self, proto: operations_pb2.Operation, **types: type[Message]) -> None:
+        self._operation = proto
+        self._result_type = types["result_type"]
+        self._metadata_type = types["metadata_type"]
 
     @property
     def name(self) -> str:
         """The operation's resource name, `operations/{id}`."""
         return str(self._operation.name)
 
+    @property
+    def operation(self) -> operations_pb2.Operation:
+        """The google.longrunning.Operation as last seen."""
+        return self._operation
+
+    @property
+    def metadata(self) -> Any:
+        """The operation's OperationMetadata as last seen (None if it has none)."""
+        if not self._operation.HasField("metadata"):
+            return None
+        return protobuf_helpers.from_any_pb(self._metadata_type, self._operation.metadata)
+
+    @classmethod
+    def deserialize(cls, payload: bytes) -> operations_pb2.Operation:
+        return operations_pb2.Operation.FromString(payload)
+
+    def _outcome(self) -> tuple[Any, BaseException | None]:
+        """(result, None) or (None, the api-core exception) of the done operation:
+        a failure gets its code's class (Cancelled, FailedPrecondition...)."""
+        op = self._operation
+        if op.HasField("response"):
+            return protobuf_helpers.from_any_pb(self._result_type, op.response), None
+        if op.HasField("error"):
+            error = exceptions.from_grpc_status(
+                op.error.code, op.error.message, errors=(op.error,), response=op
+            )
+            return None, error
+        return None, exceptions.GoogleAPICallError("the operation is done with no result")
+
+    def _is_cancelled(self) -> bool:
+        return bool(
+            self._operation.HasField("error") and self._operation.error.code == code_pb2.CANCELLED
+        )
+
     def _timed_out(self, timeout: float | None, error: Exception | None = None) -> TimeoutError:
-        # concurrent.futures.TimeoutError is TimeoutError since Python 3.11.
+        # concurrent.futures.TimeoutError and asyncio.TimeoutError are TimeoutError since 3.11.
         why = f": {error.cause}" if isinstance(error, exceptions.RetryError) else ""
         return TimeoutError(f"{self.name} did not complete within {timeout} seconds{why}")
 
 
-class Operation(_LongPolled, operation.Operation):
+class Operation(_LongPolled, base.Future):
     """A long-running operation; `result()` blocks until it is done.
 
     Example::
 
-        op = client.create_video("My movie", "A plot")
+        op = client.create_video(video={"title": "My movie"})
         print(op.name, op.metadata.progress_percent)
         video = op.result(timeout=60)
     """
 
-    def __init__(self, proto: operations_pb2.Operation, *, wait: Wait, **kwargs: Any) -> None:
-        super().__init__(proto, **kwargs)  # type: ignore[no-untyped-call]
-        self._wait = wait
-
-    def _blocking_poll(
-        self, timeout: Any = _DEFAULT, retry: Any = None, polling: Any = None
+    def __init__(
+        self,
+        proto: operations_pb2.Operation,
+        *,
+        wait: Wait,
+        refresh: Callable[[], operations_pb2.Operation],
+        cancel: Callable[[], None],
+        **types: type[Message],
     ) -> None:
-        # retry and polling are api-core's knobs for GetOperation polling; a
-        # long poll has no use for them (retries live in the wait callable).
-        if timeout is _DEFAULT:
-            timeout = DEFAULT_RESULT_TIMEOUT
-        if self._result_set:
+        self._keep(proto, **types)
+        self._wait, self._refresh, self._cancel = wait, refresh, cancel
+        self._state: concurrent.futures.Future[Any] = concurrent.futures.Future()
+        self._lock = threading.Lock()
+        self._settled = False
+        self._waiter: threading.Thread | None = None
+        self._update(proto)
+
+    def _update(self, proto: operations_pb2.Operation) -> None:
+        """Keep the latest state; settle the future once it is done."""
+        with self._lock:
+            self._operation = proto
+            if not proto.done or self._settled:
+                return
+            self._settled = True
+        result, error = self._outcome()
+        if error is None:
+            self._state.set_result(result)
+        else:
+            self._state.set_exception(error)
+
+    def done(self, retry: Any = None) -> bool:
+        """Asks the server (one GetOperation) unless the future is settled."""
+        if not self._state.done():
+            self._update(self._refresh())
+        return self._state.done()
+
+    def running(self) -> bool:
+        return not self.done()
+
+    def cancel(self) -> bool:
+        """Ask the server to cancel; False if the operation is already done."""
+        if self.done():
+            return False
+        self._cancel()
+        return True
+
+    def cancelled(self) -> bool:
+        self.done()
+        return self._is_cancelled()
+
+    def result(
+        self, timeout: float | None = DEFAULT_RESULT_TIMEOUT, retry: Any = None, polling: Any = None
+    ) -> Any:
+        """The result (a Video; Empty for a delete), or the failure raised.
+        `retry` and `polling` are api-core's knobs for GetOperation polling:
+        a long poll has no use for them (retries live in the wait)."""
+        self._long_poll(timeout)
+        return self._state.result(timeout=0)
+
+    def exception(self, timeout: float | None = DEFAULT_RESULT_TIMEOUT) -> BaseException | None:
+        self._long_poll(timeout)
+        return self._state.exception(timeout=0)
+
+    def _long_poll(self, timeout: float | None) -> None:
+        if self._state.done():
             return
         try:
             for hold, left in _slices(timeout, time.monotonic):
-                self._operation = self._wait(self.name, hold, left)
-                self._set_result_from_operation()  # type: ignore[no-untyped-call]
-                if self._result_set:
+                self._update(self._wait(self.name, hold, left))
+                if self._state.done():
                     return
         except exceptions.RetryError as error:  # the server stayed away past the deadline
             raise self._timed_out(timeout, error) from error
@@ -108,59 +208,104 @@ class Operation(_LongPolled, operation.Operation):
         fails for good (the client closed, the operation deleted) the
         callbacks still run, with exception() telling why.
         """
-        if self._result_set:
-            fn(self)
-            return
-        self._done_callbacks.append(fn)
-        if self._polling_thread is None:
-            self._polling_thread = threading.Thread(target=self._wait_for_callbacks, daemon=True)
-            self._polling_thread.start()
+        self._state.add_done_callback(lambda _: fn(self))
+        with self._lock:
+            if self._waiter is not None or self._state.done():
+                return
+            self._waiter = threading.Thread(target=self._wait_for_callbacks, daemon=True)
+        self._waiter.start()
 
     def _wait_for_callbacks(self) -> None:
         try:
-            self._blocking_poll(timeout=None)
+            self._long_poll(None)
         except Exception as error:
-            with self._completion_lock:
-                if not self._result_set:
-                    self.set_exception(error)  # type: ignore[no-untyped-call]
+            self.set_exception(error)
+
+    def set_result(self, result: Any) -> None:
+        """Settle the future by hand (as api-core's allows); later news is ignored."""
+        if self._claim():
+            self._state.set_result(result)
+
+    def set_exception(self, exception: BaseException) -> None:
+        if self._claim():
+            self._state.set_exception(exception)
+
+    def _claim(self) -> bool:
+        with self._lock:
+            first, self._settled = not self._settled, True
+            return first
 
 
-class AsyncOperation(_LongPolled, operation_async.AsyncOperation):
+class AsyncOperation(_LongPolled, base.Future):
     """The asyncio twin of Operation: `await op.result()`.
 
     Example::
 
-        op = await client.create_video("My movie", "A plot")
+        op = await client.create_video(video={"title": "My movie"})
         video = await op.result(timeout=60)
     """
 
-    def __init__(self, proto: operations_pb2.Operation, *, wait: AsyncWait, **kwargs: Any) -> None:
-        super().__init__(proto, **kwargs)  # type: ignore[no-untyped-call]
-        self._wait = wait
+    def __init__(
+        self,
+        proto: operations_pb2.Operation,
+        *,
+        wait: AsyncWait,
+        refresh: Callable[[], Awaitable[operations_pb2.Operation]],
+        cancel: Callable[[], Awaitable[None]],
+        **types: type[Message],
+    ) -> None:
+        self._keep(proto, **types)
+        self._wait, self._refresh, self._cancel = wait, refresh, cancel
+        self._state: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._waiter: asyncio.Task[None] | None = None
+        self._update(proto)
 
-    def _set_result_from_operation(self) -> None:
-        # api-core's async twin raises a bare GoogleAPICallError for a failed
-        # operation; give the class its code names (Cancelled, NotFound, ...),
-        # as the sync Operation does.
-        op = self._operation
-        with self._completion_lock:
-            if op.done and op.HasField("error") and not self._future.done():
-                self.set_exception(  # type: ignore[no-untyped-call]
-                    exceptions.from_grpc_status(
-                        op.error.code, op.error.message, errors=(op.error,), response=op
-                    )
-                )
-        super()._set_result_from_operation()  # type: ignore[no-untyped-call]
+    def _update(self, proto: operations_pb2.Operation) -> None:
+        # One event loop: no lock needed between the check and the set.
+        self._operation = proto
+        if not proto.done or self._state.done():
+            return
+        result, error = self._outcome()
+        if error is None:
+            self._state.set_result(result)
+        else:
+            self._state.set_exception(error)
 
-    async def _blocking_poll(self, timeout: float | None = None) -> None:
-        if self._future.done():
+    async def done(self, retry: Any = None) -> bool:
+        if not self._state.done():
+            self._update(await self._refresh())
+        return self._state.done()
+
+    async def running(self) -> bool:
+        return not await self.done()
+
+    async def cancel(self) -> bool:
+        if await self.done():
+            return False
+        await self._cancel()
+        return True
+
+    async def cancelled(self) -> bool:
+        await self.done()
+        return self._is_cancelled()
+
+    async def result(self, timeout: float | None = None) -> Any:
+        """The result, or the failure raised; waits at most `timeout` seconds (None: no limit)."""
+        await self._long_poll(timeout)
+        return self._state.result()
+
+    async def exception(self, timeout: float | None = None) -> BaseException | None:
+        await self._long_poll(timeout)
+        return self._state.exception()
+
+    async def _long_poll(self, timeout: float | None) -> None:
+        if self._state.done():
             return
         now = asyncio.get_running_loop().time
         try:
             for hold, left in _slices(timeout, now):
-                self._operation = await self._wait(self.name, hold, left)
-                self._set_result_from_operation()
-                if self._future.done():
+                self._update(await self._wait(self.name, hold, left))
+                if self._state.done():
                     return
         except exceptions.RetryError as error:
             raise self._timed_out(timeout, error) from error
@@ -169,15 +314,20 @@ class AsyncOperation(_LongPolled, operation_async.AsyncOperation):
     def add_done_callback(self, fn: Callable[[AsyncOperation], Any]) -> None:
         """Call fn(self) once the operation is done; a wait that fails for good
         still runs the callbacks, with exception() telling why."""
-        if self._background_task is None:
-            self._background_task = asyncio.get_running_loop().create_task(
-                self._wait_for_callbacks()
-            )
-        self._future.add_done_callback(lambda _: fn(self))
+        self._state.add_done_callback(lambda _: fn(self))
+        if self._waiter is None and not self._state.done():
+            self._waiter = asyncio.get_running_loop().create_task(self._wait_for_callbacks())
 
     async def _wait_for_callbacks(self) -> None:
         try:
-            await self._blocking_poll(timeout=None)
+            await self._long_poll(None)
         except Exception as error:
-            if not self._future.done():
-                self.set_exception(error)  # type: ignore[no-untyped-call]
+            self.set_exception(error)
+
+    def set_result(self, result: Any) -> None:
+        if not self._state.done():
+            self._state.set_result(result)
+
+    def set_exception(self, exception: BaseException) -> None:
+        if not self._state.done():
+            self._state.set_exception(exception)

@@ -1,21 +1,25 @@
-"""VideoClient: the blocking client. Every call has a deadline, retries
-UNAVAILABLE with backoff and jitter, and raises google-api-core exceptions."""
+"""VideoClient: the blocking client, shaped as a google-cloud-* (GAPIC)
+client. Every call has a deadline, retries UNAVAILABLE with backoff and
+jitter, and raises google-api-core exceptions."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from functools import partial
+from collections.abc import Mapping
 from types import TracebackType
+from typing import Any
 
 import grpc
+from google.api_core import client_options as client_options_lib
 from google.api_core import retry
 from google.longrunning import operations_pb2
 
 from longreel.video.v1 import video_service_pb2 as pb
 
 from . import _core, _retry
+from ._requests import DEFAULT, MetadataArg, MethodDefault
 from ._transport import Transport
 from .future import Operation
+from .pagers import ListOperationsPager, ListVideosPager
 
 
 class VideoClient(_core.BaseVideoClient[retry.Retry]):
@@ -24,14 +28,23 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
     Example::
 
         with VideoClient("localhost:50051") as client:
-            video = client.create_video("My movie", "A plot").result(timeout=60)
+            op = client.create_video(video=Video(title="My movie", plot="A plot"))
+            video = op.result(timeout=60)
             for each in client.list_videos():
                 print(each.name, each.title)
 
-    Pass `credentials` (grpc.ssl_channel_credentials(...), or
-    `tls_credentials(ca=...)`) for TLS, `token` for a server that wants a
-    bearer token, or a ready `channel` (with interceptors, say) instead of a
-    target.
+    As in GAPIC clients, every method takes `request=` (the request message
+    or a dict) or the flattened fields of the proto's method_signature (not
+    both: ValueError), and keyword-only `retry=` (a Retry, None for no
+    retries, DEFAULT for the client's), `timeout=` (seconds, retries
+    included; DEFAULT for the client's) and `metadata=` (pairs added to the
+    client's own).
+
+    Where: `target`, or `client_options=ClientOptions(api_endpoint=...)`.
+    Security: `credentials` (grpc.ChannelCredentials such as
+    `tls_credentials(ca=...)`, or google.auth credentials, sent over TLS),
+    `token` for a server that wants a bearer token, or a ready `channel`
+    (with interceptors, say) instead of a target.
     """
 
     _retry_kind = _retry.Retry
@@ -40,15 +53,16 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
 
     def __init__(
         self,
-        target: str = _core.DEFAULT_TARGET,
+        target: str | None = None,
         *,
-        credentials: grpc.ChannelCredentials | None = None,
+        client_options: client_options_lib.ClientOptions | Mapping[str, Any] | None = None,
+        credentials: Any = None,
         channel: grpc.Channel | None = None,
         token: str | None = None,
         timeout: float = _core.DEFAULT_TIMEOUT,
         retry: retry.Retry | None = None,
     ) -> None:
-        super().__init__(target, credentials, channel, token, timeout, retry)
+        super().__init__(target, client_options, credentials, channel, token, timeout, retry)
 
     def __enter__(self) -> VideoClient:
         return self
@@ -69,92 +83,156 @@ class VideoClient(_core.BaseVideoClient[retry.Retry]):
 
     def create_video(
         self,
-        title: str,
-        plot: str = "",
+        request: pb.CreateVideoRequest | Mapping[str, Any] | None = None,
         *,
+        video: pb.Video | Mapping[str, Any] | None = None,
         video_id: str | None = None,
-        request_id: str | None = None,
-        timeout: float | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
     ) -> Operation:
         """Start rendering a video; `.result()` of the answer is the Video.
+        A request_id is made once per call (unless given in `request`) and
+        reused by every retry, so a lost answer never makes a second video.
 
-        Example: `client.create_video("My movie", "A plot", video_id="my-movie").result()`
+        Example: `client.create_video(video={"title": "My movie"}, video_id="my-movie").result()`
         """
-        call = self._build_create_video(title, plot, video_id, request_id, timeout)
-        return self._future(self._transport.invoke(call))
+        settings = (retry, timeout, metadata)
+        call = self._build_create_video(request, video, video_id, settings)
+        return self._future(self._transport.invoke(call), metadata)
 
-    def get_video(self, video: str, *, timeout: float | None = None) -> pb.Video:
-        """Example: `client.get_video("videos/my-movie").title`"""
-        return self._transport.invoke(self._build_get_video(video, timeout))
+    def get_video(
+        self,
+        request: pb.GetVideoRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
+    ) -> pb.Video:
+        """Example: `client.get_video(name="videos/my-movie").title` (a bare id will do)"""
+        call = self._build_get_video(request, name, (retry, timeout, metadata))
+        return self._transport.invoke(call)
 
     def list_videos(
-        self, filter: str = "", *, page_size: int = 0, timeout: float | None = None
-    ) -> Iterator[pb.Video]:
-        """Every video, oldest first, fetched a page at a time; `filter` is
-        AIP-160, e.g. `title = "My movie"`.
+        self,
+        request: pb.ListVideosRequest | Mapping[str, Any] | None = None,
+        *,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
+    ) -> ListVideosPager:
+        """Every video, oldest first, a page at a time (the first fetched now).
 
-        Example: `titles = [v.title for v in client.list_videos()]`
+        Example: `titles = [v.title for v in client.list_videos(request={"page_size": 50})]`
         """
-        page = partial(self._build_list_videos, filter, page_size, timeout)
-        return self._transport.items(page, "videos")
+        call = self._build_list_videos(request, (retry, timeout, metadata))
+        return ListVideosPager(self._transport.invoke, call, self._transport.invoke(call))
 
     def delete_video(
-        self, video: str, *, request_id: str | None = None, timeout: float | None = None
+        self,
+        request: pb.DeleteVideoRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
     ) -> Operation:
-        """Start deleting a video. Example: `client.delete_video("my-movie").result()`"""
-        call = self._build_delete_video(video, request_id, timeout)
-        return self._future(self._transport.invoke(call))
+        """Start deleting a video. Example: `client.delete_video(name="my-movie").result()`"""
+        call = self._build_delete_video(request, name, (retry, timeout, metadata))
+        return self._future(self._transport.invoke(call), metadata)
 
     # --- operations ---
 
-    def operation(self, name: str, *, timeout: float | None = None) -> Operation:
+    def operation(
+        self, name: str, *, timeout: float | None = None, metadata: MetadataArg = ()
+    ) -> Operation:
         """The future of an operation started elsewhere (another process, curl, grpcurl).
 
         Example: `client.operation("operations/abc").result()`
         """
-        return self._future(self.get_operation(name, timeout=timeout))
+        return self._future(
+            self.get_operation(name=name, timeout=timeout, metadata=metadata), metadata
+        )
 
-    def get_operation(self, name: str, *, timeout: float | None = None) -> operations_pb2.Operation:
-        return self._transport.invoke(self._build_get_operation(name, timeout))
+    def get_operation(
+        self,
+        request: operations_pb2.GetOperationRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
+    ) -> operations_pb2.Operation:
+        call = self._build_get_operation(request, name, (retry, timeout, metadata))
+        return self._transport.invoke(call)
 
     def list_operations(
         self,
-        filter: str = "",
+        request: operations_pb2.ListOperationsRequest | Mapping[str, Any] | None = None,
         *,
-        page_size: int = 0,
-        timeout: float | None = None,
-        order_by: str = "",
-    ) -> Iterator[operations_pb2.Operation]:
-        """Operations, oldest first, or latest first with `order_by="create_time desc"`;
-        `filter` is AIP-160, e.g. `done = false`."""
-        page = partial(self._build_list_operations, filter, page_size, timeout, order_by)
-        return self._transport.items(page, "operations")
+        name: str | None = None,
+        filter: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
+    ) -> ListOperationsPager:
+        """Operations, oldest first; `filter` is AIP-160, e.g. `done = false`."""
+        call = self._build_list_operations(request, name, filter, (retry, timeout, metadata))
+        return ListOperationsPager(self._transport.invoke, call, self._transport.invoke(call))
 
     def wait_operation(
-        self, name: str, *, timeout: float = _core.WAIT_SLICE, retry_for: float | None = None
+        self,
+        request: operations_pb2.WaitOperationRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
     ) -> operations_pb2.Operation:
-        """The operation once done, or as it stands after `timeout` seconds;
-        an unreachable server is retried for `retry_for` seconds (the client's
-        timeout if not given; None in a future means until the caller's deadline).
+        """The operation once done, or as it stands after the request's
+        `timeout` (else this call's `timeout`, else the client's).
 
-        Example: `client.wait_operation("operations/abc", timeout=10).done`
+        Example: `client.wait_operation(name="operations/abc", timeout=10).done`
         """
-        return self._wait(name, timeout, retry_for or self._timeout)
+        call = self._build_wait_operation(request, name, (retry, timeout, metadata))
+        return self._transport.invoke(call)
 
-    def _wait(self, name: str, hold: float, left: float | None) -> operations_pb2.Operation:
-        return self._transport.invoke(self._build_wait_operation(name, hold, left))
+    def cancel_operation(
+        self,
+        request: operations_pb2.CancelOperationRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
+    ) -> None:
+        call = self._build_cancel_operation(request, name, (retry, timeout, metadata))
+        self._transport.invoke(call)
 
-    def cancel_operation(self, name: str, *, timeout: float | None = None) -> None:
-        self._transport.invoke(self._build_cancel_operation(name, timeout))
+    def delete_operation(
+        self,
+        request: operations_pb2.DeleteOperationRequest | Mapping[str, Any] | None = None,
+        *,
+        name: str | None = None,
+        retry: retry.Retry | MethodDefault | None = DEFAULT,
+        timeout: float | MethodDefault | None = DEFAULT,
+        metadata: MetadataArg = (),
+    ) -> None:
+        call = self._build_delete_operation(request, name, (retry, timeout, metadata))
+        self._transport.invoke(call)
 
-    def delete_operation(self, name: str, *, timeout: float | None = None) -> None:
-        self._transport.invoke(self._build_delete_operation(name, timeout))
+    def _future(self, proto: operations_pb2.Operation, metadata: MetadataArg) -> Operation:
+        """The operation's future: its waits, refreshes and cancels carry the
+        metadata of the call that started it (a token given per call, say)."""
 
-    def _future(self, proto: operations_pb2.Operation) -> Operation:
+        def wait(name: str, hold: float, left: float | None) -> operations_pb2.Operation:
+            return self._transport.invoke(self._build_wait(name, hold, left, metadata))
+
         return Operation(
             proto,
-            wait=self._wait,
-            refresh=lambda retry=None: self.get_operation(proto.name),
-            cancel=lambda: self.cancel_operation(proto.name),
+            wait=wait,
+            refresh=lambda: self.get_operation(name=proto.name, metadata=metadata),
+            cancel=lambda: self.cancel_operation(name=proto.name, metadata=metadata),
             **_core.future_types(proto),
         )

@@ -145,7 +145,9 @@ def list_loop(
     try:
         while True:
             relist.clear()
-            found = client.list_operations(_query(query, since), page_size=limit)
+            found = client.list_operations(
+                request={"filter": _query(query, since), "page_size": limit}
+            )
             ops = list(itertools.islice(found, limit))  # paging stops at the limit
             for op in ops:
                 created = metadata(op).create_time
@@ -169,7 +171,7 @@ def wait_loop(client: VideoClient, todo: queue.Queue[str], events: queue.Queue[E
     while True:
         name = todo.get()
         try:
-            events.put(client.wait_operation(name, timeout=WAIT_HOLD))
+            events.put(client.wait_operation(name=name, timeout=WAIT_HOLD))
         except exceptions.NotFound:
             events.put(Gone(name))
         except BaseException as error:
