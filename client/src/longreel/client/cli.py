@@ -108,7 +108,9 @@ def parser() -> argparse.ArgumentParser:
     op_verbs.add_parser(
         "cancel", help="cancel an operation, and show it once the cancel took effect"
     ).add_argument("operation")
-    op_verbs.add_parser("delete", help="forget a finished operation").add_argument("operation")
+    op_verbs.add_parser(
+        "delete", help="forget an operation (one still running runs on, out of sight)"
+    ).add_argument("operation")
     wait = op_verbs.add_parser("wait", help="wait for an operation, showing progress")
     wait.add_argument("operation")
     wait.add_argument("--cancel-on-interrupt", action="store_true")
