@@ -95,8 +95,20 @@ async def test_deleting_the_video_again_brings_a_forgotten_deletion_back(store):
     assert shown is not None and not shown.done
 
 
-async def test_a_forgotten_creation_frees_its_request_id_but_not_its_video_id(store):
-    await store.start_create(new_op(1, request_id="r"), "T", "")
+async def test_a_repeat_of_a_forgotten_creation_answers_with_it_and_makes_no_second_video(store):
+    # The server mints a new video id for each try of a create without one.
+    await store.start_create(new_op(1, video="minted-a", request_id="r"), "T", "")
+    await store.delete_operation("op1", ME)
+    again = await store.start_create(new_op(2, video="minted-b", request_id="r"), "T", "")
+    assert again.id == "op1"
+    assert await store.get_operation("op1", ME) is not None  # visible again
+    assert await store.get_operation("op2", ME) is None
+    await finish_job(store, "op1", T0 + 100)
+    assert [v.id for v in await store.list_videos(0, 10, ME)] == ["minted-a"]
+
+
+async def test_a_forgotten_creation_keeps_its_video_id(store):
+    await store.start_create(new_op(1), "T", "")
     await store.delete_operation("op1", ME)
     with pytest.raises(AlreadyExists):  # the video is still being made
-        await store.start_create(new_op(2, request_id="r"), "T", "")
+        await store.start_create(new_op(2), "T", "")

@@ -188,6 +188,9 @@ def replay(dialect: Dialect, verb: str, op: NewOperation) -> Rule[OperationRow |
         return None
     if bytes(row[1]) != op.request_hash:
         raise RequestIdReused(op.request_id)
+    # Asking again is being interested again, if the caller forgot it (a
+    # retry of a create its caller deleted must not make a second video).
+    yield Query("remember_operation", {"id": row[0]}, "count")
     return (yield from operation_or_gone(dialect, row[0]))
 
 
@@ -294,9 +297,10 @@ def delete_operation(
     """Forget an operation: its caller is no longer interested in the result
     (google.longrunning), which does not cancel it. A finished one goes at
     once. An unfinished one is marked forgotten: hidden from its caller from
-    this commit on, its request_id free, its job running on to the end (the
-    video is still made or removed), and the row goes when the job ends
-    (see finish). Its waiters wake, to find it gone."""
+    this commit on (a repeat of its request_id brings it back: see replay),
+    its job running on to the end (the video is still made or removed), and
+    the row goes when the job ends (see finish). Its waiters wake, to find it
+    gone."""
     row = yield from fetch_operation(dialect, operation_id, principal)
     if row is None:
         raise NotFound(operation_id)

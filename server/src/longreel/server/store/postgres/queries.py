@@ -97,7 +97,7 @@ QUERIES = {
     ),
     "delete_operation": "DELETE FROM operations WHERE id = %(id)s",
     "forget_operation": (
-        "UPDATE operations SET forgotten = TRUE, request_id = NULL, update_time = %(now)s"
+        "UPDATE operations SET forgotten = TRUE, update_time = %(now)s"
         " WHERE id = %(id)s AND NOT done"
     ),
     "remember_operation": "UPDATE operations SET forgotten = FALSE WHERE id = %(id)s AND forgotten",

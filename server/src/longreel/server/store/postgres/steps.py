@@ -43,11 +43,16 @@ async def run(conn: Conn, rule: Rule[T]) -> T:
 # rules.start_create in one statement, one round trip: the video, the
 # transaction's id and then the next operation number (that order is what
 # listing.py relies on: see WRITER_FIRST), the operation, its job and the
-# signal to workers. An empty operation says which insert clashed.
+# signal to workers. An empty operation says which insert clashed. The video
+# is not inserted when an operation with our request_id exists (a retry):
+# the statement then answers like a taken id, and the replay below finds it
+# without failing the batch the create runs in.
 CREATE_STATEMENT = f"""
 WITH video AS (
     INSERT INTO videos (id, title, plot, state, create_time, update_time, principal)
-    VALUES (%(video)s, %(title)s, %(plot)s, 'creating', %(now)s, %(now)s, %(principal)s)
+    SELECT %(video)s, %(title)s, %(plot)s, 'creating', %(now)s, %(now)s, %(principal)s
+    WHERE NOT EXISTS (SELECT FROM operations WHERE principal = %(principal)s
+        AND verb = %(verb)s AND request_id = %(request_id)s::text)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), writer AS MATERIALIZED (
@@ -74,9 +79,9 @@ async def start_create(conn: Conn, op: NewOperation, title: str, plot: str) -> O
     """rules.start_create, fused: the same answers, the same signal.
 
     The request_id is not looked up first, as rules.replay does: a repeat is
-    rare (a client's retry), and the statement notices one anyway (the
-    operation's insert clashes, or the video's). Looking first cost every
-    create a second statement, and every client create carries a request_id."""
+    rare (a client's retry), and the statement notices one itself. Looking
+    first cost every create a second statement, and every client create
+    carries a request_id."""
     cursor = await conn.execute(CREATE_STATEMENT, {
         "video": op.video_id, "title": title, "plot": plot, "now": op.now,
         "principal": op.principal, "id": op.id, "verb": CREATE, "target": op.target,
@@ -88,8 +93,8 @@ async def start_create(conn: Conn, op: NewOperation, title: str, plot: str) -> O
     if row[0] is not None:
         return rules.operation_row(row)
     if made:
-        raise Replayed()  # a twin with our request_id committed first
-    # The id is taken; perhaps by a twin with our request_id that just committed.
+        raise Replayed()  # a twin with our request_id committed while we ran
+    # An earlier operation has our request_id, or the id is taken (perhaps by it).
     if (earlier := await run(conn, rules.replay(POSTGRES, CREATE, op))) is not None:
         return earlier
     raise AlreadyExists(op.target)

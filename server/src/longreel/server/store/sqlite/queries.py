@@ -82,8 +82,7 @@ QUERIES = {
     ),
     "delete_operation": "DELETE FROM operations WHERE id = :id",
     "forget_operation": (
-        "UPDATE operations SET forgotten = 1, request_id = NULL, update_time = :now"
-        " WHERE id = :id AND done = 0"
+        "UPDATE operations SET forgotten = 1, update_time = :now WHERE id = :id AND done = 0"
     ),
     "remember_operation": "UPDATE operations SET forgotten = 0 WHERE id = :id AND forgotten = 1",
     "expire": (
