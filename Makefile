@@ -10,7 +10,6 @@ GENERATED := client/src/longreel/video/.generated
 PACKAGES := common client server gateway
 PROTOS := $(shell find protos -name '*.proto')
 SERVICE_CONFIGS := $(shell find protos -name '*.yaml' -o -name '*_grpc_service_config.json')
-SERVICE_CONFIGS := $(shell find protos -name '*.yaml')
 SYSTEM_TOOLS := $(VENV)/.system-tools
 NODE_TOOLS := tests/node/node_modules/.installed
 GOOGLE_PROTOS := build/google-protos/.staged
