@@ -5,6 +5,8 @@ proto3 JSON in and out, google.rpc.Status errors, over real sockets."""
 from __future__ import annotations
 
 import base64
+import json
+import socket
 import threading
 
 import pytest
@@ -214,6 +216,41 @@ def test_a_unary_get_answers_head_but_a_server_stream_is_405_before_any_lane_or_
     error_of(http.client.get("/v1/videos/nope:read"), 404, "NOT_FOUND")
     until(lambda: len(reads()) == 1, what="the GET's call, seen as the HEADs' were not")
     assert http.client.put("/v1/videos/x:read").headers["Allow"] == "GET"
+
+
+def raw_post(url: str, path: str, framing: bytes = b"", body: bytes = b"") -> tuple[str, object]:
+    """POST over a bare socket, headers exactly as given (httpx and http.client
+    add Content-Length: 0 to a POST without a body; curl -X POST does not)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n".encode()
+            + framing
+            + b"\r\n"
+            + body
+        )
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    return head.decode().split("\r\n")[0], json.loads(content)
+
+
+def test_a_body_star_post_without_any_body_is_an_empty_request(http):
+    first, second = (create(http.client, name).json()["name"] for name in ("curl", "chunked"))
+    # curl -X POST: no Content-Length, no Transfer-Encoding, no Content-Type.
+    assert raw_post(http.url, f"/v1/{first}:cancel") == ("HTTP/1.1 200 OK", {})
+    chunked = raw_post(
+        http.url, f"/v1/{second}:cancel", b"Transfer-Encoding: chunked\r\n", b"0\r\n\r\n"
+    )
+    assert chunked == ("HTTP/1.1 200 OK", {})
+    for name in (first, second):
+        assert wait(http.client, name)["error"]["code"] == 1  # CANCELLED: the call was made
+    status, error = raw_post(
+        http.url, f"/v1/{first}:cancel", b"Content-Type: text/plain\r\nContent-Length: 2\r\n", b"{}"
+    )
+    assert status.startswith("HTTP/1.1 415")  # a body with bytes still needs JSON's type
+    assert {"reason": "UNSUPPORTED_MEDIA_TYPE"}.items() <= error["error"]["details"][0].items()
 
 
 def test_a_body_that_is_not_json_is_refused(http):

@@ -26,17 +26,21 @@ CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0
 KEY_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5d7e-9c0f-1a2b3c4d5e6f")
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, or a 400/413/415 that says what is wrong."""
+async def json_object(request: Request, *, empty_is_object: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, or a 400/413/415 that says what is wrong.
+
+    With empty_is_object, no body at all (`curl -X POST`: neither
+    Content-Length nor a chunk) or an empty one is `{}`, whatever its type,
+    as Google's transcoders take it; a body with bytes still needs JSON's type."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise HttpError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"the body must be JSON (Content-Type: application/json), not {media or 'untyped'}",
-            "UNSUPPORTED_MEDIA_TYPE",
-            http_status=415,
-        )
+    typed = media == "application/json" or media.endswith("+json")
+    if not typed and not empty_is_object:
+        raise _untyped(media)
     raw = await _body(request)
+    if empty_is_object and not raw:
+        return {}
+    if not typed:
+        raise _untyped(media)
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, too deep, too long a number
@@ -48,6 +52,15 @@ async def json_object(request: Request) -> dict[str, Any]:
             grpc.StatusCode.INVALID_ARGUMENT, "the body must be a JSON object", "MALFORMED_JSON"
         )
     return value
+
+
+def _untyped(media: str) -> HttpError:
+    return HttpError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"the body must be JSON (Content-Type: application/json), not {media or 'untyped'}",
+        "UNSUPPORTED_MEDIA_TYPE",
+        http_status=415,
+    )
 
 
 async def _body(request: Request) -> bytes:
