@@ -12,6 +12,7 @@ import grpc
 from starlette.requests import Request
 
 from longreel.common import numbers
+from longreel.common.api_names import UUID
 
 from .errors import HttpError, bad_request
 
@@ -20,7 +21,6 @@ BODY_TIMEOUT = 15.0  # seconds for a body to arrive once the headers have (--bod
 MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
 MAX_INT32 = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._~-]{1,36}")
-CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # The namespace of the UUIDs derived from keys that are not UUIDs: fixed, so
 # every gateway (and every restart) derives the same one.
 KEY_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5d7e-9c0f-1a2b3c4d5e6f")
@@ -139,7 +139,7 @@ def idempotency_key(request: Request) -> str:
     if not IDEMPOTENCY_KEY.fullmatch(key):
         name = "Idempotency-Key" if header == "idempotency-key" else "Request-Id"
         raise bad_request([(name, "must be 1 to 36 of letters, digits, '-', '_', '.' or '~'")])
-    return key.lower() if CANONICAL_UUID.fullmatch(key) else str(uuid.uuid5(KEY_NAMESPACE, key))
+    return key.lower() if UUID.fullmatch(key) else str(uuid.uuid5(KEY_NAMESPACE, key))
 
 
 def page_size(request: Request) -> int:
