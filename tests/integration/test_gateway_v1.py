@@ -5,14 +5,23 @@ proto3 JSON in and out, google.rpc.Status errors, over real sockets."""
 from __future__ import annotations
 
 import base64
+import json
+import socket
+import threading
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from prometheus_client import CollectorRegistry
 
+from longreel.gateway.holds import HoldLimits
 from longreel.gateway.metrics import GatewayMetrics
 from longreel.server.media import MediaFiles
 from longreel.server.processor import Profile, RenderingProcessor
 
+from ..helpers import until, waiters
 from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # the transcoding, not the store, is under test
@@ -165,6 +174,83 @@ def test_unknown_routes_are_404_and_wrong_methods_405_as_status_json(http):
     wrong_verb = http.client.get("/v1/operations/x:cancel")
     error_of(wrong_verb, 405, "UNIMPLEMENTED")
     assert wrong_verb.headers["Allow"] == "POST"
+
+
+def test_a_unary_get_answers_head_but_a_server_stream_is_405_before_any_lane_or_call(
+    start_server, start_gateway
+):
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    api = start_server(GatedProcessor(), tracer_provider=provider)
+    http = start_gateway(api, holds=HoldLimits(per_caller=1, per_address=1000, total=100))
+
+    def reads() -> list[object]:  # ReadVideoContent calls the server has served
+        return [
+            s
+            for s in exporter.get_finished_spans()
+            if s.name == "/longreel.video.v1.VideoService/ReadVideoContent"
+            and s.kind == SpanKind.SERVER
+        ]
+
+    op = create(http.client, "pending").json()["name"]
+    head = http.client.head(f"/v1/{op}")  # GetOperation: unary, so HEAD is its GET's head
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["Content-Type"] == "application/json"
+
+    # The caller's one held call is a :wait on an operation that does not end yet.
+    held = threading.Thread(target=wait, args=(http.client, op, "30s"))
+    held.start()
+    try:
+        until(lambda: waiters(api, op) == 1, what="the :wait at the server")
+        error_of(http.client.get("/v1/videos/nope:read"), 429, "RESOURCE_EXHAUSTED")  # cap full
+        head = http.client.head("/v1/videos/nope:read")  # not 429: it asks for no lane
+        assert (head.status_code, head.headers.get("Allow")) == (405, "GET")
+    finally:
+        api.processor.gate.set()  # the :wait ends, pass or fail
+        held.join(timeout=30)
+    assert not held.is_alive()
+
+    assert http.client.head("/v1/videos/nope:read").status_code == 405
+    assert reads() == []  # no call either
+    error_of(http.client.get("/v1/videos/nope:read"), 404, "NOT_FOUND")
+    until(lambda: len(reads()) == 1, what="the GET's call, seen as the HEADs' were not")
+    assert http.client.put("/v1/videos/x:read").headers["Allow"] == "GET"
+
+
+def raw_post(url: str, path: str, framing: bytes = b"", body: bytes = b"") -> tuple[str, object]:
+    """POST over a bare socket, headers exactly as given (httpx and http.client
+    add Content-Length: 0 to a POST without a body; curl -X POST does not)."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n".encode()
+            + framing
+            + b"\r\n"
+            + body
+        )
+        answer = b""
+        while chunk := raw.recv(4096):
+            answer += chunk
+    head, _, content = answer.partition(b"\r\n\r\n")
+    return head.decode().split("\r\n")[0], json.loads(content)
+
+
+def test_a_body_star_post_without_any_body_is_an_empty_request(http):
+    first, second = (create(http.client, name).json()["name"] for name in ("curl", "chunked"))
+    # curl -X POST: no Content-Length, no Transfer-Encoding, no Content-Type.
+    assert raw_post(http.url, f"/v1/{first}:cancel") == ("HTTP/1.1 200 OK", {})
+    chunked = raw_post(
+        http.url, f"/v1/{second}:cancel", b"Transfer-Encoding: chunked\r\n", b"0\r\n\r\n"
+    )
+    assert chunked == ("HTTP/1.1 200 OK", {})
+    for name in (first, second):
+        assert wait(http.client, name)["error"]["code"] == 1  # CANCELLED: the call was made
+    status, error = raw_post(
+        http.url, f"/v1/{first}:cancel", b"Content-Type: text/plain\r\nContent-Length: 2\r\n", b"{}"
+    )
+    assert status.startswith("HTTP/1.1 415")  # a body with bytes still needs JSON's type
+    assert {"reason": "UNSUPPORTED_MEDIA_TYPE"}.items() <= error["error"]["details"][0].items()
 
 
 def test_a_body_that_is_not_json_is_refused(http):

@@ -22,6 +22,7 @@ from google.longrunning import operations_pb2
 from google.rpc import code_pb2
 
 from longreel.common import numbers
+from longreel.common.api_names import ORDER_BY_KEY
 from longreel.common.flags import add_flag
 
 from . import _cli_errors, _core, _output, _rows
@@ -31,10 +32,7 @@ from .sync import VideoClient
 
 WATCH_LIMIT = 20  # operations a watch shows when not told
 LIST_PAGE = 1000  # operations a page at most (the server's most)
-# google.longrunning's ListOperationsRequest has no order_by (AIP-132): the
-# server reads it from this request metadata key, in the field's syntax.
-ORDER_BY_KEY = "x-longreel-order-by"
-NEWEST_FIRST = "create_time desc"
+NEWEST_FIRST = "create_time desc"  # ORDER_BY_KEY's value for the latest first
 CANCEL_SETTLE = 2.0  # seconds to let a worker notice a cancel before answering
 CLI_TIMEOUT = 10.0  # seconds; a person at a terminal should not wait a minute to learn of a typo
 MAX_TIMEOUT = 86400.0  # seconds; past a day is a typo

@@ -12,6 +12,7 @@ import grpc
 from starlette.requests import Request
 
 from longreel.common import numbers
+from longreel.common.api_names import UUID
 
 from .errors import HttpError, bad_request
 
@@ -20,23 +21,26 @@ BODY_TIMEOUT = 15.0  # seconds for a body to arrive once the headers have (--bod
 MAX_WAIT = 60.0  # seconds a ?wait= long poll may ask for
 MAX_INT32 = 2**31 - 1
 IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9._~-]{1,36}")
-CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 # The namespace of the UUIDs derived from keys that are not UUIDs: fixed, so
 # every gateway (and every restart) derives the same one.
 KEY_NAMESPACE = uuid.UUID("6f1d3c2e-8a4b-5d7e-9c0f-1a2b3c4d5e6f")
 
 
-async def json_object(request: Request) -> dict[str, Any]:
-    """The body as a JSON object, or a 400/413/415 that says what is wrong."""
+async def json_object(request: Request, *, empty_is_object: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, or a 400/413/415 that says what is wrong.
+
+    With empty_is_object, no body at all (`curl -X POST`: neither
+    Content-Length nor a chunk) or an empty one is `{}`, whatever its type,
+    as Google's transcoders take it; a body with bytes still needs JSON's type."""
     media = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media != "application/json" and not media.endswith("+json"):
-        raise HttpError(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"the body must be JSON (Content-Type: application/json), not {media or 'untyped'}",
-            "UNSUPPORTED_MEDIA_TYPE",
-            http_status=415,
-        )
+    typed = media == "application/json" or media.endswith("+json")
+    if not typed and not empty_is_object:
+        raise _untyped(media)
     raw = await _body(request)
+    if empty_is_object and not raw:
+        return {}
+    if not typed:
+        raise _untyped(media)
     try:
         value = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # bad UTF-8 or JSON, too deep, too long a number
@@ -48,6 +52,15 @@ async def json_object(request: Request) -> dict[str, Any]:
             grpc.StatusCode.INVALID_ARGUMENT, "the body must be a JSON object", "MALFORMED_JSON"
         )
     return value
+
+
+def _untyped(media: str) -> HttpError:
+    return HttpError(
+        grpc.StatusCode.INVALID_ARGUMENT,
+        f"the body must be JSON (Content-Type: application/json), not {media or 'untyped'}",
+        "UNSUPPORTED_MEDIA_TYPE",
+        http_status=415,
+    )
 
 
 async def _body(request: Request) -> bytes:
@@ -126,7 +139,7 @@ def idempotency_key(request: Request) -> str:
     if not IDEMPOTENCY_KEY.fullmatch(key):
         name = "Idempotency-Key" if header == "idempotency-key" else "Request-Id"
         raise bad_request([(name, "must be 1 to 36 of letters, digits, '-', '_', '.' or '~'")])
-    return key.lower() if CANONICAL_UUID.fullmatch(key) else str(uuid.uuid5(KEY_NAMESPACE, key))
+    return key.lower() if UUID.fullmatch(key) else str(uuid.uuid5(KEY_NAMESPACE, key))
 
 
 def page_size(request: Request) -> int:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from longreel.common.api_names import UUID_LIKE
+
 from .tasks import STATUSES
 
 
@@ -18,7 +20,8 @@ BLANK = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u300
 VIDEO_ID_PATTERN = "^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
 # An id a caller may choose (AIP-122): a letter first, and not a UUID.
 NEW_VIDEO_ID_PATTERN = "^[a-z]([a-z0-9-]{0,61}[a-z0-9])?$"
-UUID_LIKE_PATTERN = "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32})$"
+# The server's own test, as the server spells it (lower case: a video id is).
+UUID_LIKE_PATTERN = f"^({UUID_LIKE.pattern})$"
 
 _TIME = {"type": "string", "format": "date-time"}
 _LINKS = {

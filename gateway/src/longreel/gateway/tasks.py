@@ -14,6 +14,7 @@ from google.longrunning import operations_pb2
 from google.protobuf import json_format
 from google.rpc import code_pb2
 
+from longreel.common.api_names import ORDER_BY_KEY
 from longreel.video.v1 import video_service_pb2 as pb
 
 from .errors import bad_request, http_status, status_json
@@ -32,8 +33,7 @@ STATUS_FILTERS = {
 
 # GET /videos/tasks?orderBy=... (AIP-132's syntax, in the JSON field name) as
 # the server takes it: ListOperationsRequest has no order_by field, so the
-# server reads it from this request metadata key.
-ORDER_BY_KEY = "x-longreel-order-by"
+# server reads it from request metadata (ORDER_BY_KEY).
 ORDERS = {
     "createTime": "create_time",
     "createTime asc": "create_time asc",

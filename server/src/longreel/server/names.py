@@ -6,6 +6,8 @@ import base64
 import re
 import secrets
 
+from longreel.common import api_names
+
 VIDEOS = "videos"
 OPERATIONS = "operations"
 
@@ -16,14 +18,13 @@ VIDEO_ID = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 # A video id a caller may choose now (AIP-122, RFC 1034): it starts with a
 # letter, and is not shaped like a UUID (see UUID_LIKE).
 NEW_VIDEO_ID = re.compile(r"[a-z](?:[a-z0-9-]{0,61}[a-z0-9])?")
-# What "syntactically appears to be a UUID" means here: 32 hex digits, with
-# or without the four hyphens of the canonical 8-4-4-4-12 form.
-UUID_LIKE = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}", re.I
-)
+# What "syntactically appears to be a UUID" means: 32 hex digits, with or
+# without the four hyphens of the canonical 8-4-4-4-12 form.
+UUID_LIKE = api_names.UUID_LIKE
 # A request_id (AIP-155, field_info.format = UUID4): a UUID in its canonical
-# 8-4-4-4-12 text, any version, either case.
-UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
+# 8-4-4-4-12 text, any version, either case. Both are common's, so the
+# gateway tells a UUID as this server does.
+UUID = api_names.UUID
 # The HTTP gateway serves /videos/tasks, so no video may be called that.
 RESERVED_VIDEO_IDS = frozenset({"tasks"})
 # Ids we mint are 26 base32 characters; anything this shape may be looked up.

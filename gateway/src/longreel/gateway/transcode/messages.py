@@ -87,10 +87,9 @@ def response_part(message: Message, binding: Binding) -> Message | Any:
 
 
 async def _json_body(request: Request) -> Any:
-    """The body as JSON; an empty one is `{}` (a `:cancel` without a body)."""
-    if request.headers.get("content-length") == "0":
-        return {}
-    return await bodies.json_object(request)
+    """The body as JSON; an empty or absent one is `{}` (a `:cancel` without a
+    body, `curl -X POST` sending no Content-Length), as ESPv2 takes it."""
+    return await bodies.json_object(request, empty_is_object=True)
 
 
 def _query(request: Request, binding: Binding) -> list[tuple[str, str]]:

@@ -3,6 +3,12 @@ on the method, so a known path with another method is a 405 that names the
 methods it allows (Allow), and a path no template matches falls through to the
 app's 404. Both leave through app.py's handlers as google.rpc.Status JSON.
 
+A GET binding answers HEAD too, as the seeds' routes do, but a server-streaming
+one (`:read`) does not: its HEAD would hold a lane and stream the whole video
+to throw it away, for headers that say nothing (a JSON array, no length).
+It is a 405 whose Allow leaves HEAD out, as the seeds' event stream is
+(routes.py `head=False`); the file's own HEAD is /videos/{video}/content.
+
 gRPC failures are answered here, not by app.py's handler: that one renames
 field violations to the seeds' HTTP names (`title`, `Idempotency-Key`),
 while a /v1 caller speaks in the proto's field paths (`video.title`).
@@ -39,8 +45,16 @@ class TemplateRoute(BaseRoute):
 
     @property
     def allowed(self) -> list[str]:
-        methods = set(self.by_method) | ({"HEAD"} if "GET" in self.by_method else set())
-        return sorted(methods)
+        get = self.by_method.get("GET")
+        return sorted(set(self.by_method) | ({"HEAD"} if _answers_head(get) else set()))
+
+    def binding(self, scope: Scope) -> Binding | None:
+        """The binding for the request's method; HEAD is its GET's, where allowed."""
+        method = str(scope["method"])
+        if method == "HEAD":
+            get = self.by_method.get("GET")
+            return get if _answers_head(get) else None
+        return self.by_method.get(method)
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] != "http":
@@ -49,13 +63,13 @@ class TemplateRoute(BaseRoute):
         if captured is None:
             return Match.NONE, {}
         child = {"path_params": captured}
-        return (Match.FULL if _method(scope) in self.by_method else Match.PARTIAL), child
+        return (Match.FULL if self.binding(scope) is not None else Match.PARTIAL), child
 
     def url_path_for(self, name: str, /, **path_params: Any) -> URLPath:
         raise NoMatchFound(name, path_params)  # transcoded routes have no names
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
-        binding = self.by_method.get(_method(scope))
+        binding = self.binding(scope)
         if binding is None:
             raise HTTPException(405, headers={"Allow": ", ".join(self.allowed)})
         request = Request(scope, receive, send)
@@ -89,9 +103,8 @@ def routes(found: Iterable[Binding] | None = None) -> list[TemplateRoute]:
     return [TemplateRoute(templates[text], by_method) for text, by_method in grouped.items()]
 
 
-def _method(scope: Scope) -> str:
-    method = str(scope["method"])
-    return "GET" if method == "HEAD" else method
+def _answers_head(get: Binding | None) -> bool:
+    return get is not None and not get.streams
 
 
 def _raw_path(scope: Scope) -> str:

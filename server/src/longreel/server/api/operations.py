@@ -11,6 +11,7 @@ from google.longrunning import operations_pb2, operations_pb2_grpc
 from google.protobuf import empty_pb2
 
 from longreel.common import logs
+from longreel.common.api_names import ORDER_BY_KEY
 
 from .. import convert, filtering, names, notify, validation
 from ..auth import caller
@@ -69,7 +70,7 @@ class Operations(operations_pb2_grpc.OperationsServicer):  # type: ignore[misc]
         where = validation.filter_tree(v, request.filter, FILTER_FIELDS)
         latest = pages.newest_first(context.invocation_metadata())
         if latest is None:
-            v.add("order_by", f"{pages.ORDER_BY_KEY} must be one of {', '.join(pages.ORDERS)}")
+            v.add("order_by", f"{ORDER_BY_KEY} must be one of {', '.join(pages.ORDERS)}")
         v.raise_if_any()
         query = f"{names.OPERATIONS}?filter={request.filter}"
         query += "&order_by=desc" if latest else ""  # a token is for one order only

@@ -12,6 +12,8 @@ from typing import TypeVar
 
 from google.protobuf.message import Message
 
+from longreel.common.api_names import ORDER_BY_KEY
+
 MAX_PAGE_BYTES = 2 << 20  # serialized items in one page: half a default client's 4 MiB
 _FRAMING = 8  # bytes of tag and length around each item in the response, at most
 
@@ -29,11 +31,9 @@ def fit(items: Sequence[M], budget: int = MAX_PAGE_BYTES) -> list[M]:
     return list(items)
 
 
-# google.longrunning's ListOperationsRequest has no order_by (AIP-132), so a
-# caller asks for an order in this request metadata key instead, in the
-# field's syntax: "create_time desc" lists the latest first. Unset, or
-# "create_time" ("create_time asc"), is the order they were made in.
-ORDER_BY_KEY = "x-longreel-order-by"
+# The orders a caller may ask for in the ORDER_BY_KEY metadata (AIP-132's
+# syntax): "create_time desc" lists the latest first. Unset, or "create_time"
+# ("create_time asc"), is the order they were made in.
 ORDERS = {"create_time": False, "create_time asc": False, "create_time desc": True}
 
 
