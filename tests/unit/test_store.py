@@ -26,14 +26,6 @@ LEASE = 10_000_000  # 10 s in microseconds
 T0 = 1_800_000_000_000_000
 
 
-@pytest.fixture
-async def store(make_store):
-    opened = make_store()
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
 def new_op(n: int, video: str | None = None, request_id: str | None = None, digest: bytes = b"h"):
     video = video or f"video-{n}"
     return NewOperation(

@@ -14,14 +14,6 @@ T0 = 1_800_000_000_000_000
 ME = ""  # the principal of every call without authentication
 
 
-@pytest.fixture
-async def store(make_store):
-    opened = make_store()
-    await opened.open()
-    yield opened
-    await opened.close()
-
-
 def new_op(n: int, video: str = "film", request_id: str | None = None) -> NewOperation:
     return NewOperation(
         f"op{n}", video, f"videos/{video}", T0 + n, "queued",

@@ -3,20 +3,10 @@ video from the moment it exists, on every backend."""
 
 from __future__ import annotations
 
-import pytest
-
 from longreel.server.store import NewOperation, Outcome
 
 LEASE = 10_000_000  # 10 s in microseconds
 T0 = 1_800_000_000_000_000
-
-
-@pytest.fixture
-async def store(make_store):
-    opened = make_store()
-    await opened.open()
-    yield opened
-    await opened.close()
 
 
 def new_op(n: int, video: str = "film") -> NewOperation:
