@@ -3,11 +3,15 @@ and waiting on a condition (never a fixed sleep)."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
+import pytest
 from google.longrunning import operations_pb2
 from google.protobuf import duration_pb2
 from google.rpc import error_details_pb2
@@ -96,3 +100,19 @@ def waiters(api: Any, name: str | None = None) -> int:
     return sum(
         len(s) for key, s in subscribers.items() if key.startswith(notify.operation_done(""))
     )
+
+
+def ctrl_c(process: subprocess.Popen[str], timeout: float = 30.0) -> str:
+    """Ctrl-C a program; what it wrote on stderr once it ended. One that does
+    not end in time is sent SIGABRT, so that faulthandler (started with
+    PYTHONFAULTHANDLER=1 in its environment) prints where each of its
+    threads stood, and the failure says it with its signal masks."""
+    process.send_signal(signal.SIGINT)
+    try:
+        return str(process.communicate(timeout=timeout)[1])
+    except subprocess.TimeoutExpired:
+        status = Path(f"/proc/{process.pid}/status").read_text().splitlines()
+        masks = [line for line in status if line.startswith(("Sig", "ShdPnd"))]
+        process.send_signal(signal.SIGABRT)
+        stderr = process.communicate(timeout=10)[1]
+        pytest.fail(f"still running {timeout} s after SIGINT ({masks}); its threads:\n{stderr}")

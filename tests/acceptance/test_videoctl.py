@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import queue
-import signal
 import socket
 import subprocess
 import sys
@@ -15,7 +14,7 @@ from typing import IO
 
 import pytest
 
-from ..helpers import until, waiters
+from ..helpers import ctrl_c, until, waiters
 from ..processors import GatedProcessor
 
 pytestmark = pytest.mark.any_store  # the CLI, not the store, is under test
@@ -196,12 +195,11 @@ def test_interrupting_a_wait_can_cancel_the_operation(api):
         [VIDEOCTL, "--target", api.target,
          "create", "--title", "Interrupted", "--cancel-on-interrupt"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONFAULTHANDLER": "1"},
     )  # fmt: skip
     assert api.processor.started.wait(10)
     until(lambda: waiters(api), what="videoctl waiting")  # interrupted in its wait
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=30)
+    stderr = ctrl_c(process)
     assert process.returncode == 130
     assert "asked operations/" in stderr and "to cancel" in stderr
     (op,) = json.loads(videoctl(api.target, "-o", "json", "operations", "list").stdout)

@@ -4,8 +4,8 @@ its output a pipe (a line per change), stopped with Ctrl-C as people do."""
 from __future__ import annotations
 
 import json
+import os
 import queue
-import signal
 import socket
 import subprocess
 import threading
@@ -22,7 +22,7 @@ from rich.console import Console
 from longreel.client import live_table, watch
 from longreel.video.v1 import video_service_pb2 as pb
 
-from ..helpers import create, metadata, wait
+from ..helpers import create, ctrl_c, metadata, wait
 from ..processors import GatedProcessor
 from .test_videoctl import VIDEOCTL, videoctl
 
@@ -37,6 +37,7 @@ class Watcher:
         self.process = subprocess.Popen(
             [VIDEOCTL, "--target", target, *args, "operations", "list", "--watch"],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONFAULTHANDLER": "1"},  # stacks, should Ctrl-C not end it
         )  # fmt: skip
         self.lines: queue.Queue[str] = queue.Queue()
         self.seen: list[str] = []
@@ -75,8 +76,7 @@ class Watcher:
 
     def interrupt(self) -> tuple[int, str]:
         """Ctrl-C; the exit code and what it wrote on stderr."""
-        self.process.send_signal(signal.SIGINT)
-        _, stderr = self.process.communicate(timeout=SEEN)
+        stderr = ctrl_c(self.process, SEEN)
         return self.process.returncode, stderr
 
 
