@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+import pytest
+
 HEAD = b"GET /ui HTTP/1.1\r\nHost: localhost\r\n"
 MiB = 1024 * 1024
 CHUNKED = (  # to a route that reads its body
@@ -76,6 +78,21 @@ def gateway_processes() -> Iterator[Callable[..., Gateway]]:
         process.wait(10)
         if process.stdout is not None:
             process.stdout.close()
+
+
+# Fixtures of the modules that try the program (test_hostile_*.py import
+# them): named there as `start_gateway` and `gateway`, in place of the
+# in-process gateway of tests/conftest.py.
+@pytest.fixture(name="start_gateway")
+def start_gateway_program() -> Iterator[Callable[..., Gateway]]:
+    with gateway_processes() as start:
+        yield start
+
+
+@pytest.fixture(name="gateway")
+def gateway_program(start_gateway: Callable[..., Gateway]) -> Gateway:
+    """The program with 1 s header and body deadlines, so refusals come quickly."""
+    return start_gateway("--header-timeout", "1", "--body-timeout", "1")
 
 
 def answer(sock: socket.socket) -> bytes:

@@ -13,7 +13,7 @@ import os
 import select
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from prometheus_client import CollectorRegistry
@@ -25,29 +25,19 @@ from longreel.server.processor.base import Progress, VideoSpec
 from longreel.video.v1 import video_service_pb2 as pb
 
 from ..certs import make_pki
-from ..gateway_process import (
+from ..gateway_process import (  # noqa: F401 (gateway_program, start_gateway_program: fixtures)
     HEAD,
     Gateway,
     MiB,
     answer,
     error_of,
-    gateway_processes,
+    gateway_program,
     one_response,
     open_files,
+    start_gateway_program,
 )
 from ..helpers import video, wait
 from ..processors import GatedProcessor
-
-
-@pytest.fixture
-def start_gateway() -> Iterator[Callable[..., Gateway]]:
-    with gateway_processes() as start:
-        yield start
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
-    return start_gateway("--header-timeout", "1", "--body-timeout", "1")
 
 
 def test_a_full_table_closes_the_oldest_idle_connection_then_refuses_with_503(start_gateway):

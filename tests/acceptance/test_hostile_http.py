@@ -10,31 +10,18 @@ from __future__ import annotations
 
 import select
 import time
-from collections.abc import Callable, Iterator
 
-import pytest
-
-from ..gateway_process import (
+from ..gateway_process import (  # noqa: F401 (gateway_program, start_gateway_program: fixtures)
     CHUNKED,
     HEAD,
     Gateway,
     MiB,
     answer,
     error_of,
-    gateway_processes,
+    gateway_program,
     send_until_answered,
+    start_gateway_program,
 )
-
-
-@pytest.fixture
-def start_gateway() -> Iterator[Callable[..., Gateway]]:
-    with gateway_processes() as start:
-        yield start
-
-
-@pytest.fixture
-def gateway(start_gateway: Callable[..., Gateway]) -> Gateway:
-    return start_gateway("--header-timeout", "1", "--body-timeout", "1")
 
 
 def test_a_200_mb_header_is_431_early_and_the_gateway_memory_barely_moves(gateway):
