@@ -85,9 +85,16 @@ def open_ui(browser: Browser, start_gateway: Any) -> Iterator[Any]:
             lambda message: message.type == "error" and ui.problems.append(message.text),
         )
         ui.page.on("dialog", lambda dialog: ui.problems.append(f"dialog: {dialog.message}"))
+        # Chromium's console line for a failed load names no URL: say which.
+        ui.page.on("response", lambda response: _server_error(response, ui.problems))
         ui.page.goto(url)
         return ui
 
     yield open_
     for context in contexts:
         context.close()
+
+
+def _server_error(response: Any, problems: list[str]) -> None:
+    if response.status >= 500:
+        problems.append(f"{response.status} {response.request.method} {response.url}")
