@@ -5,6 +5,7 @@ not behind it."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import ipaddress
 import time
 from typing import Any
@@ -163,6 +164,7 @@ def _text(value: str | bytes | None) -> str | None:
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
+@functools.lru_cache(maxsize=4096)  # parsed on every call; a connection keeps its peer
 def _peer_ip(peer: str) -> Address | None:
     kind, _, rest = peer.partition(":")
     if kind not in ("ipv4", "ipv6"):
@@ -190,6 +192,7 @@ def _host_key(ip: Address) -> str:
     return f"ipv4:{ip}"
 
 
+@functools.lru_cache(maxsize=4096)
 def _peer_host(peer: str) -> str:
     """One bucket per address, not per port; per /64 for IPv6, where one host
     commonly holds a whole /64 ('ipv6:[2001:db8::1]:5555' -> 'ipv6:2001:db8::/64')."""

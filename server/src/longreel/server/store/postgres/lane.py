@@ -9,8 +9,10 @@ lane connection that comes free takes every read waiting (up to BATCH) and
 sends each group of the same statement as one `executemany` in pipeline
 mode: one round trip, one wake-up. Alone, a read goes out at once on a free
 connection, as before; only reads that would have waited for a connection
-share one. In-process, 64 reads in flight: ~90 µs of the process's CPU a
-read one at a time, ~30 µs batched, and 1.6 times the reads a second.
+share one. In-process, 64 reads in flight: ~98 µs of the process's CPU a
+read one at a time, 23-26 µs batched, and ~4 times the reads a second.
+Behind gRPC on 2 cores the server's own work per call paces the reads, so
+they reach the lane ~1.1 at a time and nothing changes there (docs/benchmarks.md).
 
 The lane skips psycopg_pool's checkout and return (its locks, its checks of
 the connection's state, its stats: a third of a read's CPU); writes and
