@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 import random
 
-from longreel.server.store import InvalidValue, NewOperation, Outcome
+import pytest
+
+from longreel.server.store import InvalidValue, NewOperation, Outcome, StoreUnavailable
+from longreel.server.store.postgres import lane
+from longreel.server.store.postgres.lane import ReadLane
 
 T0 = 1_800_000_000_000_000
 OWNERS = ("alice", "bob")
@@ -48,7 +52,7 @@ async def test_reads_at_once_each_get_their_own_row_in_their_callers_scope(store
             assert (row.id, row.title) == (f"video-{n}", f"Title {n}"), (n, who, row)
 
 
-async def test_a_read_the_database_refuses_fails_alone(store):
+async def test_a_read_the_database_refuses_fails_alone(store, store_kind):
     await store.start_create(new_op(0), "Title 0", "")
     names = ["op0"] * 20 + ["op\x000"] + ["op0"] * 20
     answers = await asyncio.gather(
@@ -56,5 +60,68 @@ async def test_a_read_the_database_refuses_fails_alone(store):
     )
     bad = answers.pop(20)
     # PostgreSQL refuses a NUL in a string; SQLite looks for it, and finds nothing.
-    assert bad is None or isinstance(bad, InvalidValue), bad
+    if store_kind == "postgres":
+        assert isinstance(bad, InvalidValue), bad
+    else:
+        assert bad is None, bad
     assert all(row is not None and row.id == "op0" for row in answers), answers
+
+
+# The lane itself, on a real database: the ways a read could be left waiting.
+
+SELECT = "SELECT %(n)s::int"
+
+
+async def _reads_in_a_row(read_lane: ReadLane, count: int) -> list[int]:
+    got = []
+    for n in range(count):
+        (value,) = await read_lane.fetch_one(SELECT, {"n": n})
+        got.append(value)
+    return got
+
+
+@pytest.mark.parametrize(("size", "callers"), [(1, 1), (6, 6), (6, 64)])
+async def test_a_caller_that_reads_again_at_once_is_answered(postgres_database, size, callers):
+    """The caller answered by a sender runs before that sender is gone; its
+    next read must still find a sender (it once waited for another read to
+    come along, and forever if none did)."""
+    read_lane = ReadLane(postgres_database, size=size)
+    await read_lane.open()
+    try:
+        loops = (_reads_in_a_row(read_lane, 50) for _ in range(callers))
+        results = await asyncio.wait_for(asyncio.gather(*loops), 30)
+    finally:
+        await read_lane.close()
+    assert results == [list(range(50))] * callers
+
+
+async def test_a_read_no_connection_takes_in_time_fails_as_unavailable(
+    postgres_database, monkeypatch
+):
+    monkeypatch.setattr(lane, "POOL_WAIT", 0.3)
+    read_lane = ReadLane(postgres_database, size=1)
+    await read_lane.open()
+    try:
+        hung = asyncio.ensure_future(read_lane.fetch_one("SELECT pg_sleep(2)", {}))
+        await asyncio.sleep(0.05)  # the one connection is busy with it
+        with pytest.raises(StoreUnavailable, match="no connection"):
+            await read_lane.fetch_one(SELECT, {"n": 1})
+        assert await hung == ("",)  # the read already on its way is answered, however long
+        assert await read_lane.fetch_one(SELECT, {"n": 2}) == (2,)
+    finally:
+        await read_lane.close()
+
+
+async def test_reads_waiting_when_the_lane_closes_fail_as_unavailable(postgres_database):
+    read_lane = ReadLane(postgres_database, size=1)
+    await read_lane.open()
+    busy = asyncio.ensure_future(read_lane.fetch_one("SELECT pg_sleep(2)", {}))
+    await asyncio.sleep(0.05)
+    queued = asyncio.ensure_future(read_lane.fetch_one(SELECT, {"n": 1}))
+    await asyncio.sleep(0.05)
+    await read_lane.close()
+    for read in (busy, queued):
+        with pytest.raises(StoreUnavailable, match="closing"):
+            await read
+    with pytest.raises(StoreUnavailable, match="closed"):
+        await read_lane.fetch_one(SELECT, {"n": 2})

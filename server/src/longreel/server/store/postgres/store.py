@@ -95,6 +95,7 @@ class PostgresStore(RuledStore):
         reads that wait beside it."""
 
         async def fetch(query: Query) -> Any:
+            assert query.fetch == "one", f"{query.name} is not a point read"
             return await self._lane.fetch_one(POSTGRES.sql(query), query.params)
 
         return await drive_async(rule(), fetch, _no_signal)
