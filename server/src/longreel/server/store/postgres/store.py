@@ -15,7 +15,7 @@ sequence, and pages of them are read only as far as they are final
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from ...filtering import Filter
 from .. import rules
@@ -29,7 +29,7 @@ from ..base import (
     QueueCounts,
 )
 from ..columns import FAILURE_COUNTS, FINISHED_COUNT, QUEUE_COUNTS, finished_counts, queue_counts
-from ..dialect import Query, Rule, drive_async
+from ..dialect import Rule
 from ..ruled import RuledStore
 from ..rules import Replayed
 from .batch import Batcher
@@ -91,14 +91,8 @@ class PostgresStore(RuledStore):
         return await self._db.read(lambda conn: run(conn, rule()))
 
     async def _read_row(self, rule: Callable[[], Rule[T]]) -> T:
-        """A rule that reads one row by key, on the read lane, sent with the
-        reads that wait beside it."""
-
-        async def fetch(query: Query) -> Any:
-            assert query.fetch == "one", f"{query.name} is not a point read"
-            return await self._lane.fetch_one(POSTGRES.sql(query), query.params)
-
-        return await drive_async(rule(), fetch, _no_signal)
+        """A rule that reads one row by key, on a connection of the read lane."""
+        return await self._lane.read(lambda conn: run(conn, rule()))
 
     async def ping(self) -> None:
         await self._db.read(lambda conn: conn.execute("SELECT 1"))
@@ -168,7 +162,3 @@ class PostgresStore(RuledStore):
         await self._finishes(
             lambda conn: run(conn, rules.finish_leased(operation_id, owner, now, outcome))
         )
-
-
-async def _no_signal(key: str) -> None:
-    raise AssertionError(f"a point read sent a signal ({key})")
