@@ -266,12 +266,15 @@ async def test_postgres_sends_one_notification_per_key_per_commit(postgres_datab
     store = PostgresStore(url)
     await store.open()
     heard: list[str] = []
+    marked = asyncio.Event()
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as listener:
         await listener.execute(f"LISTEN {CHANNEL}")
 
         async def collect() -> None:
             async for note in listener.notifies():
                 heard.append(note.payload)
+                if note.payload == "marker":
+                    marked.set()
 
         collecting = asyncio.create_task(collect())
         try:
@@ -282,9 +285,13 @@ async def test_postgres_sends_one_notification_per_key_per_commit(postgres_datab
                 )
             assert await store.claim_job("w", store.now(), LEASE) is not None
             await store.finish("op1", "w", store.now(), Outcome("done", response=b""))
-            await asyncio.sleep(0.5)  # for any second notification to arrive
+            # Notifications arrive in commit order: a marker committed after the
+            # store's last commit arrives after any second notification would.
+            async with await psycopg.AsyncConnection.connect(url, autocommit=True) as other:
+                await other.execute("SELECT pg_notify(%s, 'marker')", (CHANNEL,))
+            await asyncio.wait_for(marked.wait(), 10)
         finally:
             collecting.cancel()
             await asyncio.gather(collecting, return_exceptions=True)
             await store.close()
-    assert heard == [JOBS_QUEUED, operation_done("op1")]
+    assert heard == [JOBS_QUEUED, operation_done("op1"), "marker"]
