@@ -120,6 +120,16 @@ def _servers(one: Result, two: Result) -> Result:
     return ratio_at_least(result, 1.0)
 
 
+def _beside(postgres: Result, sqlite: Result, call: str) -> Result:
+    """PostgreSQL's rate ÷ SQLite's for one call, measured minutes apart: what
+    the round trip and the driver cost, apart from the API around both
+    (which the ratios to Check include, and which moves with the machine's load)."""
+    return Result(
+        postgres.case, f"{call}, PostgreSQL ÷ SQLite", postgres.value, "calls/s",
+        sqlite.value, f"{call}, SQLite (calls/s)",
+    )  # fmt: skip
+
+
 def run(seconds: float, postgres: bool = True) -> list[Result]:
     rows: list[Result] = []
     with tempfile.TemporaryDirectory() as data, running("--data-dir", data, "--no-workers") as s:
@@ -135,6 +145,8 @@ def run(seconds: float, postgres: bool = True) -> list[Result]:
                 two = [a.target, b.target]
                 rows += _measure(two, "PostgreSQL, 2 servers", seconds, False, url)
             rows.append(_servers(rows[2], rows[-1]))
+            rows.append(_beside(rows[2], rows[0], "CreateVideo"))
+            rows.append(_beside(rows[3], rows[1], "GetOperation"))
         for row in rows[2:]:
             row.case = "9 stores side by side: " + row.case
     return rows
