@@ -5,6 +5,7 @@ caller's scope, fails alone, and none waits for ever."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 from typing import Any
 
@@ -14,15 +15,14 @@ from longreel.server.store import InvalidValue, NewOperation, Outcome, StoreUnav
 from longreel.server.store.postgres import lane
 from longreel.server.store.postgres.lane import ReadLane
 
-T0 = 1_800_000_000_000_000
+from .test_store import T0
+from .test_store import new_op as unowned_op
+
 OWNERS = ("alice", "bob")
 
 
 def new_op(n: int) -> NewOperation:
-    return NewOperation(
-        id=f"op{n}", video_id=f"video-{n}", target=f"videos/video-{n}", now=T0 + n,
-        status_message="queued", principal=OWNERS[n % 2],
-    )  # fmt: skip
+    return dataclasses.replace(unowned_op(n), principal=OWNERS[n % 2])
 
 
 async def test_reads_at_once_each_get_their_own_row_in_their_callers_scope(store):
